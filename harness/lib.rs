@@ -1,0 +1,18 @@
+//! callharness: synthetic media calls over emulated networks, measured and judged.
+//!
+//! The crate is split by concern (see `../shared/design.md`):
+//! - [`net`]: the sans-IO network emulator (links, profiles, topology);
+//! - [`metrics`]: RFC 3550 receiver statistics, RFC 3611 burst/gap, E-model MOS;
+//! - [`agent`]: a sans-IO call agent around webrtc-rs's `rtc` core, with media and measurement;
+//! - [`sim`]: the discrete-event loop that runs agents over the emulator in simulated time;
+//! - [`scenario`]: the YAML scenario language and its validation;
+//! - [`report`]: report model and writers (JSON, JUnit, Markdown, HTML).
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod metrics;
+pub mod net;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod units;
