@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod cli;
 pub mod metrics;
 pub mod net;
 pub mod report;

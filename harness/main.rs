@@ -1,1 +1,5 @@
-fn main(){}
+//! The `callharness` command; see `callharness --help`.
+
+fn main() {
+    std::process::exit(callharness::cli::main());
+}

@@ -1,0 +1,489 @@
+//! A call agent: one side of one call, sans-IO.
+//!
+//! A [`CallLeg`] owns one WebRTC peer connection ([`peer::Peer`], webrtc-rs's `rtc` core), the
+//! call's signaling ([`signaling::Signaling`]), an audio source and a receive pipeline
+//! ([`media`]). It is handed datagrams and the time, and hands back datagrams to send and when to
+//! wake it; it never reads a clock or touches a socket, so the same code runs in simulated time
+//! (`sim/`) and, later, on real sockets.
+//!
+//! ```ignore
+//! let mut leg = CallLeg::new(cfg, base_instant, now)?;
+//! leg.start(now);                                   // the caller sends its offer
+//! loop {
+//!     while let Some(t) = leg.poll_transmit(now) { network.send(now, t) }
+//!     let wake = leg.poll_timeout();
+//!     // ... deliver datagrams with leg.handle_media / leg.handle_signal, or leg.handle_timeout
+//! }
+//! ```
+
+pub mod media;
+pub mod peer;
+pub mod rtt;
+pub mod signaling;
+
+use bytes::BytesMut;
+use media::{OpusConfig, ReceiveConfig, ReceivePipeline, SendPipeline};
+use peer::{Peer, PeerConfig, PeerError};
+use signaling::{Envelope, SignalBody, Signaling};
+use std::net::SocketAddrV4;
+use std::time::{Duration, Instant};
+
+/// Which side of the call this leg is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Caller,
+    Callee,
+}
+
+/// Why a call did not connect, or ended badly: what the client would show, typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureClass {
+    /// Signaling never completed (offer or answer not delivered in time).
+    SignalingTimeout,
+    /// ICE found no working candidate pair.
+    IceFailed,
+    /// ICE connected but the DTLS handshake did not complete.
+    DtlsFailed,
+    /// The call connected, then lost its media path (ICE failed afterwards).
+    CallDropped,
+    /// The WebRTC stack reported an error we could not go on from.
+    StackError,
+}
+
+impl FailureClass {
+    /// The stable kebab-case name used in scenarios and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureClass::SignalingTimeout => "signaling-timeout",
+            FailureClass::IceFailed => "ice-failed",
+            FailureClass::DtlsFailed => "dtls-failed",
+            FailureClass::CallDropped => "call-dropped",
+            FailureClass::StackError => "stack-error",
+        }
+    }
+
+    /// Every class, in a fixed order.
+    pub const ALL: [FailureClass; 5] = [
+        FailureClass::SignalingTimeout,
+        FailureClass::IceFailed,
+        FailureClass::DtlsFailed,
+        FailureClass::CallDropped,
+        FailureClass::StackError,
+    ];
+
+    /// Parses a kebab-case name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// The message a client would show, in the KB articles' words where they have one.
+    pub fn client_message(self) -> &'static str {
+        match self {
+            FailureClass::SignalingTimeout => {
+                "The call could not be set up: the other party could not be reached."
+            }
+            FailureClass::IceFailed => "Cannot start audio/video due to network issues.",
+            FailureClass::DtlsFailed => {
+                "The call could not be connected securely. Cannot start audio/video due to network issues."
+            }
+            FailureClass::CallDropped => {
+                "The call was dropped: network issues are affecting the quality of audio/video."
+            }
+            FailureClass::StackError => "The call failed because of an internal error.",
+        }
+    }
+}
+
+/// A failure with its class and the detail of what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub class: FailureClass,
+    /// Simulated time, ns.
+    pub at: u64,
+    /// What the harness saw, for people reading the report.
+    pub detail: String,
+}
+
+/// Where the audio comes from.
+#[derive(Clone)]
+pub enum AudioSource {
+    /// Frames encoded once per run and replayed from `offset` (cycling).
+    Replay(std::sync::Arc<media::EncodedClip>, usize),
+    /// A speech-like source with this seed, encoded frame by frame.
+    Live(u64),
+}
+
+/// Everything a leg needs to be built.
+#[derive(Clone)]
+pub struct CallLegConfig {
+    pub role: Role,
+    /// Our media address (host candidate).
+    pub media_addr: SocketAddrV4,
+    pub ssrc: u32,
+    pub first_seq: u16,
+    pub first_timestamp: u32,
+    pub ice_ufrag: String,
+    pub ice_pwd: String,
+    pub source: AudioSource,
+    /// Receive side: statistics windows, jitter buffer, and whether to decode (measures
+    /// concealment; off for network-only load runs).
+    pub receive: ReceiveConfig,
+    /// How long a signaling message may go unacknowledged, ns.
+    pub signaling_deadline: u64,
+    /// How long after the offer the call must be connected, ns.
+    pub connect_timeout: u64,
+    /// ICE disconnected / failed / keepalive timeouts.
+    pub ice_disconnected: Duration,
+    pub ice_failed: Duration,
+    pub ice_keepalive: Duration,
+}
+
+/// Something the leg wants sent.
+#[derive(Debug)]
+pub enum Transmit {
+    /// A media-path datagram (STUN, DTLS, SRTP, SRTCP) from our media address.
+    Media {
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        bytes: BytesMut,
+    },
+    /// A signaling message to the other side of the call.
+    Signal(Envelope),
+}
+
+/// One side of one call; see the module docs.
+pub struct CallLeg {
+    cfg: CallLegConfig,
+    peer: Peer,
+    signaling: Signaling,
+    send: SendPipeline,
+    recv: ReceivePipeline,
+    out: Vec<Transmit>,
+    /// When the offer was created (caller) or received (callee), ns.
+    pub offer_at: Option<u64>,
+    /// When the peer connection reached `connected`, ns.
+    pub connected_at: Option<u64>,
+    /// When the first audio frame was played out from what we received, ns.
+    pub first_audio_at: Option<u64>,
+    pub failure: Option<Failure>,
+    /// True once the call is over for this leg (hung up, or failed).
+    pub ended: bool,
+    /// When the leg ended, ns.
+    pub ended_at: Option<u64>,
+    /// The far end hung up.
+    pub remote_hung_up: bool,
+    /// RTT samples: (arrival ns, ms).
+    pub rtt_samples: Vec<(u64, f64)>,
+    sending: bool,
+    answered: bool,
+}
+
+impl CallLeg {
+    /// Builds the leg (the peer connection with its track and host candidate).
+    pub fn new(cfg: CallLegConfig, base: Instant, now: u64) -> Result<Self, PeerError> {
+        let peer = Peer::new(
+            &PeerConfig {
+                local: cfg.media_addr,
+                ssrc: cfg.ssrc,
+                ice_ufrag: cfg.ice_ufrag.clone(),
+                ice_pwd: cfg.ice_pwd.clone(),
+                ice_disconnected: cfg.ice_disconnected,
+                ice_failed: cfg.ice_failed,
+                ice_keepalive: cfg.ice_keepalive,
+            },
+            base,
+            now,
+        )?;
+        let send = match &cfg.source {
+            AudioSource::Replay(clip, offset) => {
+                SendPipeline::replay(clip.clone(), *offset, cfg.first_seq, cfg.first_timestamp)
+            }
+            AudioSource::Live(seed) => SendPipeline::live(
+                *seed,
+                OpusConfig::default(),
+                cfg.first_seq,
+                cfg.first_timestamp,
+            )
+            .map_err(|e| PeerError {
+                doing: "creating the Opus encoder",
+                source: rtc::shared::error::Error::Other(e.to_string()),
+            })?,
+        };
+        let recv = ReceivePipeline::new(cfg.receive).map_err(|e| PeerError {
+            doing: "creating the Opus decoder",
+            source: rtc::shared::error::Error::Other(e.to_string()),
+        })?;
+        Ok(CallLeg {
+            signaling: Signaling::new(cfg.signaling_deadline),
+            cfg,
+            peer,
+            send,
+            recv,
+            out: Vec::new(),
+            offer_at: None,
+            connected_at: None,
+            first_audio_at: None,
+            failure: None,
+            ended: false,
+            ended_at: None,
+            remote_hung_up: false,
+            rtt_samples: Vec::new(),
+            sending: false,
+            answered: false,
+        })
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.cfg.role
+    }
+
+    /// Our media address.
+    pub fn media_addr(&self) -> SocketAddrV4 {
+        self.cfg.media_addr
+    }
+
+    /// The caller places the call: creates the offer and sends it.
+    pub fn start(&mut self, now: u64) {
+        if self.cfg.role != Role::Caller {
+            return;
+        }
+        match self.peer.create_offer(now) {
+            Ok(sdp) => {
+                self.offer_at = Some(now);
+                self.signaling.send(now, SignalBody::Offer(sdp));
+            }
+            Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
+        }
+        self.pump(now);
+    }
+
+    /// Hangs up: tells the far end and stops.
+    pub fn hang_up(&mut self, now: u64) {
+        if self.ended {
+            return;
+        }
+        self.signaling.send(now, SignalBody::Hangup);
+        self.end(now);
+        self.pump(now);
+    }
+
+    fn end(&mut self, now: u64) {
+        self.ended = true;
+        self.ended_at = Some(now);
+        self.sending = false;
+        self.peer.close();
+    }
+
+    fn fail(&mut self, now: u64, class: FailureClass, detail: String) {
+        if self.failure.is_none() {
+            self.failure = Some(Failure {
+                class,
+                at: now,
+                detail,
+            });
+        }
+        if !self.ended {
+            self.end(now);
+        }
+    }
+
+    /// A media-path datagram arrived at our address.
+    pub fn handle_media(&mut self, now: u64, from: SocketAddrV4, bytes: BytesMut) {
+        if self.ended {
+            return;
+        }
+        if let Err(e) = self.peer.handle_datagram(now, from, bytes) {
+            // A datagram the stack rejects (corrupted, say) is dropped, as a real stack would.
+            let _ = e;
+        }
+        self.pump(now);
+    }
+
+    /// A signaling message arrived.
+    pub fn handle_signal(&mut self, now: u64, env: Envelope) {
+        let body = self.signaling.receive(now, env);
+        match body {
+            Some(SignalBody::Offer(sdp)) if self.cfg.role == Role::Callee && !self.ended => {
+                self.offer_at = Some(now);
+                match self.peer.answer(now, &sdp) {
+                    Ok(answer) => self.signaling.send(now, SignalBody::Answer(answer)),
+                    Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
+                }
+            }
+            Some(SignalBody::Answer(sdp)) if self.cfg.role == Role::Caller && !self.ended => {
+                self.answered = true;
+                if let Err(e) = self.peer.apply_answer(now, &sdp) {
+                    self.fail(now, FailureClass::StackError, e.to_string());
+                }
+            }
+            Some(SignalBody::Hangup) => {
+                self.remote_hung_up = true;
+                if !self.ended {
+                    self.end(now);
+                }
+            }
+            Some(SignalBody::Decline(reason)) => {
+                self.fail(now, FailureClass::SignalingTimeout, reason);
+            }
+            _ => {}
+        }
+        self.pump(now);
+    }
+
+    /// The earliest time this leg needs to run, ns.
+    pub fn poll_timeout(&mut self) -> Option<u64> {
+        let mut t = self.signaling.poll_timeout();
+        let mut min = |x: Option<u64>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t: u64| t.min(x)));
+            }
+        };
+        if !self.ended {
+            min(self.peer.poll_timeout());
+            if self.sending {
+                min(Some(self.send.next_frame_time()));
+            }
+            min(self.recv.next_tick());
+            if self.connected_at.is_none() {
+                min(self.offer_at.map(|o| o + self.cfg.connect_timeout));
+            }
+        }
+        t
+    }
+
+    /// Runs timers, media and playout up to `now`.
+    pub fn handle_timeout(&mut self, now: u64) {
+        if self.signaling.handle_timeout(now) && self.connected_at.is_none() && !self.ended {
+            self.fail(
+                now,
+                FailureClass::SignalingTimeout,
+                "a signaling message was not acknowledged before the deadline".into(),
+            );
+        }
+        if !self.ended {
+            if self.peer.poll_timeout().is_some_and(|t| t <= now) {
+                if let Err(e) = self.peer.handle_timeout(now) {
+                    self.fail(now, FailureClass::StackError, e.to_string());
+                }
+            }
+            if let Some(offer) = self.offer_at {
+                if self.connected_at.is_none() && now >= offer + self.cfg.connect_timeout {
+                    let st = self.peer.poll_events(now);
+                    let (class, detail) = if self.cfg.role == Role::Caller && !self.answered {
+                        (FailureClass::SignalingTimeout, "no answer arrived")
+                    } else if st.ice_connected {
+                        (FailureClass::DtlsFailed, "ICE connected but DTLS did not")
+                    } else {
+                        (FailureClass::IceFailed, "no ICE candidate pair succeeded")
+                    };
+                    self.fail(
+                        now,
+                        class,
+                        format!(
+                            "{detail} within {} s",
+                            self.cfg.connect_timeout / 1_000_000_000
+                        ),
+                    );
+                }
+            }
+        }
+        while self.sending && self.send.next_frame_time() <= now {
+            let frame = match self.send.next_frame() {
+                Ok(f) => f,
+                Err(e) => {
+                    self.fail(now, FailureClass::StackError, e.to_string());
+                    break;
+                }
+            };
+            let (seq, ts, marker) = (frame.seq, frame.timestamp, frame.marker);
+            let payload = bytes::Bytes::copy_from_slice(frame.payload);
+            if let Err(e) = self.peer.send_audio(now, seq, ts, marker, payload) {
+                self.fail(now, FailureClass::StackError, e.to_string());
+                break;
+            }
+        }
+        while let Some(t) = self.recv.next_tick() {
+            if t > now {
+                break;
+            }
+            if self.recv.on_tick(t) && self.first_audio_at.is_none() {
+                self.first_audio_at = Some(t);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// Moves everything the stack produced into our queues and updates the call's state.
+    fn pump(&mut self, now: u64) {
+        let st = self.peer.poll_events(now);
+        if st.connected && self.connected_at.is_none() {
+            self.connected_at = Some(now);
+            self.sending = !self.ended;
+            self.send.start(now);
+        }
+        if !self.ended {
+            if st.ice_failed || st.failed {
+                let class = if self.connected_at.is_some() {
+                    FailureClass::CallDropped
+                } else if st.ice_connected {
+                    FailureClass::DtlsFailed
+                } else {
+                    FailureClass::IceFailed
+                };
+                self.fail(
+                    now,
+                    class,
+                    "the WebRTC stack reported the connection failed".into(),
+                );
+            }
+        }
+        while let Some(rtp) = self.peer.poll_rtp(now) {
+            self.recv
+                .on_rtp(rtp.at, rtp.seq, rtp.timestamp, &rtp.payload);
+        }
+        self.peer.take_rtt_samples(&mut self.rtt_samples);
+        if !self.ended {
+            while let Some((to, bytes)) = self.peer.poll_datagram() {
+                self.out.push(Transmit::Media {
+                    from: self.cfg.media_addr,
+                    to,
+                    bytes,
+                });
+            }
+        }
+        while let Some(env) = self.signaling.poll_send(now) {
+            self.out.push(Transmit::Signal(env));
+        }
+    }
+
+    /// Takes what this leg wants sent now.
+    pub fn drain_transmits(&mut self) -> std::vec::Drain<'_, Transmit> {
+        self.out.drain(..)
+    }
+
+    /// The receive side's measurements.
+    pub fn receiver(&self) -> &ReceivePipeline {
+        &self.recv
+    }
+
+    /// The receive side, mutable (to finish the stream before measuring it).
+    pub fn receiver_mut(&mut self) -> &mut ReceivePipeline {
+        &mut self.recv
+    }
+
+    /// The send side (frames sent).
+    pub fn sender(&self) -> &SendPipeline {
+        &self.send
+    }
+
+    /// The candidate pair in use.
+    pub fn candidate_pair(&self) -> Option<String> {
+        self.peer.candidate_pair()
+    }
+
+    /// Peer connection milestones (time ns, name).
+    pub fn milestones(&self) -> &[(u64, &'static str)] {
+        &self.peer.milestones
+    }
+}

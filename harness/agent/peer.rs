@@ -1,0 +1,420 @@
+//! One WebRTC peer connection (webrtc-rs's sans-IO `rtc` core) with one Opus audio track,
+//! driven in simulated or real time.
+//!
+//! `Peer` is the only place that talks to `rtc`. It is sans-IO: datagrams and time go in, datagrams
+//! to send and the next wake-up time come out. Time is nanoseconds since the run's start; `rtc`
+//! wants `Instant`s, so a fixed `base` instant stands for time zero.
+//!
+//! ```ignore
+//! let mut peer = Peer::new(PeerConfig { .. }, 0)?;
+//! let offer = peer.create_offer(0)?;            // SDP text, with our host candidate in it
+//! // ... signaling carries it; the answer comes back:
+//! peer.apply_answer(now, &answer_sdp)?;
+//! peer.handle_datagram(now, from, bytes)?;
+//! while let Some(d) = peer.poll_datagram() { /* send d over the network */ }
+//! ```
+
+use super::rtt::{RtcpRtt, RttLog};
+use bytes::{Bytes, BytesMut};
+use rtc::interceptor::{Registry, Slot};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::configure_rtcp_reports;
+use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::event::RTCPeerConnectionEvent;
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use rtc::rtp_transceiver::RTCRtpSenderId;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Opus payload type we offer (the browsers' usual 111).
+pub const OPUS_PT: u8 = 111;
+/// Opus RTP clock rate: always 48 kHz (RFC 7587).
+pub const OPUS_CLOCK: u32 = 48_000;
+
+/// What a peer needs to know to be built.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// Our media address (host candidate) on the emulated or real network.
+    pub local: SocketAddrV4,
+    /// SSRC of our outgoing audio, derived from the run's seed.
+    pub ssrc: u32,
+    /// ICE username fragment and password, derived from the run's seed.
+    pub ice_ufrag: String,
+    pub ice_pwd: String,
+    /// ICE timeouts: disconnected after, failed after, keepalive interval.
+    pub ice_disconnected: Duration,
+    pub ice_failed: Duration,
+    pub ice_keepalive: Duration,
+}
+
+/// An error from the WebRTC stack, with what we were doing.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}: {source}")]
+pub struct PeerError {
+    pub doing: &'static str,
+    #[source]
+    pub source: rtc::shared::error::Error,
+}
+
+fn ctx(doing: &'static str) -> impl FnOnce(rtc::shared::error::Error) -> PeerError {
+    move |source| PeerError { doing, source }
+}
+
+/// Connection milestones, as the stack reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerState {
+    pub ice_connected: bool,
+    pub connected: bool,
+    pub ice_failed: bool,
+    pub failed: bool,
+    pub disconnected: bool,
+}
+
+/// A received RTP packet handed to the media code.
+#[derive(Debug, Clone)]
+pub struct ReceivedRtp {
+    pub at: u64,
+    pub seq: u16,
+    pub timestamp: u32,
+    pub payload: Bytes,
+}
+
+/// See the module docs.
+pub struct Peer {
+    pc: RTCPeerConnection,
+    base: Instant,
+    local: SocketAddrV4,
+    ssrc: u32,
+    sender: RTCRtpSenderId,
+    payload_type: Option<u8>,
+    state: PeerState,
+    rtt: Arc<Mutex<RttLog>>,
+    rtt_seen: usize,
+    /// Milestones with their times (ns), in the order they happened.
+    pub milestones: Vec<(u64, &'static str)>,
+}
+
+impl Peer {
+    /// Builds the connection with one send-receive Opus track and our host candidate.
+    pub fn new(cfg: &PeerConfig, base: Instant, now: u64) -> Result<Self, PeerError> {
+        let mut media = MediaEngine::default();
+        media
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: RTCRtpCodec {
+                        mime_type: MIME_TYPE_OPUS.to_owned(),
+                        clock_rate: OPUS_CLOCK,
+                        channels: 2,
+                        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                        rtcp_feedback: vec![],
+                    },
+                    payload_type: OPUS_PT,
+                    ..Default::default()
+                },
+                RtpCodecKind::Audio,
+            )
+            .map_err(ctx("registering Opus"))?;
+        let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
+        let registry = configure_rtcp_reports(Registry::new()).with(Slot::Custom(500), rtt);
+        let settings = SettingEngineBuilder::new()
+            .with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone())
+            .with_ice_timeouts(
+                Some(cfg.ice_disconnected),
+                Some(cfg.ice_failed),
+                Some(cfg.ice_keepalive),
+            )
+            .build();
+        let instant = base + Duration::from_nanos(now);
+        let mut pc = rtc::peer_connection::RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media)
+            .with_setting_engine(settings)
+            .with_interceptor_registry(registry)
+            .build(instant)
+            .map_err(ctx("creating the peer connection"))?;
+        let track = MediaStreamTrack::new(
+            "callharness".to_owned(),
+            "audio".to_owned(),
+            "audio".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(cfg.ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: MIME_TYPE_OPUS.to_owned(),
+                    clock_rate: OPUS_CLOCK,
+                    channels: 2,
+                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        );
+        let sender = pc.add_track(track).map_err(ctx("adding the audio track"))?;
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: cfg.local.ip().to_string(),
+                port: cfg.local.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(ctx("making the host candidate"))?;
+        let init = RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(ctx("encoding the host candidate"))?;
+        pc.add_local_candidate(init)
+            .map_err(ctx("adding the host candidate"))?;
+        Ok(Peer {
+            pc,
+            base,
+            local: cfg.local,
+            ssrc: cfg.ssrc,
+            sender,
+            payload_type: None,
+            state: PeerState::default(),
+            rtt: rtt_log,
+            rtt_seen: 0,
+            milestones: Vec::new(),
+        })
+    }
+
+    fn instant(&self, now: u64) -> Instant {
+        self.base + Duration::from_nanos(now)
+    }
+
+    /// Our media address.
+    pub fn local(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    /// Our outgoing SSRC.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// Creates the offer and sets it as local description; returns the SDP text.
+    pub fn create_offer(&mut self, now: u64) -> Result<String, PeerError> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .map_err(ctx("creating the offer"))?;
+        let sdp = offer.sdp.clone();
+        self.pc
+            .set_local_description(self.instant(now), offer)
+            .map_err(ctx("setting the local offer"))?;
+        Ok(sdp)
+    }
+
+    /// Applies a remote offer, creates and sets the answer; returns the answer's SDP text.
+    pub fn answer(&mut self, now: u64, offer_sdp: &str) -> Result<String, PeerError> {
+        let offer =
+            RTCSessionDescription::offer(offer_sdp.to_owned()).map_err(ctx("parsing the offer"))?;
+        self.pc
+            .set_remote_description(self.instant(now), offer)
+            .map_err(ctx("applying the remote offer"))?;
+        let answer = self
+            .pc
+            .create_answer(None)
+            .map_err(ctx("creating the answer"))?;
+        let sdp = answer.sdp.clone();
+        self.pc
+            .set_local_description(self.instant(now), answer)
+            .map_err(ctx("setting the local answer"))?;
+        Ok(sdp)
+    }
+
+    /// Applies the remote answer.
+    pub fn apply_answer(&mut self, now: u64, answer_sdp: &str) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(answer_sdp.to_owned())
+            .map_err(ctx("parsing the answer"))?;
+        self.pc
+            .set_remote_description(self.instant(now), answer)
+            .map_err(ctx("applying the remote answer"))
+    }
+
+    /// Hands a datagram that arrived at our media address to the stack.
+    pub fn handle_datagram(
+        &mut self,
+        now: u64,
+        from: SocketAddrV4,
+        bytes: BytesMut,
+    ) -> Result<(), PeerError> {
+        let msg = TaggedBytesMut {
+            now: self.instant(now),
+            transport: TransportContext {
+                local_addr: SocketAddr::V4(self.local),
+                peer_addr: SocketAddr::V4(from),
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: bytes,
+        };
+        self.pc.handle_read(msg).map_err(ctx("reading a datagram"))
+    }
+
+    /// The next datagram the stack wants sent: (destination, bytes).
+    pub fn poll_datagram(&mut self) -> Option<(SocketAddrV4, BytesMut)> {
+        loop {
+            let msg = self.pc.poll_write()?;
+            if let SocketAddr::V4(to) = msg.transport.peer_addr {
+                return Some((to, msg.message));
+            }
+        }
+    }
+
+    /// The stack's next deadline, ns (None: nothing scheduled).
+    pub fn poll_timeout(&mut self) -> Option<u64> {
+        self.pc
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(self.base).as_nanos() as u64)
+    }
+
+    /// Lets the stack run its timers up to `now`.
+    pub fn handle_timeout(&mut self, now: u64) -> Result<(), PeerError> {
+        self.pc
+            .handle_timeout(self.instant(now))
+            .map_err(ctx("running timers"))
+    }
+
+    /// Drains connection events into our state; call after every input.
+    pub fn poll_events(&mut self, now: u64) -> PeerState {
+        while let Some(ev) = self.pc.poll_event() {
+            match ev {
+                RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(s) => match s {
+                    RTCIceConnectionState::Connected | RTCIceConnectionState::Completed => {
+                        if !self.state.ice_connected {
+                            self.milestones.push((now, "ice-connected"));
+                        }
+                        self.state.ice_connected = true;
+                        self.state.disconnected = false;
+                    }
+                    RTCIceConnectionState::Disconnected => {
+                        self.state.disconnected = true;
+                        self.milestones.push((now, "ice-disconnected"));
+                    }
+                    RTCIceConnectionState::Failed => {
+                        self.state.ice_failed = true;
+                        self.milestones.push((now, "ice-failed"));
+                    }
+                    _ => {}
+                },
+                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => match s {
+                    RTCPeerConnectionState::Connected => {
+                        if !self.state.connected {
+                            self.milestones.push((now, "connected"));
+                        }
+                        self.state.connected = true;
+                    }
+                    RTCPeerConnectionState::Failed => {
+                        self.state.failed = true;
+                        self.milestones.push((now, "failed"));
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        self.state
+    }
+
+    /// The next received RTP packet of the remote audio (RTCP is handled inside the chain).
+    pub fn poll_rtp(&mut self, now: u64) -> Option<ReceivedRtp> {
+        loop {
+            let TaggedRTCMessage { message, .. } = self.pc.poll_read()?;
+            if let RTCMessage::RtpPacket(_, p) = message {
+                return Some(ReceivedRtp {
+                    at: now,
+                    seq: p.header.sequence_number,
+                    timestamp: p.header.timestamp,
+                    payload: p.payload,
+                });
+            }
+        }
+    }
+
+    /// Sends one audio frame as an RTP packet.
+    pub fn send_audio(
+        &mut self,
+        now: u64,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), PeerError> {
+        let instant = self.instant(now);
+        let mut sender = match self.pc.rtp_sender(self.sender) {
+            Some(s) => s,
+            None => return Ok(()),
+        };
+        let pt = match self.payload_type {
+            Some(pt) => pt,
+            None => {
+                let pt = sender
+                    .get_parameters()
+                    .rtp_parameters
+                    .codecs
+                    .first()
+                    .map(|c| c.payload_type)
+                    .unwrap_or(OPUS_PT);
+                self.payload_type = Some(pt);
+                pt
+            }
+        };
+        let packet = rtc::rtp::packet::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                marker,
+                payload_type: pt,
+                sequence_number: seq,
+                timestamp,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        sender
+            .write_rtp(instant, packet)
+            .map_err(ctx("sending an RTP packet"))
+    }
+
+    /// RTT samples (arrival ns, ms) measured since the last call.
+    pub fn take_rtt_samples(&mut self, out: &mut Vec<(u64, f64)>) {
+        if let Ok(log) = self.rtt.lock() {
+            out.extend_from_slice(&log.samples[self.rtt_seen..]);
+            self.rtt_seen = log.samples.len();
+        }
+    }
+
+    /// The selected candidate pair as `local-type/protocol -> remote-type/protocol`, if any.
+    pub fn candidate_pair(&self) -> Option<String> {
+        if self.state.ice_connected {
+            Some("host/udp -> host/udp".to_owned())
+        } else {
+            None
+        }
+    }
+
+    /// Closes the connection.
+    pub fn close(&mut self) {
+        let _ = self.pc.close();
+    }
+}

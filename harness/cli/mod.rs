@@ -1,0 +1,181 @@
+//! The command line: `run`, `validate`, `list`, `report`, `compare`, `coverage`, `schema`,
+//! `completions`.
+//!
+//! Exit codes: 0 every expectation met (or nothing to judge), 1 some expectation not met (or a
+//! regression found by `compare`), 2 bad input (a scenario or report that does not parse, a
+//! missing file), 130 interrupted (the report is still written, marked incomplete).
+
+mod run;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit code: every expectation met.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: some expectation not met, or a regression.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code: interrupted by Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Synthetic media calls over emulated networks: reproduce a call failure, prove the fix.
+///
+/// Agents place real WebRTC calls (ICE, DTLS-SRTP, Opus over RTP/RTCP) across an emulated
+/// network in simulated time, measure every stream (loss, jitter, RTT, concealment, MOS) and
+/// judge them against the scenario's expectations.
+#[derive(Parser, Debug)]
+#[command(name = "callharness", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  callharness run scenarios/examples\n  callharness validate my-ticket.yaml\n  callharness compare reports/baseline/report.json reports/latest/report.json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by commands that read scenarios.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// Scenario files or folders (every *.yaml under a folder, profiles/ and templates/ skipped).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Extra folder of network profiles, searched before the built-in scenarios/profiles.
+    #[arg(long = "profiles", value_name = "DIR")]
+    pub profiles: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run scenarios and write report.json, report.xml (JUnit), report.md and report.html.
+    Run(run::RunArgs),
+    /// Check scenario files without running them; every error of a file is reported at once.
+    Validate {
+        #[command(flatten)]
+        scenarios: ScenarioArgs,
+    },
+    /// List scenarios with their KB IDs, calls and matrix cells.
+    List {
+        #[command(flatten)]
+        scenarios: ScenarioArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-render the other report formats from a report.json.
+    Report {
+        /// The report.json to read.
+        report: PathBuf,
+        /// Where to write (default: the report's own folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Formats to write (comma-separated: json, junit, md, html; default all but json).
+        #[arg(long, value_delimiter = ',')]
+        format: Vec<crate::report::Format>,
+    },
+    /// Compare two report.json files; exit 1 when a metric regressed beyond its tolerance.
+    Compare {
+        old: PathBuf,
+        new: PathBuf,
+        /// Tolerated loss increase, percentage points.
+        #[arg(long, default_value_t = 0.5)]
+        loss_pct: f64,
+        /// Tolerated jitter increase, ms.
+        #[arg(long, default_value_t = 5.0)]
+        jitter_ms: f64,
+        /// Tolerated RTT increase, ms.
+        #[arg(long, default_value_t = 10.0)]
+        rtt_ms: f64,
+        /// Tolerated MOS decrease.
+        #[arg(long, default_value_t = 0.1)]
+        mos: f64,
+        /// Tolerated setup time increase, ms.
+        #[arg(long, default_value_t = 100.0)]
+        setup_ms: f64,
+        /// Print Markdown instead of a text table.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// KB coverage: which catalog conditions have a scenario (and, with --report, which reproduce).
+    Coverage {
+        /// Scenario files or folders.
+        #[arg(value_name = "PATH", default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+        /// A report.json whose verdicts tell which conditions reproduce.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format (point your editor's YAML plugin at it).
+    Schema,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate { scenarios } => run::validate(&scenarios),
+        Command::List { scenarios, json } => run::list(&scenarios, json),
+        Command::Report {
+            report,
+            out,
+            format,
+        } => run::rerender(&report, out, format),
+        Command::Compare {
+            old,
+            new,
+            loss_pct,
+            jitter_ms,
+            rtt_ms,
+            mos,
+            setup_ms,
+            markdown,
+        } => {
+            let tol = crate::report::compare::Tolerances {
+                loss_pct,
+                jitter_ms,
+                rtt_ms,
+                mos,
+                setup_ms,
+                ..Default::default()
+            };
+            run::compare(&old, &new, &tol, markdown)
+        }
+        Command::Coverage { paths, report } => run::coverage(&paths, report.as_deref()),
+        Command::Schema => {
+            match serde_json::to_string_pretty(&crate::scenario::json_schema()) {
+                Ok(s) => println!("{s}"),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_BAD_INPUT;
+                }
+            }
+            EXIT_OK
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "callharness",
+                &mut std::io::stdout(),
+            );
+            EXIT_OK
+        }
+    }
+}

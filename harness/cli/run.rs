@@ -1,0 +1,625 @@
+//! The commands' implementations.
+
+use super::{ScenarioArgs, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
+use crate::report::model::{RunReport, ScenarioReport, Verdict};
+use crate::report::{self, Format};
+use crate::scenario::{self, Scenario};
+use crate::sim::{self, RunOptions};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The seed used when neither the command line nor the scenario gives one.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// `callharness run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenarios: ScenarioArgs,
+    /// Seed for every scenario (overrides a file's `seed:`, not a matrix's seed axis).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder to write the reports to.
+    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    pub out: PathBuf,
+    /// Run only scenarios whose name, file or KB IDs contain this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Scenarios to run at once (the report is the same whatever the number).
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: usize,
+    /// Print only the verdict line (and errors).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Report formats to write (comma-separated: json, junit, md, html; default all).
+    #[arg(long, value_delimiter = ',')]
+    pub format: Vec<Format>,
+    /// Stop after this much wall-clock time (e.g. 30s, 5m); the report is written, incomplete.
+    #[arg(long, value_parser = parse_wall_duration)]
+    pub timeout: Option<Duration>,
+    /// Folder of capacity traces (Mahimahi format) for trace-driven profiles.
+    #[arg(long = "traces", value_name = "DIR")]
+    pub traces: Vec<PathBuf>,
+}
+
+fn parse_wall_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("expected a duration like 30s or 5m: {e}"))
+}
+
+/// Where the built-in profiles are: `scenarios/profiles` under the current folder, else under
+/// the source tree the binary was built from.
+pub fn builtin_profile_dirs(extra: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = extra.to_vec();
+    let cwd = PathBuf::from("scenarios/profiles");
+    if cwd.is_dir() {
+        dirs.push(cwd);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/profiles");
+    if built.is_dir() && !dirs.iter().any(|d| same_dir(d, &built)) {
+        dirs.push(built);
+    }
+    dirs
+}
+
+/// Where capacity traces are looked for: `--traces`, `$CALLHARNESS_TRACES`, then `../shared/traces`
+/// beside the current folder and beside the source tree.
+pub fn trace_dirs(extra: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = extra.to_vec();
+    if let Some(env) = std::env::var_os("CALLHARNESS_TRACES") {
+        dirs.extend(std::env::split_paths(&env));
+    }
+    dirs.push(PathBuf::from("../shared/traces"));
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces"));
+    dirs
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Loads every scenario under `paths`; on errors prints all of them and returns None.
+fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
+    let files = match scenario::find_scenarios(&args.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return None;
+        }
+    };
+    if files.is_empty() {
+        eprintln!(
+            "error: no scenario files (*.yaml, *.yml) under {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return None;
+    }
+    let dirs = builtin_profile_dirs(&args.profiles);
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for f in &files {
+        match scenario::load(f, &dirs) {
+            Ok(mut s) => all.append(&mut s),
+            Err(errs) => {
+                failed += 1;
+                eprintln!("{errs}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} scenario file{} had errors; nothing was run",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+        return None;
+    }
+    Some(all)
+}
+
+/// `callharness validate`.
+pub fn validate(args: &ScenarioArgs) -> i32 {
+    match load_all(args) {
+        Some(s) => {
+            let files: std::collections::BTreeSet<_> = s.iter().map(|s| s.file.clone()).collect();
+            println!(
+                "ok: {} file{}, {} scenario{} (matrix cells counted), no errors",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+                s.len(),
+                if s.len() == 1 { "" } else { "s" }
+            );
+            EXIT_OK
+        }
+        None => EXIT_BAD_INPUT,
+    }
+}
+
+/// `callharness list`.
+pub fn list(args: &ScenarioArgs, json: bool) -> i32 {
+    let Some(all) = load_all(args) else {
+        return EXIT_BAD_INPUT;
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = all
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name,
+                    "file": s.file.display().to_string(),
+                    "kb": s.kb,
+                    "matrix": s.matrix,
+                    "calls": s.calls.len(),
+                    "duration_ms": s.duration.as_nanos() / 1_000_000,
+                    "description": s.description,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return EXIT_OK;
+    }
+    let name_w = all
+        .iter()
+        .map(|s| display_name(s).len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!("{:<name_w$}  {:>5}  {:>8}  KB", "NAME", "CALLS", "DURATION");
+    for s in &all {
+        println!(
+            "{:<name_w$}  {:>5}  {:>8}  {}",
+            display_name(s),
+            s.calls.len(),
+            s.duration.to_string(),
+            if s.kb.is_empty() {
+                "-".to_owned()
+            } else {
+                s.kb.join(", ")
+            }
+        );
+    }
+    EXIT_OK
+}
+
+fn display_name(s: &Scenario) -> String {
+    if s.matrix.is_empty() {
+        s.name.clone()
+    } else {
+        format!("{} [{}]", s.name, s.cell_label())
+    }
+}
+
+/// The versions that decide what is measured, for the report.
+pub fn versions() -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    v.insert("callharness".into(), env!("CARGO_PKG_VERSION").into());
+    v.insert("rtc".into(), "0.21".into());
+    v.insert("libopus".into(), opus_version());
+    v.insert(
+        "emodel".into(),
+        "G.107 narrowband, Cole-Rosenbluth Id".into(),
+    );
+    v
+}
+
+fn opus_version() -> String {
+    opus::version().to_owned()
+}
+
+/// `callharness run`.
+pub fn run(args: RunArgs) -> i32 {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let Some(mut all) = load_all(&args.scenarios) else {
+        return EXIT_BAD_INPUT;
+    };
+    if let Some(f) = &args.filter {
+        all.retain(|s| {
+            s.name.contains(f.as_str())
+                || s.file.display().to_string().contains(f.as_str())
+                || s.kb.iter().any(|k| k.contains(f.as_str()))
+        });
+        if all.is_empty() {
+            eprintln!("error: no scenario matches --filter {f:?}");
+            return EXIT_BAD_INPUT;
+        }
+    }
+    let run_seed = args.seed.unwrap_or(DEFAULT_SEED);
+    let seeds: Vec<u64> = all
+        .iter()
+        .map(|s| {
+            if s.matrix.contains_key("seed") {
+                s.seed.unwrap_or(run_seed)
+            } else {
+                args.seed.or(s.seed).unwrap_or(DEFAULT_SEED)
+            }
+        })
+        .collect();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let interrupted = interrupted.clone();
+        let _ = ctrlc::set_handler(move || {
+            if interrupted.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+    if let Some(limit) = args.timeout {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+
+    let total_sim_ms: u64 = all.iter().map(|s| s.duration.as_nanos() / 1_000_000).sum();
+    let progress = Progress::new(all.len() as u64, total_sim_ms, args.quiet);
+    let opts = RunOptions {
+        trace_dirs: trace_dirs(&args.traces),
+        stop: Some(stop.clone()),
+        progress_ms: None,
+        calls_up: None,
+        clips: Some(Arc::new(Mutex::new(BTreeMap::new()))),
+    };
+    let results: Vec<Mutex<Option<Result<ScenarioReport, String>>>> =
+        all.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let jobs = args.jobs.clamp(1, all.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= all.len() {
+                    break;
+                }
+                let mut o = opts.clone();
+                let (p, c) = progress.slot();
+                o.progress_ms = Some(p.clone());
+                o.calls_up = Some(c.clone());
+                let r = sim::run_scenario(&all[i], seeds[i], &o).map_err(|e| e.to_string());
+                progress.done(&p, &c, all[i].duration.as_nanos() / 1_000_000);
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(r);
+                }
+            });
+        }
+        progress.drive(&stop, &next, all.len());
+    });
+    progress.finish();
+
+    let mut scenarios = Vec::new();
+    let mut setup_errors = 0;
+    let mut not_run = 0;
+    for (i, slot) in results.into_iter().enumerate() {
+        match slot.into_inner().ok().flatten() {
+            Some(Ok(r)) => scenarios.push(r),
+            Some(Err(e)) => {
+                setup_errors += 1;
+                eprintln!("error: {}: {e}", all[i].file.display());
+            }
+            None => not_run += 1,
+        }
+    }
+    let complete = not_run == 0 && scenarios.iter().all(|s| s.complete);
+    let verdict =
+        if complete && scenarios.iter().all(|s| s.verdict == Verdict::Pass) && setup_errors == 0 {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
+    let report = RunReport {
+        format: report::json::FORMAT_VERSION,
+        seed: run_seed,
+        versions: versions(),
+        started_at,
+        wall_ms: started.elapsed().as_millis() as u64,
+        complete,
+        verdict,
+        scenarios,
+    };
+    let formats = if args.format.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        args.format.clone()
+    };
+    let written = match report::write_all(&report, &args.out, &formats) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: writing the report: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    print_summary(&report, &written, args.quiet, not_run);
+    if interrupted.load(Ordering::SeqCst) {
+        EXIT_INTERRUPTED
+    } else if setup_errors > 0 {
+        EXIT_BAD_INPUT
+    } else if verdict == Verdict::Pass {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
+
+fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: usize) {
+    if !quiet {
+        for s in &report.scenarios {
+            let cell = if s.matrix.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " [{}]",
+                    s.matrix
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            };
+            let mark = match (s.verdict, s.complete) {
+                (_, false) => "INCOMPLETE",
+                (Verdict::Pass, _) => "PASS",
+                (Verdict::Fail, _) => "FAIL",
+            };
+            println!("{mark:<10} {}{cell}  ({}, seed {})", s.name, s.file, s.seed);
+            for c in &s.calls {
+                let state = match &c.failure {
+                    Some(f) => format!("failed: {} ({})", f.class, f.message),
+                    None if c.connected => {
+                        format!("connected in {:.0} ms", c.setup_ms.unwrap_or_default())
+                    }
+                    None => "not connected".to_owned(),
+                };
+                println!("           {} -> {}: {state}", c.caller, c.callee);
+                for st in &c.streams {
+                    println!(
+                        "             {} -> {} {}: loss {:.2}% jitter {:.1} ms rtt {} mos {:.2}",
+                        st.from,
+                        st.to,
+                        st.kind,
+                        st.loss_pct,
+                        st.jitter_ms,
+                        st.rtt_ms.map_or("-".to_owned(), |r| format!("{r:.0} ms")),
+                        st.mos
+                    );
+                }
+            }
+            for e in s.expectations.iter().filter(|e| !e.met) {
+                println!(
+                    "           unmet: {}: expected {}, observed {}",
+                    e.what, e.expected, e.observed
+                );
+            }
+        }
+        if not_run > 0 {
+            println!("{not_run} scenario(s) not run (interrupted or timed out)");
+        }
+        for w in written {
+            println!("wrote {}", w.display());
+        }
+    }
+    let passed = report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Pass && s.complete)
+        .count();
+    println!(
+        "{}: {passed} of {} scenarios passed{} (seed {}, {:.1} s)",
+        match report.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+        },
+        report.scenarios.len() + not_run,
+        if report.complete {
+            ""
+        } else {
+            ", run incomplete"
+        },
+        report.seed,
+        report.wall_ms as f64 / 1000.0
+    );
+}
+
+/// `callharness report`.
+pub fn rerender(path: &Path, out: Option<PathBuf>, format: Vec<Format>) -> i32 {
+    let report = match report::json::read(path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let dir = out.unwrap_or_else(|| {
+        path.parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    let formats = if format.is_empty() {
+        vec![Format::Junit, Format::Markdown, Format::Html]
+    } else {
+        format
+    };
+    match report::write_all(&report, &dir, &formats) {
+        Ok(written) => {
+            for w in written {
+                println!("wrote {}", w.display());
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// `callharness compare`.
+pub fn compare(old: &Path, new: &Path, tol: &report::compare::Tolerances, markdown: bool) -> i32 {
+    let (a, b) = match (report::json::read(old), report::json::read(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let c = report::compare::compare(&a, &b, tol);
+    if markdown {
+        print!("{}", c.to_markdown());
+    } else {
+        print!("{}", c.to_text());
+    }
+    if c.has_regression() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `callharness coverage`.
+pub fn coverage(paths: &[PathBuf], report_path: Option<&Path>) -> i32 {
+    let catalog: Vec<report::coverage::CatalogEntry> = scenario::kb_catalog::catalog()
+        .iter()
+        .map(|(id, _section, condition)| report::coverage::CatalogEntry::new(*id, *condition))
+        .collect();
+    let cov = if let Some(rp) = report_path {
+        match report::json::read(rp) {
+            Ok(r) => report::coverage::Coverage::from_run(&catalog, &r),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    } else {
+        let args = ScenarioArgs {
+            paths: paths.to_vec(),
+            profiles: Vec::new(),
+        };
+        let Some(all) = load_all(&args) else {
+            return EXIT_BAD_INPUT;
+        };
+        let kbs: Vec<report::coverage::ScenarioKb> = all
+            .iter()
+            .map(|s| report::coverage::ScenarioKb {
+                file: s.file.display().to_string(),
+                kb: s.kb.clone(),
+                verdict: None,
+            })
+            .collect();
+        report::coverage::Coverage::new(&catalog, &kbs)
+    };
+    print!("{}", cov.to_markdown());
+    EXIT_OK
+}
+
+/// A progress bar on stderr (scenarios done, calls up, simulated seconds per wall second),
+/// hidden when stderr is not a terminal or with --quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    slots: Mutex<Vec<(Arc<AtomicU64>, Arc<AtomicU64>)>>,
+    done_ms: AtomicU64,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(scenarios: u64, _total_sim_ms: u64, quiet: bool) -> Progress {
+        let bar = if !quiet && std::io::stderr().is_terminal() {
+            let b = indicatif::ProgressBar::new(scenarios);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {pos}/{len} scenarios  {msg}  [{elapsed}]",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Some(b)
+        } else {
+            None
+        };
+        Progress {
+            bar,
+            slots: Mutex::new(Vec::new()),
+            done_ms: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    fn slot(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+        let s = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        if let Ok(mut v) = self.slots.lock() {
+            v.push(s.clone());
+        }
+        s
+    }
+
+    fn done(&self, p: &Arc<AtomicU64>, c: &Arc<AtomicU64>, sim_ms: u64) {
+        if let Ok(mut v) = self.slots.lock() {
+            v.retain(|(x, _)| !Arc::ptr_eq(x, p));
+        }
+        let _ = c;
+        self.done_ms.fetch_add(sim_ms, Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+
+    fn drive(&self, stop: &AtomicBool, next: &AtomicUsize, total: usize) {
+        let Some(bar) = &self.bar else { return };
+        loop {
+            let (sim_ms, up, running) = match self.slots.lock() {
+                Ok(v) => (
+                    v.iter()
+                        .map(|(p, _)| p.load(Ordering::Relaxed))
+                        .sum::<u64>(),
+                    v.iter()
+                        .map(|(_, c)| c.load(Ordering::Relaxed))
+                        .sum::<u64>(),
+                    v.len(),
+                ),
+                Err(_) => (0, 0, 0),
+            };
+            let sim_s = (sim_ms + self.done_ms.load(Ordering::Relaxed)) as f64 / 1000.0;
+            let wall = self.started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{up} calls up  {:.0} sim-s/s{}",
+                sim_s / wall,
+                if stop.load(Ordering::Relaxed) {
+                    "  stopping..."
+                } else {
+                    ""
+                }
+            ));
+            if bar.position() as usize >= total
+                || (running == 0 && next.load(Ordering::SeqCst) >= total)
+                || (stop.load(Ordering::Relaxed) && running == 0)
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

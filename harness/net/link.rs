@@ -1,0 +1,469 @@
+//! One direction of a link: the models of a [`DirectionConfig`] composed in the order a packet
+//! meets them, with counters of everything the link did.
+//!
+//! Order: outage → MTU (fragment or drop) → bottleneck queue (rate or trace; drop-tail or
+//! CoDel) → loss (on the wire, after the packet used capacity) → propagation delay and jitter →
+//! reordering rule → corruption → duplication.
+//!
+//! Choices worth knowing:
+//! - A corrupted packet is dropped with reason `corrupt`: a UDP datagram whose bits flipped fails
+//!   its checksum and the receiving stack discards it, so no application ever sees it.
+//! - A duplicate gets its own jitter draw; under `reorder: forbid` it arrives no earlier than
+//!   the original.
+//! - Under `encapsulation: tcp` (a VPN over TCP) nothing is lost: each loss or corruption costs a
+//!   retransmission delay (`tcp_retransmit`, default 200 ms, repeated if the retransmission is
+//!   lost too), packets are always delivered in order, so the packets behind a retransmitted one
+//!   wait for it (head-of-line blocking), and there are no duplicates. Retransmissions are not
+//!   charged against the link's capacity.
+//!
+//! ```
+//! use callharness::net::{Link, PacketMeta, Transmit, DirectionConfig};
+//! let cfg: DirectionConfig = serde_yaml::from_str("{delay: 20ms, rate: 1Mbit, queue: 50pkt}").unwrap();
+//! let mut link = Link::new(&cfg, 42).unwrap();
+//! // 1250 bytes at 1 Mbit/s: 10 ms on the wire, then 20 ms of propagation.
+//! assert_eq!(link.transmit(0, &PacketMeta { size: 1250 }), Transmit::Delivered { at: 30_000_000, duplicate: None });
+//! ```
+
+use crate::net::config::{DirectionConfig, Encapsulation, Reorder};
+use crate::net::delay::DelayModel;
+use crate::net::error::NetError;
+use crate::net::loss::LossModel;
+use crate::net::mtu::Fragments;
+use crate::net::queue::{Bottleneck, QueueLimit};
+use crate::net::rng::chance;
+use crate::net::trace::{TraceCache, TraceCursor};
+use crate::net::Nanos;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::fmt;
+
+/// Why a packet did not arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// Lost on the wire (a loss model's decision).
+    Loss,
+    /// The bottleneck queue was full (tail drop).
+    Queue,
+    /// CoDel dropped it to keep the queue short.
+    Codel,
+    /// Larger than the MTU with don't-fragment set.
+    Mtu,
+    /// The link was down.
+    Outage,
+    /// A firewall rule blocked it.
+    Firewall,
+    /// Sent to an address the destination host no longer has.
+    AddressChanged,
+    /// No host has the destination address.
+    NoRoute,
+    /// Corrupted in transit (and discarded by the receiver's checksum).
+    Corrupt,
+}
+
+impl DropReason {
+    /// Number of reasons (the length of the counters' array).
+    pub const COUNT: usize = 9;
+    /// Every reason, in the fixed order counters print them.
+    pub const ALL: [DropReason; DropReason::COUNT] = [
+        DropReason::Loss,
+        DropReason::Queue,
+        DropReason::Codel,
+        DropReason::Mtu,
+        DropReason::Outage,
+        DropReason::Firewall,
+        DropReason::AddressChanged,
+        DropReason::NoRoute,
+        DropReason::Corrupt,
+    ];
+
+    /// The reason's name in reports: `loss`, `queue`, `codel`, `mtu`, `outage`, `firewall`,
+    /// `address-changed`, `no-route`, `corrupt`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Queue => "queue",
+            DropReason::Codel => "codel",
+            DropReason::Mtu => "mtu",
+            DropReason::Outage => "outage",
+            DropReason::Firewall => "firewall",
+            DropReason::AddressChanged => "address-changed",
+            DropReason::NoRoute => "no-route",
+            DropReason::Corrupt => "corrupt",
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the link needs to know about a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// The packet's IP size in bytes (IP and transport headers included).
+    pub size: u32,
+}
+
+/// The fate of one packet on one link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transmit {
+    /// Leaves the link at `at` (ns); a duplicate copy, if any, at `duplicate`.
+    Delivered {
+        /// When the packet comes out of the link.
+        at: Nanos,
+        /// When a duplicate copy comes out, if the link duplicated it.
+        duplicate: Option<Nanos>,
+    },
+    /// Dropped, for this reason.
+    Dropped(DropReason),
+}
+
+/// What a link did: packets and bytes in and out, drops by reason, queue high-water marks,
+/// and cross-traffic separately.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkCounters {
+    /// The link's name ("alice.up", "core:hq->branch", "site:home.down").
+    pub name: String,
+    /// Packets offered to the link (cross-traffic excluded).
+    pub packets_in: u64,
+    /// Bytes offered (IP sizes, before overhead).
+    pub bytes_in: u64,
+    /// Packets that came out (duplicates not counted).
+    pub delivered: u64,
+    /// Bytes that came out.
+    pub delivered_bytes: u64,
+    /// Drops by reason, indexed in [`DropReason::ALL`] order.
+    pub dropped: [u64; DropReason::COUNT],
+    /// Extra copies made by duplication.
+    pub duplicates: u64,
+    /// Packets that had to be fragmented.
+    pub fragmented: u64,
+    /// Retransmissions under TCP encapsulation (losses turned into delay).
+    pub retransmissions: u64,
+    /// Most packets the queue held at once.
+    pub queue_hwm_packets: u64,
+    /// Most bytes the queue held at once.
+    pub queue_hwm_bytes: u64,
+    /// Longest wait a packet had before its turn, ns.
+    pub queue_hwm_wait: Nanos,
+    /// Cross-traffic packets offered.
+    pub cross_in: u64,
+    /// Cross-traffic packets that got through.
+    pub cross_delivered: u64,
+    /// Cross-traffic packets dropped (any reason).
+    pub cross_dropped: u64,
+}
+
+impl LinkCounters {
+    /// Drops for one reason.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[reason as usize]
+    }
+    /// Drops for all reasons.
+    pub fn total_dropped(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+}
+
+impl fmt::Display for LinkCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: in {} pkts / {} B, delivered {} pkts / {} B, dropped",
+            self.name, self.packets_in, self.bytes_in, self.delivered, self.delivered_bytes
+        )?;
+        for r in DropReason::ALL {
+            write!(f, " {}={}", r, self.dropped(r))?;
+        }
+        write!(
+            f,
+            ", queue max {} pkts / {} B / {:.1} ms",
+            self.queue_hwm_packets,
+            self.queue_hwm_bytes,
+            self.queue_hwm_wait as f64 / 1e6
+        )
+    }
+}
+
+/// One direction of a link.
+#[derive(Debug, Clone)]
+pub struct Link {
+    cfg: DirectionConfig,
+    rng: Xoshiro256PlusPlus,
+    delay: DelayModel,
+    loss: LossModel,
+    queue: Bottleneck,
+    overhead: u32,
+    mtu: Option<u32>,
+    dont_fragment: bool,
+    duplicate: f64,
+    corrupt: f64,
+    in_order: bool,
+    tcp_retransmit: Option<Nanos>,
+    last_delivery: Nanos,
+    outage: (Nanos, Nanos),
+    counters: LinkCounters,
+}
+
+/// Retransmissions tried before a TCP tunnel gives a packet up as lost (bounds the loop when
+/// loss is 100 %).
+const MAX_RETRANSMISSIONS: u32 = 15;
+
+impl Link {
+    /// A link from `cfg` with its own random stream from `seed`. Trace files are looked up in
+    /// the trace's profile folder only; use [`Link::with_traces`] to give more folders.
+    pub fn new(cfg: &DirectionConfig, seed: u64) -> Result<Link, NetError> {
+        Link::with_traces(cfg, seed, &mut TraceCache::default())
+    }
+
+    /// A link from `cfg`, loading trace files through `traces`.
+    pub fn with_traces(
+        cfg: &DirectionConfig,
+        seed: u64,
+        traces: &mut TraceCache,
+    ) -> Result<Link, NetError> {
+        let mut link = Link {
+            cfg: DirectionConfig::default(),
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            delay: DelayModel::new(None, None),
+            loss: LossModel::None,
+            queue: Bottleneck::unlimited(),
+            overhead: 0,
+            mtu: None,
+            dont_fragment: false,
+            duplicate: 0.0,
+            corrupt: 0.0,
+            in_order: true,
+            tcp_retransmit: None,
+            last_delivery: 0,
+            outage: (0, 0),
+            counters: LinkCounters {
+                name: "link".into(),
+                ..LinkCounters::default()
+            },
+        };
+        link.configure(cfg.clone(), traces, false)?;
+        Ok(link)
+    }
+
+    /// Names the link in its counters and error messages.
+    pub fn named(mut self, name: &str) -> Link {
+        self.counters.name = name.to_string();
+        self
+    }
+
+    /// The link's name.
+    pub fn name(&self) -> &str {
+        &self.counters.name
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &DirectionConfig {
+        &self.cfg
+    }
+
+    /// The base propagation delay, ns (no jitter, no queueing).
+    pub fn base_delay(&self) -> Nanos {
+        self.delay.base()
+    }
+
+    /// A phase change: the fields `change` sets replace the current ones from now on. The
+    /// random stream, the queued packets and the in-order rule carry over.
+    pub fn apply(
+        &mut self,
+        change: &DirectionConfig,
+        traces: &mut TraceCache,
+    ) -> Result<(), NetError> {
+        let cfg = self.cfg.overlay(change);
+        self.configure(cfg, traces, true)
+    }
+
+    fn configure(
+        &mut self,
+        cfg: DirectionConfig,
+        traces: &mut TraceCache,
+        keep_queue: bool,
+    ) -> Result<(), NetError> {
+        cfg.validate(&self.counters.name)?;
+        let limit = cfg.queue.unwrap_or(QueueLimit::DEFAULT);
+        let mut queue = match (&cfg.rate, &cfg.trace) {
+            (Some(rate), _) => Bottleneck::rate(*rate, limit, cfg.aqm),
+            (None, Some(spec)) => {
+                Bottleneck::trace(TraceCursor::new(traces.get(spec)?), limit, cfg.aqm)
+            }
+            (None, None) => Bottleneck::unlimited(),
+        };
+        if keep_queue {
+            let old = std::mem::replace(&mut self.queue, Bottleneck::unlimited());
+            queue.inherit(old);
+        }
+        self.queue = queue;
+        self.delay = DelayModel::new(cfg.delay, cfg.jitter.as_ref());
+        self.loss = cfg.loss.as_ref().map_or(LossModel::None, LossModel::new);
+        self.overhead = cfg.overhead.unwrap_or(0);
+        self.mtu = cfg.mtu;
+        self.dont_fragment = cfg.dont_fragment.unwrap_or(false);
+        self.duplicate = cfg.duplicate.map_or(0.0, |p| p.fraction());
+        self.corrupt = cfg.corrupt.map_or(0.0, |p| p.fraction());
+        let tcp = cfg.encapsulation == Some(Encapsulation::Tcp);
+        self.tcp_retransmit = tcp.then(|| cfg.tcp_retransmit.map_or(200_000_000, |d| d.as_nanos()));
+        self.in_order = tcp
+            || cfg
+                .jitter
+                .as_ref()
+                .is_none_or(|j| j.reorder == Reorder::Forbid);
+        self.cfg = cfg;
+        Ok(())
+    }
+
+    /// Takes the link down from `from` until `until` (ns): packets entering meanwhile, and
+    /// packets inside the link when it goes down, are dropped with reason `outage`.
+    pub fn set_outage(&mut self, from: Nanos, until: Nanos) {
+        self.outage = if from <= self.outage.1 && self.outage.0 < until {
+            (self.outage.0.min(from), self.outage.1.max(until))
+        } else {
+            (from, until)
+        };
+    }
+
+    /// True if the link was down at some moment in (entered, left]: a packet that was inside
+    /// it then was lost.
+    pub fn was_down_during(&self, entered: Nanos, left: Nanos) -> bool {
+        self.outage.0 <= left && self.outage.1 > entered && self.outage.0 < self.outage.1
+    }
+
+    /// Sends one packet at `now` (calls come in non-decreasing `now`): when it comes out, or
+    /// why it does not.
+    #[inline]
+    pub fn transmit(&mut self, now: Nanos, pkt: &PacketMeta) -> Transmit {
+        self.counters.packets_in += 1;
+        self.counters.bytes_in += u64::from(pkt.size);
+        if now >= self.outage.0 && now < self.outage.1 {
+            return self.drop(DropReason::Outage);
+        }
+        let frags = Fragments::of(pkt.size, self.overhead, self.mtu);
+        if frags.needed() {
+            if self.dont_fragment {
+                return self.drop(DropReason::Mtu);
+            }
+            self.counters.fragmented += 1;
+        }
+        let mut departure = now;
+        let mut dropped = None;
+        let mut extra = 0;
+        for i in 0..frags.count {
+            match self.queue.enqueue(now, frags.wire_size(i)) {
+                Ok(t) => departure = t,
+                Err(r) => {
+                    dropped.get_or_insert(r);
+                    continue;
+                }
+            }
+            if self.loss.lose(&mut self.rng) {
+                match self.tcp_retransmit {
+                    None => {
+                        dropped.get_or_insert(DropReason::Loss);
+                    }
+                    Some(rto) => extra += self.retransmit(rto),
+                }
+            }
+        }
+        if let Some(r) = dropped {
+            return self.drop(r);
+        }
+        let mut at = departure + self.delay.sample(&mut self.rng) + extra;
+        if chance(&mut self.rng, self.corrupt) {
+            match self.tcp_retransmit {
+                None => return self.drop(DropReason::Corrupt),
+                Some(rto) => at += self.retransmit(rto),
+            }
+        }
+        if self.in_order {
+            at = at.max(self.last_delivery);
+        }
+        self.last_delivery = self.last_delivery.max(at);
+        let mut duplicate = None;
+        if self.tcp_retransmit.is_none() && chance(&mut self.rng, self.duplicate) {
+            let mut dup = departure + self.delay.sample(&mut self.rng);
+            if self.in_order {
+                dup = dup.max(at);
+            }
+            self.last_delivery = self.last_delivery.max(dup);
+            self.counters.duplicates += 1;
+            duplicate = Some(dup);
+        }
+        self.counters.delivered += 1;
+        self.counters.delivered_bytes += u64::from(pkt.size);
+        Transmit::Delivered { at, duplicate }
+    }
+
+    /// The delay until a retransmitted copy gets through: one timeout per try, each try lost
+    /// again with the link's loss model.
+    fn retransmit(&mut self, rto: Nanos) -> Nanos {
+        let mut extra = rto;
+        self.counters.retransmissions += 1;
+        let mut tries = 1;
+        while tries < MAX_RETRANSMISSIONS && self.loss.lose(&mut self.rng) {
+            extra += rto;
+            tries += 1;
+            self.counters.retransmissions += 1;
+        }
+        extra
+    }
+
+    /// A cross-traffic packet of `size` bytes at `now`: takes capacity and queue space, may be
+    /// lost; returns whether it got through. Counted apart from the link's own packets.
+    pub fn transmit_cross(&mut self, now: Nanos, size: u32) -> bool {
+        self.counters.cross_in += 1;
+        let ok = !(now >= self.outage.0 && now < self.outage.1)
+            && self.queue.enqueue(now, size + self.overhead).is_ok()
+            && !self.loss.lose(&mut self.rng);
+        if ok {
+            self.counters.cross_delivered += 1;
+        } else {
+            self.counters.cross_dropped += 1;
+        }
+        ok
+    }
+
+    /// Re-counts a packet this link reported delivered as dropped (it was lost after leaving
+    /// the link: an outage while it was inside, an address change, an inbound firewall).
+    pub fn recount_as_dropped(&mut self, size: u32, reason: DropReason) {
+        self.counters.delivered = self.counters.delivered.saturating_sub(1);
+        self.counters.delivered_bytes = self
+            .counters
+            .delivered_bytes
+            .saturating_sub(u64::from(size));
+        self.counters.dropped[reason as usize] += 1;
+    }
+
+    /// Counts a packet that entered and was dropped before the link's models ran (firewall,
+    /// no route).
+    pub fn count_dropped(&mut self, size: u32, reason: DropReason) {
+        self.counters.packets_in += 1;
+        self.counters.bytes_in += u64::from(size);
+        self.counters.dropped[reason as usize] += 1;
+    }
+
+    fn drop(&mut self, reason: DropReason) -> Transmit {
+        self.counters.dropped[reason as usize] += 1;
+        Transmit::Dropped(reason)
+    }
+
+    /// A snapshot of the counters, queue high-water marks included.
+    pub fn counters(&self) -> LinkCounters {
+        let (p, b, w) = self.queue.high_water();
+        LinkCounters {
+            queue_hwm_packets: p,
+            queue_hwm_bytes: b,
+            queue_hwm_wait: w,
+            ..self.counters.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "link_tests.rs"]
+mod tests;

@@ -1,0 +1,74 @@
+//! The network emulator: links that behave like wired, Wi-Fi, roaming, VPN, throttled,
+//! cellular and firewalled networks, in simulated time.
+//!
+//! It is sans-IO: no sockets, no clock, no tasks. A packet goes in with its send time and
+//! comes out with a delivery time, or is dropped with a [`DropReason`] and counted. Every
+//! random choice comes from one seeded generator per link, so a run repeats exactly for a seed.
+//!
+//! Two levels:
+//! - [`Link`]: one direction of one link, composing the models of a [`DirectionConfig`]
+//!   (delay and jitter, loss, rate or trace-driven capacity with a finite queue and drop-tail or
+//!   CoDel, overhead and MTU, duplication, corruption, TCP encapsulation, outages).
+//! - [`Network`]: hosts on sites, joined by access links, shared site links with cross-traffic
+//!   and core paths; host firewalls; schedules of phases, outages and address changes. This is
+//!   what the simulation loop drives.
+//!
+//! ```
+//! use callharness::net::{Network, NetworkConfig, Datagram, profiles::find_profile};
+//! let profiles = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/profiles");
+//! # if !profiles.is_dir() { return; }
+//! let mut cfg: NetworkConfig = serde_yaml::from_str(r#"
+//! sites: [{ name: lan }]
+//! hosts: [{ name: alice, site: lan, addr: 10.0.0.2 }, { name: bob, site: lan, addr: 10.0.0.3 }]
+//! "#).unwrap();
+//! cfg.hosts[0].access = find_profile("wifi-good", &[profiles]).unwrap();
+//! let mut net: Network<Vec<u8>> = Network::new(&cfg, 42, &[]).unwrap();
+//! let (a, b) = ("10.0.0.2:5000".parse().unwrap(), "10.0.0.3:5000".parse().unwrap());
+//! for i in 0..50u64 {
+//!     net.send(i * 20_000_000, Datagram::udp(a, b, 160, vec![0; 160])); // 20 ms voice frames
+//!     net.advance(i * 20_000_000);
+//! }
+//! while let Some(t) = net.next_event() { net.advance(t); }
+//! let mut got = 0;
+//! while let Some(d) = net.poll_delivery() { got += 1; assert_eq!(d.datagram.size, 188); }
+//! assert!(got > 45);
+//! for c in net.counters() { println!("{c}"); }
+//! ```
+
+pub mod config;
+pub mod cross;
+pub mod datagram;
+pub mod delay;
+pub mod error;
+pub mod firewall;
+pub mod link;
+pub mod loss;
+pub mod mtu;
+pub mod network_config;
+pub mod profiles;
+pub mod queue;
+pub mod rng;
+pub mod schedule;
+pub mod timeline;
+pub mod topology;
+pub mod trace;
+
+/// Simulated time: nanoseconds since the start of the run.
+pub type Nanos = u64;
+
+pub use config::{
+    DirectionConfig, Distribution, Encapsulation, JitterConfig, LinkProfile, Reorder, Which,
+};
+pub use cross::{CrossTrafficFlow, FlowDirection, TrafficPattern};
+pub use error::NetError;
+pub use firewall::{FirewallAction, FirewallRule, TcpBlock};
+pub use link::{DropReason, Link, LinkCounters, PacketMeta, Transmit};
+pub use loss::LossConfig;
+pub use queue::{AqmConfig, QueueLimit};
+pub use schedule::{PhaseSet, ScheduleEntry};
+pub use timeline::NetEvent;
+pub use topology::{
+    CorePath, Datagram, Delivery, DeliveryKind, HostConfig, HostId, Network, NetworkConfig, Proto,
+    SiteConfig,
+};
+pub use trace::{resolve_trace, CapacityTrace, TraceCache, TraceSpec};

@@ -1,0 +1,347 @@
+//! `report.xml`: the run as JUnit XML, for the test viewers of CI systems.
+//!
+//! One `<testsuite>` per scenario (a matrix cell is its own suite, named `name [param=value]`),
+//! one `<testcase>` per expectation (`classname` the scenario's display name, `name` the
+//! expectation's `what`), and for an unmet one a `<failure message="expected X, observed Y">`
+//! whose text also says how to repeat the run. A scenario that was cut short gets one more test
+//! case, `scenario ran to the end`, with an `<error>`, so CI shows it red rather than green-but-
+//! partial. Each suite's `<properties>` carry its seed, KB IDs, file and matrix cell.
+//!
+//! The document keeps to the strictest of the schemas CI viewers use (the Ant JUnit task's
+//! schema as published by Windy Road, which is stricter than Jenkins' `junit-10.xsd`): a bare
+//! `<testsuites>` root; every suite with `name`, `timestamp` (no zone), `hostname`, `tests`,
+//! `failures`, `errors`, `time`, `id`, `package`, a `<properties>` element and `<system-out>` /
+//! `<system-err>`; at most one `<failure>` or `<error>` per case, each with a `type`.
+//! `testdata/junit.xsd` states that structure and a test validates against it with `xmllint`.
+//!
+//! ```
+//! # use callharness::report::{junit, fixture};
+//! let xml = junit::to_string(&fixture::sample_run());
+//! assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>"));
+//! ```
+
+use super::model::{Expectation, RunReport, ScenarioReport};
+use super::summary::display_name;
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::Writer;
+use std::io;
+
+/// The `hostname` of every suite: the harness reads no environment when rendering, and in
+/// simulation mode the "host" is the emulated world anyway. (The schema asks for `localhost` when
+/// the host is unknown; a fixed, honest name says more.)
+const HOSTNAME: &str = "callharness";
+
+/// The `timestamp` used when the report has no start time (a report with wall-clock fields
+/// blanked): the schema requires one.
+const NO_TIMESTAMP: &str = "1970-01-01T00:00:00";
+
+/// The report as a JUnit XML document (UTF-8, trailing newline).
+pub fn to_string(report: &RunReport) -> String {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    // Writing into a Vec cannot fail; the io::Result is an artefact of the Write trait.
+    write_document(&mut w, report).unwrap_or_else(|e| unreachable!("writing to memory: {e}"));
+    let mut bytes = w.into_inner();
+    bytes.push(b'\n');
+    // Every piece written is a &str, so the document is UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| unreachable!("XML from &str is UTF-8: {e}"))
+}
+
+fn write_document(w: &mut Writer<Vec<u8>>, report: &RunReport) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    w.create_element("testsuites").write_inner_content(|w| {
+        for (id, s) in report.scenarios.iter().enumerate() {
+            write_suite(w, report, id, s)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_suite(
+    w: &mut Writer<Vec<u8>>,
+    report: &RunReport,
+    id: usize,
+    s: &ScenarioReport,
+) -> io::Result<()> {
+    let suite_name = token(&display_name(s), "(unnamed scenario)");
+    let failures = s.expectations.iter().filter(|e| !e.met).count();
+    let errors = usize::from(!s.complete);
+    let tests = s.expectations.len() + errors;
+    let timestamp = timestamp(&report.started_at);
+    let package = token(&s.file, "(no file)");
+    w.create_element("testsuite")
+        .with_attributes([
+            ("name", suite_name.as_str()),
+            ("tests", tests.to_string().as_str()),
+            ("failures", failures.to_string().as_str()),
+            ("errors", errors.to_string().as_str()),
+            ("skipped", "0"),
+            ("time", seconds(s.wall_ms).as_str()),
+            ("timestamp", timestamp.as_str()),
+            ("hostname", HOSTNAME),
+            ("id", id.to_string().as_str()),
+            ("package", package.as_str()),
+        ])
+        .write_inner_content(|w| {
+            write_properties(w, report, s)?;
+            for e in &s.expectations {
+                write_case(w, report, s, &suite_name, e)?;
+            }
+            if !s.complete {
+                write_incomplete_case(w, s, &suite_name)?;
+            }
+            let out = format!(
+                "{}\nscenario: {}\nverdict: {}\nsimulated duration: {} ms\n",
+                clean(&s.description),
+                clean(&s.file),
+                super::summary::verdict_word(s.verdict),
+                s.duration_ms
+            );
+            w.create_element("system-out")
+                .write_text_content(BytesText::new(&out))?;
+            w.create_element("system-err")
+                .write_text_content(BytesText::new(""))?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn write_properties(
+    w: &mut Writer<Vec<u8>>,
+    report: &RunReport,
+    s: &ScenarioReport,
+) -> io::Result<()> {
+    let mut props: Vec<(String, String)> = vec![
+        ("seed".into(), s.seed.to_string()),
+        ("run_seed".into(), report.seed.to_string()),
+        ("kb".into(), s.kb.join(",")),
+        ("file".into(), s.file.clone()),
+        ("complete".into(), s.complete.to_string()),
+    ];
+    for (k, v) in &s.matrix {
+        props.push((format!("matrix.{k}"), v.clone()));
+    }
+    w.create_element("properties").write_inner_content(|w| {
+        for (name, value) in &props {
+            w.create_element("property")
+                .with_attributes([
+                    ("name", token(name, "property").as_str()),
+                    ("value", clean(value).as_str()),
+                ])
+                .write_empty()?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_case(
+    w: &mut Writer<Vec<u8>>,
+    report: &RunReport,
+    s: &ScenarioReport,
+    classname: &str,
+    e: &Expectation,
+) -> io::Result<()> {
+    let name = token(&e.what, "(unnamed expectation)");
+    let case = w.create_element("testcase").with_attributes([
+        ("name", name.as_str()),
+        ("classname", classname),
+        ("time", "0"),
+    ]);
+    if e.met {
+        case.write_empty()?;
+        return Ok(());
+    }
+    let message = clean(&format!("expected {}, observed {}", e.expected, e.observed));
+    let body = clean(&format!(
+        "{}\nexpected: {}\nobserved: {}\nscenario: {} (scenario seed {})\nrepeat: callharness run {} --seed {}\n",
+        e.what, e.expected, e.observed, s.file, s.seed, s.file, report.seed
+    ));
+    case.write_inner_content(|w| {
+        w.create_element("failure")
+            .with_attributes([("message", message.as_str()), ("type", "expectation-unmet")])
+            .write_text_content(BytesText::new(&body))?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_incomplete_case(
+    w: &mut Writer<Vec<u8>>,
+    s: &ScenarioReport,
+    classname: &str,
+) -> io::Result<()> {
+    let message = format!(
+        "the scenario was cut short (interrupt or timeout) after {} ms of simulated time; \
+         its results are partial",
+        s.duration_ms
+    );
+    w.create_element("testcase")
+        .with_attributes([
+            ("name", "scenario ran to the end"),
+            ("classname", classname),
+            ("time", "0"),
+        ])
+        .write_inner_content(|w| {
+            w.create_element("error")
+                .with_attributes([("message", message.as_str()), ("type", "incomplete")])
+                .write_text_content(BytesText::new(&message))?;
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// Text with the characters XML 1.0 cannot carry at all (control characters other than tab,
+/// newline and carriage return; U+FFFE, U+FFFF) replaced by U+FFFD. Escaping of `<&"'>` is
+/// quick-xml's job.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// A value for an `xs:token` attribute that must not be empty: cleaned, whitespace collapsed,
+/// and `fallback` when nothing is left.
+fn token(s: &str, fallback: &str) -> String {
+    let collapsed = clean(s).split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.is_empty() {
+        fallback.to_string()
+    } else {
+        collapsed
+    }
+}
+
+/// The schema's timestamp: `YYYY-MM-DDTHH:MM:SS` with no zone, taken from the RFC 3339 start.
+fn timestamp(started_at: &str) -> String {
+    let head: String = started_at.chars().take(19).collect();
+    let shape_ok = head.len() == 19
+        && head.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T' || c == 't' || c == ' ',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        });
+    if shape_ok {
+        let mut t = head.into_bytes();
+        t[10] = b'T';
+        String::from_utf8(t).unwrap_or_else(|_| NO_TIMESTAMP.to_string())
+    } else {
+        NO_TIMESTAMP.to_string()
+    }
+}
+
+/// Milliseconds as the schema's `xs:decimal` seconds.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample_run;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Validates `xml` against `testdata/junit.xsd` with xmllint; `None` when xmllint is missing.
+    fn xmllint(xml: &str) -> Option<Result<(), String>> {
+        let xsd = Path::new(file!())
+            .parent()
+            .map(|p| p.join("testdata/junit.xsd"))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("harness/report/testdata/junit.xsd")
+            });
+        let dir = tempfile::tempdir().ok()?;
+        let file = dir.path().join("report.xml");
+        std::fs::write(&file, xml).ok()?;
+        let out = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--nonet")
+            .arg("--schema")
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+            .ok()?;
+        Some(if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        })
+    }
+
+    fn validate_or_skip(xml: &str) {
+        match xmllint(xml) {
+            None => eprintln!(
+                "SKIPPED: JUnit schema validation needs xmllint (Debian/Ubuntu: apt-get install -y libxml2-utils)"
+            ),
+            Some(Ok(())) => {}
+            Some(Err(e)) => panic!("report.xml does not validate against junit.xsd:\n{e}\n{xml}"),
+        }
+    }
+
+    #[test]
+    fn validates_against_the_junit_schema() {
+        validate_or_skip(&to_string(&sample_run()));
+    }
+
+    #[test]
+    fn hostile_text_still_validates() {
+        let mut run = sample_run();
+        run.started_at = String::new();
+        let s = &mut run.scenarios[1];
+        s.name = "  <script>alert(\"x\")</script> & \u{7} ]]> ".into();
+        s.file = String::new();
+        s.expectations[2].what = "\n\t".into();
+        s.expectations[2].observed = "a\u{0}b \"quoted\" 'single' <tag>".into();
+        let xml = to_string(&run);
+        assert!(!xml.contains("<script>"));
+        assert!(xml.contains("&lt;script&gt;"));
+        validate_or_skip(&xml);
+    }
+
+    #[test]
+    fn counts_failures_and_errors() {
+        let run = sample_run();
+        let xml = to_string(&run);
+        let suites: Vec<&str> = xml.split("<testsuite ").skip(1).collect();
+        assert_eq!(suites.len(), run.scenarios.len());
+        // wifi roaming: 5 expectations, 2 unmet.
+        assert!(suites[1].starts_with(
+            "name=\"wifi roaming with outage\" tests=\"5\" failures=\"2\" errors=\"0\""
+        ));
+        // The interrupted scenario: 2 expectations (1 unmet) and the incomplete error case.
+        assert!(suites[4].contains("tests=\"3\" failures=\"1\" errors=\"1\""));
+        assert!(suites[4].contains("type=\"incomplete\""));
+        // Matrix cells are separate suites with their cell in the name and properties.
+        assert!(suites[3].starts_with("name=\"loss sweep [loss=5%, profile=dsl]\""));
+        assert!(suites[3].contains("<property name=\"matrix.loss\" value=\"5%\"/>"));
+        let failures = xml.matches("<failure ").count();
+        let unmet: usize = run
+            .scenarios
+            .iter()
+            .map(|s| s.expectations.iter().filter(|e| !e.met).count())
+            .sum();
+        assert_eq!(failures, unmet);
+        assert!(xml.contains("message=\"expected &lt; 1 %, observed "));
+        assert!(xml.contains("<property name=\"kb\" value=\"KB-3105,KB-3107\"/>"));
+        assert!(xml.contains("<property name=\"seed\" value=\"7\"/>"));
+        assert!(xml.contains("timestamp=\"2025-06-02T09:30:00\""));
+    }
+
+    #[test]
+    fn timestamps_and_seconds_fit_the_schema() {
+        assert_eq!(timestamp("2025-06-02T09:30:00.123Z"), "2025-06-02T09:30:00");
+        assert_eq!(
+            timestamp("2025-06-02 09:30:00+02:00"),
+            "2025-06-02T09:30:00"
+        );
+        assert_eq!(timestamp(""), NO_TIMESTAMP);
+        assert_eq!(timestamp("yesterday at noon, roughly"), NO_TIMESTAMP);
+        assert_eq!(seconds(1840), "1.840");
+        assert_eq!(seconds(5), "0.005");
+    }
+}

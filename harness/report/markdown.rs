@@ -1,0 +1,286 @@
+//! `report.md`: a short summary for a CI job summary (GitHub's `$GITHUB_STEP_SUMMARY`, GitLab's
+//! job description) or a ticket comment.
+//!
+//! In order: a warning when the run is incomplete; one verdict line (with seed and version); a
+//! table of the single scenarios (verdict, calls connected, worst loss, worst jitter, lowest
+//! MOS); each matrix as its own table, one row per cell with the matrix parameters as columns;
+//! then every unmet expectation with what was expected and what was observed. Details live in
+//! `report.html` and `report.json`; this stays short.
+//!
+//! ```
+//! # use callharness::report::{markdown, fixture};
+//! let md = markdown::to_string(&fixture::sample_run());
+//! assert!(md.starts_with("> [!WARNING]"));
+//! ```
+
+use super::model::{RunReport, ScenarioReport, Verdict};
+use super::summary::{counts, display_name, groups, matrix_params, num, opt_num, ScenarioSummary};
+use std::fmt::Write;
+
+/// The report as Markdown (GitHub-flavoured: tables and an alert block), trailing newline.
+pub fn to_string(report: &RunReport) -> String {
+    let mut md = String::new();
+    // `write!` into a String cannot fail.
+    let _ = write_report(&mut md, report);
+    md
+}
+
+fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
+    let (total, passed, incomplete) = counts(run);
+    if !run.complete || incomplete > 0 {
+        writeln!(md, "> [!WARNING]")?;
+        writeln!(
+            md,
+            "> **Incomplete run**: interrupted or timed out; {incomplete} of {total} scenarios \
+             were cut short. The results below are what was measured until then."
+        )?;
+        writeln!(md)?;
+    }
+    let version = run
+        .versions
+        .get("callharness")
+        .map(|v| format!(" · callharness {}", esc(v)))
+        .unwrap_or_default();
+    writeln!(
+        md,
+        "### {} callharness: {} of {} scenarios passed\n",
+        verdict_mark(run.verdict),
+        passed,
+        total
+    )?;
+    writeln!(
+        md,
+        "Verdict **{}** · seed {}{}\n",
+        word(run.verdict),
+        run.seed,
+        version
+    )?;
+
+    let g = groups(run);
+    if !g.single.is_empty() {
+        writeln!(
+            md,
+            "| Scenario | Verdict | Calls connected | Worst loss | Worst jitter | Min MOS |"
+        )?;
+        writeln!(md, "|---|---|--:|--:|--:|--:|")?;
+        for s in &g.single {
+            let sum = ScenarioSummary::of(s);
+            writeln!(
+                md,
+                "| {} | {} | {}/{} | {} | {} | {} |",
+                esc(&s.name),
+                verdict_cell(s),
+                sum.connected,
+                sum.calls,
+                pct(sum.worst_loss_pct),
+                ms(sum.worst_jitter_ms),
+                opt_num(sum.min_mos, 2)
+            )?;
+        }
+        writeln!(md)?;
+    }
+
+    for (name, cells) in &g.matrices {
+        let params = matrix_params(cells);
+        writeln!(md, "**Matrix: {}**\n", esc(name))?;
+        let mut head = String::from("|");
+        let mut rule = String::from("|");
+        for p in &params {
+            let _ = write!(head, " {} |", esc(p));
+            rule.push_str("---|");
+        }
+        writeln!(
+            md,
+            "{head} Verdict | Calls connected | Worst loss | Worst jitter | Min MOS |"
+        )?;
+        writeln!(md, "{rule}---|--:|--:|--:|--:|")?;
+        for s in cells {
+            let sum = ScenarioSummary::of(s);
+            let mut row = String::from("|");
+            for p in &params {
+                let _ = write!(
+                    row,
+                    " {} |",
+                    esc(s.matrix.get(p).map_or("", |v| v.as_str()))
+                );
+            }
+            writeln!(
+                md,
+                "{row} {} | {}/{} | {} | {} | {} |",
+                verdict_cell(s),
+                sum.connected,
+                sum.calls,
+                pct(sum.worst_loss_pct),
+                ms(sum.worst_jitter_ms),
+                opt_num(sum.min_mos, 2)
+            )?;
+        }
+        writeln!(md)?;
+    }
+
+    let unmet: Vec<(&ScenarioReport, _)> = run
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.expectations
+                .iter()
+                .filter(|e| !e.met)
+                .map(move |e| (s, e))
+        })
+        .collect();
+    if !unmet.is_empty() {
+        writeln!(md, "**Unmet expectations**\n")?;
+        for (s, e) in unmet {
+            writeln!(
+                md,
+                "- **{}**: {}: expected {}, observed {}",
+                esc(&display_name(s)),
+                esc(&e.what),
+                esc(&e.expected),
+                esc(&e.observed)
+            )?;
+        }
+        writeln!(md)?;
+    }
+    let cut: Vec<&ScenarioReport> = run.scenarios.iter().filter(|s| !s.complete).collect();
+    if !cut.is_empty() {
+        writeln!(md, "**Cut short**\n")?;
+        for s in cut {
+            writeln!(
+                md,
+                "- **{}**: stopped at {} of simulated time",
+                esc(&display_name(s)),
+                super::summary::secs(s.duration_ms)
+            )?;
+        }
+        writeln!(md)?;
+    }
+    writeln!(
+        md,
+        "<sub>Loss and jitter: worst stream of the scenario (jitter is the RFC 3550 estimate); \
+         MOS: E-model (G.107), lowest stream. Full detail in report.html and report.json.</sub>"
+    )?;
+    Ok(())
+}
+
+fn word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    }
+}
+
+fn verdict_mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✅",
+        Verdict::Fail => "❌",
+    }
+}
+
+fn verdict_cell(s: &ScenarioReport) -> String {
+    let base = format!(
+        "{} {}",
+        verdict_mark(s.verdict),
+        super::summary::verdict_word(s.verdict)
+    );
+    if s.complete {
+        base
+    } else {
+        format!("{base} ⚠️ incomplete")
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| format!("{} %", num(v, 2)))
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| format!("{} ms", num(v, 1)))
+}
+
+/// Text made inert for Markdown: every ASCII punctuation character that Markdown or inline HTML
+/// could read as syntax is backslash-escaped (CommonMark allows that for any ASCII punctuation),
+/// line breaks become spaces so a value cannot break out of a table row or list item.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample_run;
+
+    #[test]
+    fn flags_an_incomplete_run_at_the_top() {
+        let md = to_string(&sample_run());
+        let first = md.lines().next().unwrap();
+        assert_eq!(first, "> [!WARNING]");
+        assert!(md.contains("1 of 5 scenarios were cut short"));
+        let mut complete = sample_run();
+        complete.complete = true;
+        complete.scenarios.pop();
+        assert!(!to_string(&complete).contains("Incomplete"));
+    }
+
+    #[test]
+    fn lists_the_failing_expectation() {
+        let run = sample_run();
+        let md = to_string(&run);
+        let e = &run.scenarios[1].expectations[2];
+        assert!(!e.met);
+        let line = format!(
+            "- **wifi roaming with outage**: {}: expected {}, observed {}",
+            esc(&e.what),
+            esc(&e.expected),
+            esc(&e.observed)
+        );
+        assert!(md.contains(&line), "{md}");
+        // Met expectations are not listed.
+        assert!(!md.contains("call survives the address change"));
+    }
+
+    #[test]
+    fn tabulates_the_matrix_side_by_side() {
+        let run = sample_run();
+        let md = to_string(&run);
+        assert!(md.contains("**Matrix: loss sweep**"));
+        assert!(md.contains(
+            "| loss | profile | Verdict | Calls connected | Worst loss | Worst jitter | Min MOS |"
+        ));
+        let cells: Vec<&str> = md
+            .lines()
+            .filter(|l| l.starts_with("| 1% |") || l.starts_with("| 5% |"))
+            .collect();
+        assert_eq!(cells.len(), 2, "{md}");
+        assert!(cells[0].starts_with("| 1% | dsl | ✅ pass | 1/1 |"));
+        assert!(cells[1].starts_with("| 5% | dsl | ❌ fail | 1/1 |"));
+        // The main table holds the single scenarios only.
+        assert!(md.contains("| clean wired call | ✅ pass | 1/1 | 0.00 % |"));
+        assert!(!md.contains("| loss sweep |"));
+        assert_eq!(
+            crate::report::summary::cell_label(&run.scenarios[2].matrix),
+            "loss=1%, profile=dsl"
+        );
+    }
+
+    #[test]
+    fn scenario_text_cannot_break_the_table_or_inject_html() {
+        let mut run = sample_run();
+        run.scenarios[0].name = "a | b <script>\nnext".into();
+        let md = to_string(&run);
+        assert!(md.contains("| a \\| b \\<script\\> next |"));
+        assert!(!md.contains("<script>"));
+    }
+}

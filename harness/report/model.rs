@@ -1,0 +1,197 @@
+//! The report's data model: what a run measured and judged, serialised as `report.json`.
+//!
+//! Field names are a contract (issue 9): scripts rely on them, so fields are added, never renamed.
+//! Every map is a `BTreeMap` and every list is built in a deterministic order, so the same scenario
+//! and seed give a byte-identical report apart from the wall-clock fields (`started_at`,
+//! `wall_ms`), which [`RunReport::without_wall_clock`] blanks for comparisons.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The whole run: every scenario that was run, with the seed that makes it repeatable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunReport {
+    /// Format version of this report, bumped when a field changes meaning.
+    pub format: u32,
+    /// The seed of the run (each scenario's seed is derived from it unless the scenario fixes one).
+    pub seed: u64,
+    /// The harness's version and the versions of the crates that decide what is measured.
+    pub versions: BTreeMap<String, String>,
+    /// When the run started (RFC 3339, UTC). Wall-clock field.
+    pub started_at: String,
+    /// Wall-clock duration of the whole run in ms. Wall-clock field.
+    pub wall_ms: u64,
+    /// False when the run was interrupted or timed out: what is here is what was measured so far.
+    pub complete: bool,
+    /// `pass` when every scenario passed, else `fail`.
+    pub verdict: Verdict,
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+/// Pass or fail of a scenario or a run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// One scenario's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioReport {
+    pub name: String,
+    /// The scenario file, as given on the command line.
+    pub file: String,
+    pub description: String,
+    /// KB catalog IDs this scenario reproduces.
+    pub kb: Vec<String>,
+    /// The seed this scenario ran with.
+    pub seed: u64,
+    /// Simulated duration in ms.
+    pub duration_ms: u64,
+    /// Matrix cell values when the scenario is one cell of a matrix (`param` -> value), else empty.
+    pub matrix: BTreeMap<String, String>,
+    pub verdict: Verdict,
+    /// False when this scenario was cut short (interrupt, timeout).
+    pub complete: bool,
+    pub expectations: Vec<Expectation>,
+    pub calls: Vec<CallReport>,
+    /// The emulator's per-link counters, to set dropped-by-emulator beside lost-at-receiver.
+    pub links: Vec<LinkReport>,
+    /// Network and call events on the time axis (outages, address changes, profile changes...).
+    pub events: Vec<TimelineEvent>,
+    /// Wall-clock time this scenario took, ms. Wall-clock field.
+    pub wall_ms: u64,
+    /// The scenario file's own text, so a run can be repeated from the report alone.
+    pub source: String,
+}
+
+/// One checked expectation: what was expected, what was observed, and whether it was met.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Expectation {
+    pub what: String,
+    pub expected: String,
+    pub observed: String,
+    pub met: bool,
+}
+
+/// A failure as a client would have shown it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FailureReport {
+    /// A stable class name, like `ice-failed` or `signaling-timeout`.
+    pub class: String,
+    /// The message in the words a client would show.
+    pub message: String,
+}
+
+/// One call between two participants.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallReport {
+    pub caller: String,
+    pub callee: String,
+    /// Simulated time the call was placed, ms.
+    pub start_ms: u64,
+    /// Simulated time the call ended (hang-up, failure or end of run), ms.
+    pub end_ms: u64,
+    pub connected: bool,
+    pub failure: Option<FailureReport>,
+    /// Offer created to peer connection connected, ms (null when not connected).
+    pub setup_ms: Option<f64>,
+    /// Offer created to the first audio frame played at the callee, ms.
+    pub first_audio_ms: Option<f64>,
+    /// ICE candidate pair in use: local and remote candidate type and protocol (e.g. `host/udp`).
+    pub candidate_pair: Option<String>,
+    pub streams: Vec<StreamReport>,
+}
+
+/// One direction of media of one call.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StreamReport {
+    pub from: String,
+    pub to: String,
+    /// `audio` (video follows in a later issue).
+    pub kind: String,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// RFC 3550 cumulative lost (expected - received); may be negative with duplicates.
+    pub lost: i64,
+    pub loss_pct: f64,
+    /// RFC 3550 interarrival jitter estimate at the end of the stream, ms.
+    pub jitter_ms: f64,
+    /// p95 of per-packet delay variation |D|, ms.
+    pub jitter_p95_ms: f64,
+    /// Mean round-trip time from RTCP SR/RR (LSR/DLSR), ms; null when no RR came back.
+    pub rtt_ms: Option<f64>,
+    /// Packets that arrived after their playout time.
+    pub late: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+    /// Concealed samples / all played samples; null when decoding was off (`decode: false`).
+    pub concealed_ratio: Option<f64>,
+    /// Longest time with no packet while the stream should flow, ms.
+    pub max_gap_ms: f64,
+    /// E-model (G.107, narrowband) R factor.
+    pub r_factor: f64,
+    /// MOS from R (G.107 Annex B mapping).
+    pub mos: f64,
+    /// MOS(no impairment) - MOS(measured).
+    pub mos_degradation: f64,
+    /// Everything else measured (burst/gap metrics, jitter buffer delay, windowed maxima...).
+    pub extra: BTreeMap<String, f64>,
+    /// Per-second time series of this stream.
+    pub series: Vec<SecondSample>,
+}
+
+/// One second of one stream.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SecondSample {
+    /// Second index from the scenario's start.
+    pub t: u64,
+    pub loss_pct: f64,
+    pub jitter_ms: f64,
+    pub bitrate_kbps: f64,
+    pub rtt_ms: Option<f64>,
+    pub mos: Option<f64>,
+}
+
+/// One direction of one emulated link, as the emulator counted it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinkReport {
+    /// Stable link name, e.g. `alice.up`, `core:a->b`, `bob.down`.
+    pub link: String,
+    pub packets_in: u64,
+    pub bytes_in: u64,
+    pub delivered: u64,
+    /// Dropped packets per reason (`loss`, `queue`, `outage`, `firewall`...), zero counts omitted.
+    pub dropped: BTreeMap<String, u64>,
+    /// Highest queue occupancy seen, packets.
+    pub queue_high_water: u64,
+}
+
+/// Something that happened at a point of simulated time, drawn on the report's time axis.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimelineEvent {
+    /// Simulated time, ms.
+    pub at_ms: u64,
+    /// Duration for events with one (outage), ms.
+    pub duration_ms: Option<u64>,
+    /// Event kind: `outage`, `address-change`, `profile-change`, `cross-traffic-start`,
+    /// `cross-traffic-stop`, `call-start`, `call-connected`, `call-end`, `call-failed`.
+    pub kind: String,
+    /// Who or what it concerns (a participant, a link, a call).
+    pub subject: String,
+    pub detail: String,
+}
+
+impl RunReport {
+    /// A copy with the wall-clock fields blanked, for byte-equal comparisons of two runs.
+    pub fn without_wall_clock(&self) -> RunReport {
+        let mut r = self.clone();
+        r.started_at = String::new();
+        r.wall_ms = 0;
+        for s in &mut r.scenarios {
+            s.wall_ms = 0;
+        }
+        r
+    }
+}

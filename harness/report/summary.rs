@@ -1,0 +1,178 @@
+//! What the Markdown and HTML writers both say about a scenario: its display name, its key
+//! numbers (calls connected, worst loss and jitter, lowest MOS) and how numbers are printed.
+
+use super::model::{RunReport, ScenarioReport, StreamReport, Verdict};
+use std::collections::BTreeMap;
+
+/// `param=value, param=value` for a matrix cell, empty when the scenario is not one.
+pub(crate) fn cell_label(matrix: &BTreeMap<String, String>) -> String {
+    matrix
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The scenario's name, with its matrix cell in brackets when it has one.
+pub(crate) fn display_name(s: &ScenarioReport) -> String {
+    if s.matrix.is_empty() {
+        s.name.clone()
+    } else {
+        format!("{} [{}]", s.name, cell_label(&s.matrix))
+    }
+}
+
+pub(crate) fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+    }
+}
+
+/// A number with a fixed count of decimals; `-0.00` is printed as `0.00`.
+pub(crate) fn num(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_string()
+    } else {
+        s
+    }
+}
+
+/// An optional number, or an em dash when absent.
+pub(crate) fn opt_num(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "—".to_string(), |v| num(v, decimals))
+}
+
+/// Simulated milliseconds as seconds for an axis or a list (`12.5 s`).
+pub(crate) fn secs(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{} s", num(ms as f64 / 1000.0, 1))
+    }
+}
+
+/// The key numbers of one scenario, over all its calls and streams.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScenarioSummary {
+    pub calls: usize,
+    pub connected: usize,
+    /// Highest `loss_pct` of any stream, %.
+    pub worst_loss_pct: Option<f64>,
+    /// Highest RFC 3550 jitter of any stream, ms.
+    pub worst_jitter_ms: Option<f64>,
+    /// Lowest MOS of any stream.
+    pub min_mos: Option<f64>,
+    pub unmet: usize,
+}
+
+impl ScenarioSummary {
+    pub fn of(s: &ScenarioReport) -> Self {
+        let streams: Vec<&StreamReport> = s.calls.iter().flat_map(|c| &c.streams).collect();
+        let fold = |f: fn(&StreamReport) -> f64, pick: fn(f64, f64) -> f64| {
+            streams.iter().map(|st| f(st)).reduce(pick)
+        };
+        ScenarioSummary {
+            calls: s.calls.len(),
+            connected: s.calls.iter().filter(|c| c.connected).count(),
+            worst_loss_pct: fold(|st| st.loss_pct, f64::max),
+            worst_jitter_ms: fold(|st| st.jitter_ms, f64::max),
+            min_mos: fold(|st| st.mos, f64::min),
+            unmet: s.expectations.iter().filter(|e| !e.met).count(),
+        }
+    }
+}
+
+/// Scenarios grouped for display: single scenarios in run order, then each matrix (scenarios of
+/// one name with a non-empty `matrix`) as one group, in the order its first cell appears.
+pub(crate) struct Groups<'a> {
+    pub single: Vec<&'a ScenarioReport>,
+    pub matrices: Vec<(String, Vec<&'a ScenarioReport>)>,
+}
+
+pub(crate) fn groups(run: &RunReport) -> Groups<'_> {
+    let mut single = Vec::new();
+    let mut matrices: Vec<(String, Vec<&ScenarioReport>)> = Vec::new();
+    for s in &run.scenarios {
+        if s.matrix.is_empty() {
+            single.push(s);
+        } else if let Some((_, cells)) = matrices.iter_mut().find(|(n, _)| *n == s.name) {
+            cells.push(s);
+        } else {
+            matrices.push((s.name.clone(), vec![s]));
+        }
+    }
+    Groups { single, matrices }
+}
+
+/// The matrix parameters of a group of cells, in order (a cell may lack one: shown empty).
+pub(crate) fn matrix_params(cells: &[&ScenarioReport]) -> Vec<String> {
+    let mut params: Vec<String> = Vec::new();
+    for c in cells {
+        for k in c.matrix.keys() {
+            if !params.contains(k) {
+                params.push(k.clone());
+            }
+        }
+    }
+    params.sort();
+    params
+}
+
+/// Counts for the headline: scenarios, passed, incomplete.
+pub(crate) fn counts(run: &RunReport) -> (usize, usize, usize) {
+    let passed = run
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Pass)
+        .count();
+    let incomplete = run.scenarios.iter().filter(|s| !s.complete).count();
+    (run.scenarios.len(), passed, incomplete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample_run;
+
+    #[test]
+    fn numbers_print_without_negative_zero() {
+        assert_eq!(num(-0.0001, 2), "0.00");
+        assert_eq!(num(-1.5, 1), "-1.5");
+        assert_eq!(opt_num(None, 1), "—");
+        assert_eq!(secs(20_000), "20 s");
+        assert_eq!(secs(20_500), "20.5 s");
+    }
+
+    #[test]
+    fn summary_takes_worst_of_all_streams() {
+        let run = sample_run();
+        let s = ScenarioSummary::of(&run.scenarios[1]);
+        assert_eq!((s.calls, s.connected, s.unmet), (1, 1, 2));
+        let streams = &run.scenarios[1].calls[0].streams;
+        assert_eq!(
+            s.worst_loss_pct,
+            Some(streams[0].loss_pct.max(streams[1].loss_pct))
+        );
+        let none = ScenarioSummary::of(&ScenarioReport {
+            calls: vec![],
+            ..run.scenarios[0].clone()
+        });
+        assert_eq!(none.min_mos, None);
+    }
+
+    #[test]
+    fn matrix_cells_group_by_name() {
+        let run = sample_run();
+        let g = groups(&run);
+        assert_eq!(g.single.len(), 3);
+        assert_eq!(g.matrices.len(), 1);
+        assert_eq!(g.matrices[0].1.len(), 2);
+        assert_eq!(matrix_params(&g.matrices[0].1), ["loss", "profile"]);
+        assert_eq!(
+            display_name(g.matrices[0].1[0]),
+            "loss sweep [loss=1%, profile=dsl]"
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! The typed scenario the simulation consumes: every name resolved, every value checked.
+//! Built by [`super::load`]; nothing here needs checking again.
+
+use super::threshold::Threshold;
+use crate::net::LinkProfile;
+use crate::units::Dur;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+pub use super::raw::MediaMode;
+
+/// The site participants are on when they name none: its path to every other site is ideal.
+pub const DEFAULT_SITE: &str = "internet";
+
+/// A firewall rule on a participant's host, as the emulator reads it.
+pub type FirewallRule = crate::net::firewall::FirewallRule;
+/// A cross-traffic flow, as the emulator reads it.
+pub type CrossTrafficFlow = crate::net::cross::CrossTrafficFlow;
+
+/// One scenario (one cell of its matrix, if it has one).
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// Failure catalog IDs, checked against [`super::kb_catalog::catalog`].
+    pub kb: Vec<String>,
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The file's own text, for the report.
+    pub source: String,
+    /// The scenario's own seed; `None` means the run's seed.
+    pub seed: Option<u64>,
+    /// Simulated length.
+    pub duration: Dur,
+    pub media: MediaMode,
+    /// Decode received audio (concealment is measured only then).
+    pub decode: bool,
+    /// Sites in file order, the default site [`DEFAULT_SITE`] first when anyone is on it.
+    pub sites: Vec<Site>,
+    /// Participants in file order.
+    pub participants: Vec<Participant>,
+    /// Calls in file order.
+    pub calls: Vec<CallSpec>,
+    /// Network actions, sorted by time (stable: same-time actions keep file order).
+    pub timeline: Vec<TimedAction>,
+    /// Thresholds for every stream of every connected call.
+    pub thresholds: Vec<Threshold>,
+    /// This cell's parameter values (`profile` -> `wifi-good`); empty without a matrix.
+    pub matrix: BTreeMap<String, String>,
+}
+
+impl Scenario {
+    /// The participant of that name.
+    pub fn participant(&self, name: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.name == name)
+    }
+
+    /// The matrix cell as `key=value,key=value` (empty without a matrix), for names in reports.
+    pub fn cell_label(&self) -> String {
+        self.matrix
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A place several participants share (an office, a home). Its `shared` link is the uplink all
+/// of them go through; without one, they reach the rest of the world directly.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub name: String,
+    /// The shared uplink's profile name and profile (overrides applied).
+    pub shared: Option<(String, LinkProfile)>,
+}
+
+/// One participant: a host on a site behind its access link.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub name: String,
+    /// The site the participant is at ([`DEFAULT_SITE`] unless given).
+    pub site: String,
+    /// The profile name as written (after templates and matrix).
+    pub profile_name: String,
+    /// The access link's profile with the scenario's overrides applied.
+    pub profile: LinkProfile,
+    /// Firewall rules on the host, template rules first.
+    pub firewall: Vec<FirewallRule>,
+}
+
+/// One call.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    pub caller: String,
+    pub callee: String,
+    /// When the call is placed.
+    pub at: Dur,
+    /// How long before hang-up; `None`: until the scenario ends.
+    pub duration: Option<Dur>,
+    pub expect: CallExpect,
+    /// This call's own thresholds (the scenario's apply too).
+    pub thresholds: Vec<Threshold>,
+}
+
+/// What a call must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallExpect {
+    Connected,
+    Fails(FailureClass),
+}
+
+impl fmt::Display for CallExpect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallExpect::Connected => f.write_str("connected"),
+            CallExpect::Fails(c) => write!(f, "fails with {c}"),
+        }
+    }
+}
+
+/// Why a call did not connect (or did not last), as a stable kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureClass {
+    /// No ICE candidate pair worked ("Cannot start audio/video due to network issues").
+    IceFailed,
+    /// ICE connected but the DTLS handshake did not complete.
+    DtlsFailed,
+    /// The offer or answer did not arrive in time.
+    SignalingTimeout,
+    /// The call connected, then lost its connection for good.
+    Disconnected,
+}
+
+impl FailureClass {
+    /// Every class.
+    pub const ALL: [FailureClass; 4] = [
+        FailureClass::IceFailed,
+        FailureClass::DtlsFailed,
+        FailureClass::SignalingTimeout,
+        FailureClass::Disconnected,
+    ];
+
+    /// The stable name (`ice-failed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureClass::IceFailed => "ice-failed",
+            FailureClass::DtlsFailed => "dtls-failed",
+            FailureClass::SignalingTimeout => "signaling-timeout",
+            FailureClass::Disconnected => "disconnected",
+        }
+    }
+
+    /// The class of that name.
+    pub fn from_name(name: &str) -> Option<FailureClass> {
+        FailureClass::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A network action at a point of simulated time.
+#[derive(Debug, Clone)]
+pub struct TimedAction {
+    pub at: Dur,
+    pub target: ActionTarget,
+    pub action: NetAction,
+}
+
+/// Whose link an action is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionTarget {
+    /// The participant's access link.
+    Participant(String),
+    /// The site's shared uplink.
+    Site(String),
+}
+
+impl fmt::Display for ActionTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionTarget::Participant(p) => f.write_str(p),
+            ActionTarget::Site(s) => write!(f, "site {s}"),
+        }
+    }
+}
+
+/// What happens to a link.
+// A profile change carries the whole profile; actions are few, so boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum NetAction {
+    /// The link drops everything for `duration`.
+    Outage { duration: Dur },
+    /// The host moves to another access point and gets a new address.
+    AddressChange,
+    /// The link switches to another profile (from now on, until changed again).
+    SetProfile {
+        profile_name: String,
+        profile: LinkProfile,
+    },
+    /// One parameter of the link changes: `change` holds just that field, to be overlaid on
+    /// the current settings of `direction` (`DirectionConfig::overlay`).
+    SetParam {
+        direction: crate::net::Which,
+        /// The field path as written after the direction (`delay`, `loss`).
+        path: String,
+        /// The value as written.
+        value: serde_yaml::Value,
+        /// The checked change: a direction config with only that field set.
+        change: crate::net::DirectionConfig,
+    },
+    /// A cross-traffic flow starts on the link.
+    CrossTrafficStart { flow: CrossTrafficFlow },
+    /// The cross-traffic flow of that name stops.
+    CrossTrafficStop { name: String },
+}
+
+impl NetAction {
+    /// The event kind name used on the report's time axis.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NetAction::Outage { .. } => "outage",
+            NetAction::AddressChange => "address-change",
+            NetAction::SetProfile { .. } | NetAction::SetParam { .. } => "profile-change",
+            NetAction::CrossTrafficStart { .. } => "cross-traffic-start",
+            NetAction::CrossTrafficStop { .. } => "cross-traffic-stop",
+        }
+    }
+}

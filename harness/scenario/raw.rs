@@ -1,0 +1,471 @@
+//! The scenario file format exactly as written: serde types with `deny_unknown_fields`, from
+//! which the JSON Schema is generated. The loader reads these from a node tree (so every value
+//! knows where it was written), then checks and converts them into the typed model in
+//! `model.rs`. Every field is an `Option` for serde, so that one missing or bad field does not
+//! hide the others; required fields are marked required in the schema and checked by the loader.
+
+use super::de::Spanned;
+use crate::units::{Dur, Percent, Rate};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+/// A scenario: who takes part, on which networks, who calls whom, what happens to the network
+/// on the way, and what the calls must achieve.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "callharness scenario")]
+pub struct RawScenario {
+    /// Short name, shown in reports (`lossy-wifi-call`).
+    #[schemars(required)]
+    pub name: Option<Spanned<String>>,
+    /// One or two sentences on what the scenario shows.
+    pub description: Option<String>,
+    /// IDs from the failure catalog (`shared/kb/CATALOG.md`) this scenario reproduces.
+    pub kb: Option<Vec<Spanned<String>>>,
+    /// Seed of every random choice; the run's `--seed` is used when absent.
+    pub seed: Option<u64>,
+    /// Simulated length of the scenario, like `60s`.
+    #[schemars(required)]
+    pub duration: Option<Spanned<DurText>>,
+    /// `replay` (default): encode each source once and replay its frames; `live`: encode per call.
+    pub media: Option<MediaMode>,
+    /// Decode received audio (default true); false skips concealment measurement for load runs.
+    pub decode: Option<bool>,
+    /// Network profiles defined in this file, by name (same format as `scenarios/profiles/*.yaml`).
+    pub profiles: Option<OrderedMap<Opaque<ProfileBody>>>,
+    /// Participant templates by name, used as `alice: { template: office-user }`.
+    pub templates: Option<OrderedMap<Spanned<RawParticipant>>>,
+    /// Sites (offices, homes) with an optional shared uplink; participants without `site` are
+    /// on the default site `internet`, whose path is ideal.
+    pub sites: Option<OrderedMap<Spanned<RawSite>>>,
+    /// The participants by name, in order.
+    #[schemars(required)]
+    pub participants: Option<Spanned<OrderedMap<Spanned<RawParticipant>>>>,
+    /// The calls to place.
+    pub calls: Option<Vec<Spanned<RawCall>>>,
+    /// Network actions at given times.
+    pub timeline: Option<Vec<Spanned<RawAction>>>,
+    /// Thresholds on every stream of every connected call: threshold texts and named sets.
+    pub thresholds: Option<ThresholdList>,
+    /// Run the scenario once per combination of these values. Keys: `profile` (every
+    /// participant's network), `seed`, or a field path like `participants.alice.network`.
+    pub matrix: Option<OrderedMap<Vec<MatrixValue>>>,
+}
+
+/// One participant (or a template for participants).
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawParticipant {
+    /// A template to start from; the fields here override it.
+    pub template: Option<Spanned<String>>,
+    /// The network profile of the participant's access link, by name.
+    pub network: Option<Spanned<String>>,
+    /// Changes to that profile: `up`, `down`, `both` with the fields to replace.
+    pub overrides: Option<Opaque<ProfileBody>>,
+    /// Firewall rules on the participant's host.
+    pub firewall: Option<Vec<Opaque<FirewallRuleText>>>,
+    /// The site the participant is at (default `internet`).
+    pub site: Option<Spanned<String>>,
+}
+
+/// A site: a place several participants share, with an optional shared uplink.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    /// Profile of the site's shared uplink (the bottleneck its participants share).
+    pub shared: Option<Spanned<String>>,
+    /// Changes to the shared profile.
+    pub overrides: Option<Opaque<ProfileBody>>,
+}
+
+/// One call.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCall {
+    /// The participant who places the call.
+    #[schemars(required)]
+    pub caller: Option<Spanned<String>>,
+    /// The participant who answers.
+    #[schemars(required)]
+    pub callee: Option<Spanned<String>>,
+    /// When the call is placed (default `0s`).
+    pub at: Option<Spanned<DurText>>,
+    /// How long the call lasts before hang-up (default: until the scenario ends).
+    pub duration: Option<Spanned<DurText>>,
+    /// `connected` (default), or the failure class the call must fail with.
+    pub expect: Option<ExpectText>,
+    /// Thresholds on both streams of this call, besides the scenario's.
+    pub thresholds: Option<ThresholdList>,
+}
+
+/// One timed network action on a participant's link or a site's shared link. Exactly one of
+/// `participant`/`site` and exactly one action field.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAction {
+    /// When, from the scenario's start.
+    #[schemars(required)]
+    pub at: Option<Spanned<DurText>>,
+    /// The participant whose access link is acted on.
+    pub participant: Option<Spanned<String>>,
+    /// The site whose shared link is acted on.
+    pub site: Option<Spanned<String>>,
+    /// The link is down for this long.
+    pub outage: Option<Spanned<DurText>>,
+    /// The host moves to another access point and gets a new address (`true`).
+    pub address_change: Option<Spanned<bool>>,
+    /// Switch to another profile, by name.
+    pub profile: Option<Spanned<String>>,
+    /// Change one parameter: `{ up.delay: 80ms }` (`up`, `down` or `both`, then the field).
+    pub set: Option<OrderedMap<Opaque<AnyValue>>>,
+    /// Start a cross-traffic flow on the link.
+    pub cross_traffic: Option<Opaque<CrossTrafficText>>,
+    /// Stop the cross-traffic flow of this name.
+    pub cross_traffic_stop: Option<Spanned<String>>,
+}
+
+/// How media is produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// Each distinct source is encoded once per run and its frames replayed.
+    #[default]
+    Replay,
+    /// Every call encodes its own audio.
+    Live,
+}
+
+/// What a call must do: connect, or fail with a given class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectText {
+    Connected,
+    IceFailed,
+    DtlsFailed,
+    SignalingTimeout,
+    Disconnected,
+}
+
+/// A list of thresholds and named sets, or a single one.
+#[derive(Debug, Clone)]
+pub struct ThresholdList(pub Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for ThresholdList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<OneOrMany>::deserialize(d)?;
+        Ok(match s.value {
+            OneOrMany::Many(list) => ThresholdList(list),
+            OneOrMany::One(text) => ThresholdList(vec![Spanned {
+                value: text,
+                mark: s.mark,
+                path: s.path,
+                id: s.id,
+            }]),
+        })
+    }
+}
+
+/// One string, or a list of spanned strings.
+enum OneOrMany {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a threshold like \"loss < 1%\", a named set, or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<OneOrMany, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = s.next_element::<Spanned<String>>()? {
+                    v.push(x);
+                }
+                Ok(OneOrMany::Many(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for ThresholdList {
+    fn schema_name() -> Cow<'static, str> {
+        "ThresholdList".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let one = json_schema!({
+            "type": "string",
+            "description": "`METRIC OP VALUE[ in any WINDOW]` (like \"loss < 1% in any 15s\") or a named set: teams-client-edge, teams-customer-edge, cqd-poor-audio"
+        });
+        json_schema!({
+            "anyOf": [one.clone(), { "type": "array", "items": one }]
+        })
+    }
+}
+
+/// A map that keeps the file's order and where each key was written.
+#[derive(Debug, Clone)]
+pub struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<OrderedMap<V>, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = m.next_entry::<Spanned<String>, V>()? {
+                    v.push(e);
+                }
+                Ok(OrderedMap(v))
+            }
+        }
+        d.deserialize_map(Vis(PhantomData))
+    }
+}
+
+impl<V: JsonSchema> JsonSchema for OrderedMap<V> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "object", "additionalProperties": g.subschema_for::<V>() })
+    }
+}
+
+/// A value the loader reads later with the emulator's own types (profile bodies, firewall
+/// rules, cross-traffic flows): only its position is kept here. `S` names its schema.
+#[derive(Debug, Clone)]
+pub struct Opaque<S> {
+    pub at: Spanned<()>,
+    _schema: PhantomData<S>,
+}
+
+impl<'de, S> Deserialize<'de> for Opaque<S> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<IgnoredAny>::deserialize(d)?;
+        Ok(Opaque {
+            at: Spanned {
+                value: (),
+                mark: s.mark,
+                path: s.path,
+                id: s.id,
+            },
+            _schema: PhantomData,
+        })
+    }
+}
+
+impl<S: JsonSchema> JsonSchema for Opaque<S> {
+    fn schema_name() -> Cow<'static, str> {
+        S::schema_name()
+    }
+    fn inline_schema() -> bool {
+        S::inline_schema()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        S::json_schema(g)
+    }
+}
+
+/// Schema of a network profile body (the emulator's `LinkProfile`, documented in
+/// `scenarios/profiles/README.md`).
+#[derive(Debug, Clone)]
+pub struct ProfileBody;
+
+impl JsonSchema for ProfileBody {
+    fn schema_name() -> Cow<'static, str> {
+        "NetworkProfile".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let dir = json_schema!({
+            "type": "object",
+            "description": "One direction of a link: delay, jitter, loss, rate, queue, aqm, overhead, trace, mtu, dont_fragment, duplicate, corrupt, encapsulation, tcp_retransmit",
+            "properties": {
+                "delay": { "type": "string", "description": "propagation delay, like 20ms" },
+                "jitter": { "type": "object" },
+                "loss": { "type": "object" },
+                "rate": { "type": "string", "description": "bottleneck capacity, like 2Mbit" },
+                "queue": { "type": "string", "description": "queue size, like 50pkt, 30000B or 100ms" },
+                "aqm": {},
+                "overhead": { "type": "integer" },
+                "trace": { "type": "string" },
+                "mtu": { "type": "integer" },
+                "dont_fragment": { "type": "boolean" },
+                "duplicate": { "type": "string" },
+                "corrupt": { "type": "string" },
+                "encapsulation": { "enum": ["none", "tcp"] },
+                "tcp_retransmit": { "type": "string" }
+            },
+            "additionalProperties": false
+        });
+        json_schema!({
+            "type": "object",
+            "description": "A network profile: `up`, `down` and `both` directions and a schedule",
+            "properties": {
+                "name": { "type": "string" },
+                "description": { "type": "string" },
+                "up": dir.clone(),
+                "down": dir.clone(),
+                "both": dir,
+                "schedule": { "type": "array" }
+            },
+            "additionalProperties": false
+        })
+    }
+}
+
+/// Schema of a firewall rule (the emulator's type).
+#[derive(Debug, Clone)]
+pub struct FirewallRuleText;
+
+impl JsonSchema for FirewallRuleText {
+    fn schema_name() -> Cow<'static, str> {
+        "FirewallRule".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "description": "A firewall rule, like { action: block, proto: udp, ports: 50000-59999 }"
+        })
+    }
+}
+
+/// Schema of a cross-traffic flow (the emulator's type).
+#[derive(Debug, Clone)]
+pub struct CrossTrafficText;
+
+impl JsonSchema for CrossTrafficText {
+    fn schema_name() -> Cow<'static, str> {
+        "CrossTraffic".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "description": "A cross-traffic flow on a link, with a `name` to stop it by"
+        })
+    }
+}
+
+/// Schema of a value whose type depends on the field it sets (`set: { up.delay: 80ms }`).
+#[derive(Debug, Clone)]
+pub struct AnyValue;
+
+impl JsonSchema for AnyValue {
+    fn schema_name() -> Cow<'static, str> {
+        "AnyValue".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "description": "the value for that field, like 80ms" })
+    }
+}
+
+/// A matrix value: a scalar, kept as its text.
+#[derive(Debug, Clone)]
+pub struct MatrixValue(pub Spanned<String>);
+
+impl<'de> Deserialize<'de> for MatrixValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Spanned::<String>::deserialize(d).map(MatrixValue)
+    }
+}
+
+impl JsonSchema for MatrixValue {
+    fn schema_name() -> Cow<'static, str> {
+        "MatrixValue".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+macro_rules! unit_text {
+    ($name:ident, $unit:ty, $what:literal, $example:literal) => {
+        #[doc = concat!("A ", $what, " as written, like `", $example, "`.")]
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub $unit);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = match serde_yaml::Value::deserialize(d)? {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    other => {
+                        return Err(de::Error::invalid_type(
+                            de::Unexpected::Other(&format!("{other:?}")),
+                            &concat!("a ", $what, " like ", $example),
+                        ))
+                    }
+                };
+                parse_unit::<$unit, D::Error>(&text, $what).map($name)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn inline_schema() -> bool {
+                true
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "type": "string",
+                    "description": concat!("A ", $what, ", like ", $example)
+                })
+            }
+        }
+    };
+}
+
+unit_text!(DurText, Dur, "duration", "30ms, 2s or 1m");
+unit_text!(RateText, Rate, "bit rate", "256kbit or 2Mbit");
+unit_text!(PercentText, Percent, "percentage", "1% or 0.5%");
+
+/// Parses a unit value; the error says what was expected and what was found, and names the two
+/// common mistakes (a negative value, a percentage over 100) plainly.
+fn parse_unit<U, E>(text: &str, what: &str) -> Result<U, E>
+where
+    U: FromStr<Err = crate::units::UnitError>,
+    E: de::Error,
+{
+    text.parse::<U>().map_err(|e| {
+        let t = text.trim();
+        let msg = if t.starts_with('-') {
+            format!("a {what} cannot be negative")
+        } else if what == "percentage"
+            && t.strip_suffix('%')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .is_some_and(|v| v > 100.0)
+        {
+            "a percentage cannot be over 100%".to_string()
+        } else if t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            format!("a {what} needs a unit")
+        } else {
+            format!("invalid {what}")
+        };
+        E::custom(format!("{msg}\u{1f}{}\u{1f}`{t}`", e.expected))
+    })
+}

@@ -1,0 +1,685 @@
+//! Tests of the whole loader: each error kind with its position, matrix, templates, timeline,
+//! schema, and the example scenarios against the real profile folder.
+
+use super::*;
+use std::path::{Path, PathBuf};
+
+/// A folder with a scenario file and two profiles, `wired-lan` and `wifi-congested`.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let profiles = dir.path().join("lib");
+        std::fs::create_dir(&profiles).expect("mkdir");
+        std::fs::write(
+            profiles.join("wired-lan.yaml"),
+            "name: wired-lan\ndescription: A wired office LAN.\nboth: { delay: 2ms }\n",
+        )
+        .expect("write");
+        std::fs::write(
+            profiles.join("wifi-congested.yaml"),
+            "description: Busy Wi-Fi.\nboth: { delay: 8ms, loss: { bursty: { average: 2%, mean_burst: 3 } } }\n",
+        )
+        .expect("write");
+        std::fs::write(
+            profiles.join("throttled-256k.yaml"),
+            "up: { rate: 256kbit }\ndown: { rate: 256kbit }\n",
+        )
+        .expect("write");
+        Fixture { dir }
+    }
+
+    fn dirs(&self) -> Vec<PathBuf> {
+        vec![self.dir.path().join("lib")]
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("s.yaml")
+    }
+
+    fn load(&self, text: &str) -> Result<Vec<Scenario>, Vec<ScenarioError>> {
+        std::fs::write(self.path(), text).expect("write");
+        validate_file(&self.path(), &self.dirs())
+    }
+
+    fn errors(&self, text: &str) -> Vec<ScenarioError> {
+        match self.load(text) {
+            Ok(_) => panic!("expected errors for:\n{text}"),
+            Err(e) => e,
+        }
+    }
+
+    fn one_error(&self, text: &str) -> ScenarioError {
+        let e = self.errors(text);
+        assert_eq!(
+            e.len(),
+            1,
+            "expected one error, got: {}",
+            ScenarioErrors(e.clone())
+        );
+        e.into_iter().next().expect("one")
+    }
+}
+
+const BASE: &str = "name: t
+duration: 60s
+participants:
+  alice: { network: wifi-congested }
+  bob: { network: wired-lan }
+calls:
+  - { caller: alice, callee: bob, at: 1s, duration: 50s, thresholds: [\"loss < 3%\"] }
+";
+
+/// Asserts the error's place, path and that its printed form names them.
+fn assert_at(e: &ScenarioError, line: usize, column: usize, path: &str) {
+    assert_eq!(
+        (e.line, e.column, e.path.as_str()),
+        (line, column, path),
+        "{e}"
+    );
+    let shown = e.to_string();
+    assert!(
+        shown.contains(&format!("s.yaml:{line}:{column}: error: ")),
+        "{shown}"
+    );
+    if !path.is_empty() {
+        assert!(shown.contains(&format!("`{path}`")), "{shown}");
+    }
+}
+
+#[test]
+fn a_good_file_loads_into_the_typed_model() {
+    let f = Fixture::new();
+    let s = f.load(BASE).expect("valid");
+    assert_eq!(s.len(), 1);
+    let s = &s[0];
+    assert_eq!(s.name, "t");
+    assert_eq!(s.duration, crate::units::Dur::from_secs(60));
+    assert_eq!(s.media, MediaMode::Replay);
+    assert!(s.decode);
+    assert_eq!(s.participants.len(), 2);
+    assert_eq!(s.participants[0].name, "alice");
+    assert_eq!(s.participants[0].site, DEFAULT_SITE);
+    assert_eq!(s.participants[0].profile.name, "wifi-congested");
+    assert_eq!(s.participants[1].profile.name, "wired-lan");
+    assert_eq!(s.sites.len(), 1);
+    assert_eq!(s.calls[0].expect, CallExpect::Connected);
+    assert_eq!(s.calls[0].duration, Some(crate::units::Dur::from_secs(50)));
+    assert_eq!(s.calls[0].thresholds[0].metric, Metric::Loss);
+    assert!(s.matrix.is_empty());
+    assert_eq!(s.source, BASE);
+}
+
+#[test]
+fn unknown_field_names_place_path_and_nearest_field() {
+    let f = Fixture::new();
+    let e = f.one_error(&BASE.replace("duration: 60s", "duraton: 60s"));
+    assert_eq!(e.kind, ErrorKind::UnknownField);
+    assert_at(&e, 2, 1, "duraton");
+    assert_eq!(e.suggestion.as_deref(), Some("duration"));
+    assert!(e.to_string().contains("did you mean `duration`?"), "{e}");
+    assert!(e
+        .expected
+        .as_deref()
+        .unwrap_or("")
+        .contains("`participants`"));
+
+    let e = f.one_error(&BASE.replace("callee: bob", "calee: bob"));
+    assert_at(&e, 7, 22, "calls[0].calee");
+    assert_eq!(e.suggestion.as_deref(), Some("callee"));
+}
+
+#[test]
+fn bad_unit_is_an_error_at_the_value() {
+    let f = Fixture::new();
+    let e = f.one_error(&BASE.replace("duration: 60s", "duration: 60"));
+    assert_eq!(e.kind, ErrorKind::BadValue);
+    assert_at(&e, 2, 11, "duration");
+    assert!(e.message.contains("needs a unit"), "{e}");
+    assert_eq!(e.found.as_deref(), Some("`60`"));
+    assert!(e.expected.as_deref().unwrap_or("").contains("30ms"), "{e}");
+
+    let e = f.one_error(&BASE.replace("at: 1s", "at: 1 sec"));
+    assert_at(&e, 7, 39, "calls[0].at");
+    assert!(e.message.contains("invalid duration"), "{e}");
+}
+
+#[test]
+fn negative_duration_is_an_error() {
+    let f = Fixture::new();
+    let text = format!("{BASE}timeline:\n  - {{ at: 20s, participant: alice, outage: -2s }}\n");
+    let e = f.one_error(&text);
+    assert_at(&e, 9, 44, "timeline[0].outage");
+    assert!(e.message.contains("cannot be negative"), "{e}");
+}
+
+#[test]
+fn percentage_over_100_is_an_error() {
+    let f = Fixture::new();
+    let text = BASE.replace(
+        "bob: { network: wired-lan }",
+        "bob:\n    network: wired-lan\n    overrides: { down: { loss: { random: { rate: 140% } } } }",
+    );
+    let e = f.one_error(&text);
+    assert_eq!(e.kind, ErrorKind::BadValue);
+    // The emulator's loss config reads its one-key map through a buffer, so the position is
+    // that of `loss:`'s value (or of the rate itself, should it read the node directly).
+    assert_eq!(e.line, 7, "{e}");
+    assert!([32, 50].contains(&e.column), "{e}");
+    assert!(
+        e.path.starts_with("participants.bob.overrides.down.loss"),
+        "{e}"
+    );
+    assert!(e.message.contains("over 100%"), "{e}");
+
+    let e = f.one_error(&BASE.replace("loss < 3%", "loss < 140%"));
+    assert_at(&e, 7, 71, "calls[0].thresholds[0]");
+    assert!(
+        e.expected.as_deref().unwrap_or("").contains("0% to 100%"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_profile_suggests_the_nearest() {
+    let f = Fixture::new();
+    let e = f.one_error(&BASE.replace("network: wifi-congested", "network: wifi-congestd"));
+    assert_eq!(e.kind, ErrorKind::UnknownName);
+    assert_at(&e, 4, 21, "participants.alice.network");
+    assert_eq!(e.suggestion.as_deref(), Some("wifi-congested"));
+    assert!(
+        e.message
+            .contains("no network profile named `wifi-congestd`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_participant_in_a_call() {
+    let f = Fixture::new();
+    let e = f.one_error(&BASE.replace("callee: bob", "callee: bbo"));
+    assert_eq!(e.kind, ErrorKind::UnknownName);
+    assert_at(&e, 7, 30, "calls[0].callee");
+    assert_eq!(e.suggestion.as_deref(), Some("bob"));
+    assert_eq!(e.expected.as_deref(), Some("one of `alice`, `bob`"));
+}
+
+#[test]
+fn unknown_named_set() {
+    let f = Fixture::new();
+    let e = f.one_error(&format!("{BASE}thresholds: teams-client-egde\n"));
+    assert_eq!(e.kind, ErrorKind::UnknownName);
+    assert_at(&e, 8, 13, "thresholds");
+    assert_eq!(e.suggestion.as_deref(), Some("teams-client-edge"));
+
+    let e = f.one_error(&format!(
+        "{BASE}thresholds: [teams-client-edge, \"jiter < 30ms\"]\n"
+    ));
+    assert_at(&e, 8, 33, "thresholds[1]");
+    assert_eq!(e.suggestion.as_deref(), Some("jitter"));
+}
+
+#[test]
+fn unknown_kb_id_and_failure_class() {
+    let f = Fixture::new();
+    let e = f.one_error(&format!("kb: [NET-BANDWITH]\n{BASE}"));
+    assert_at(&e, 1, 6, "kb[0]");
+    assert_eq!(e.suggestion.as_deref(), Some("NET-BANDWIDTH"));
+    let e = f.one_error(&BASE.replace("duration: 50s,", "duration: 50s, expect: ice-faild,"));
+    assert_at(&e, 7, 66, "calls[0].expect");
+    assert_eq!(e.suggestion.as_deref(), Some("ice-failed"));
+}
+
+#[test]
+fn three_mistakes_are_reported_together() {
+    let f = Fixture::new();
+    let text = "name: t
+duraton: 60s
+participants:
+  alice: { network: wifi-congestd }
+  bob: { network: wired-lan }
+calls:
+  - { caller: alice, callee: bob, at: 5 sec }
+";
+    let errors = f.errors(text);
+    let shown = ScenarioErrors(errors.clone()).to_string();
+    let places: Vec<(usize, usize, &str)> = errors
+        .iter()
+        .map(|e| (e.line, e.column, e.path.as_str()))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (2, 1, "duraton"),
+            (4, 21, "participants.alice.network"),
+            (7, 39, "calls[0].at"),
+        ],
+        "{shown}"
+    );
+    // `duration` is missing too, but that is the typo's consequence: reported once, as the typo.
+    assert!(shown.ends_with("3 errors"), "{shown}");
+    assert!(shown.contains("did you mean `duration`?"));
+    assert!(shown.contains("did you mean `wifi-congested`?"));
+    assert!(shown.contains("invalid duration"));
+    // rustc-like: the source line and a caret under the column.
+    assert!(
+        shown.contains("4 |   alice: { network: wifi-congestd }\n  |                     ^"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn missing_required_fields_and_conflicts() {
+    let f = Fixture::new();
+    let errors = f.errors(
+        "name: t\nparticipants:\n  alice: {}\ncalls:\n  - { caller: alice, callee: alice }\n",
+    );
+    let msgs: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m == "missing field `duration` in the scenario"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("missing field `network`")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("cannot call itself")),
+        "{msgs:?}"
+    );
+    let e = f.one_error(&BASE.replace("duration: 50s", "duration: 70s"));
+    assert!(e.message.contains("after the scenario's 1m"), "{e}");
+}
+
+#[test]
+fn yaml_syntax_errors_have_positions() {
+    let f = Fixture::new();
+    let e = f.one_error("name: t\nparticipants: [a\n");
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    assert!(e.line >= 2, "{e}");
+}
+
+#[test]
+fn timeline_actions_become_typed_and_sorted() {
+    let f = Fixture::new();
+    let text = format!(
+        "{BASE}timeline:
+  - {{ at: 30s, participant: alice, address_change: true }}
+  - {{ at: 20s, participant: alice, outage: 2s }}
+  - {{ at: 40s, participant: bob, profile: throttled-256k }}
+  - {{ at: 45s, participant: bob, set: {{ up.delay: 80ms }} }}
+  - {{ at: 46s, participant: bob, cross_traffic: {{ name: backup, rate: 1Mbit }} }}
+  - {{ at: 50s, participant: bob, cross_traffic_stop: backup }}
+"
+    );
+    let s = f.load(&text).expect("valid").remove(0);
+    let kinds: Vec<(u64, &str)> = s
+        .timeline
+        .iter()
+        .map(|a| (a.at.as_nanos() / 1_000_000_000, a.action.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (20, "outage"),
+            (30, "address-change"),
+            (40, "profile-change"),
+            (45, "profile-change"),
+            (46, "cross-traffic-start"),
+            (50, "cross-traffic-stop"),
+        ]
+    );
+    match &s.timeline[3].action {
+        NetAction::SetParam {
+            direction,
+            path,
+            change,
+            ..
+        } => {
+            assert_eq!(*direction, crate::net::Which::Up);
+            assert_eq!(path, "delay");
+            assert_eq!(change.delay, Some(crate::units::Dur::from_millis(80)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        s.timeline[0].target,
+        ActionTarget::Participant("alice".into())
+    );
+
+    let bad = format!(
+        "{BASE}timeline:
+  - {{ at: 20s, participant: alice, outage: 2s, address_change: true }}
+  - {{ at: 21s, participant: alice, set: {{ upp.delay: 80ms }} }}
+  - {{ at: 22s, participant: alice, set: {{ up.dealy: 80ms }} }}
+  - {{ at: 23s, participant: bob, cross_traffic_stop: bakup }}
+"
+    );
+    let errors = f.errors(&bad);
+    let shown = ScenarioErrors(errors.clone()).to_string();
+    assert_eq!(errors.len(), 4, "{shown}");
+    assert!(errors[0].message.contains("takes one action"), "{shown}");
+    assert_eq!(errors[1].suggestion.as_deref(), Some("up.delay"), "{shown}");
+    assert_eq!(errors[2].suggestion.as_deref(), Some("delay"), "{shown}");
+    assert_eq!(errors[2].path, "timeline[2].set.\"up.dealy\"", "{shown}");
+    assert!(
+        errors[3].message.contains("no cross-traffic flow `bakup`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn matrix_expands_in_nested_loop_order() {
+    let f = Fixture::new();
+    let text = format!(
+        "{BASE}matrix:
+  profile: [wired-lan, wifi-congested]
+  seed: [1, 2, 3]
+  participants.alice.overrides.up.loss.random.rate: [0%, 1%, 5%]
+"
+    );
+    let cells = f.load(&text).expect("valid");
+    assert_eq!(cells.len(), 18);
+    let labels: Vec<String> = cells.iter().map(Scenario::cell_label).collect();
+    assert_eq!(cells[0].matrix["profile"], "wired-lan");
+    assert_eq!(cells[0].matrix["seed"], "1");
+    assert_eq!(
+        cells[0].matrix["participants.alice.overrides.up.loss.random.rate"],
+        "0%"
+    );
+    assert_eq!(
+        cells[1].matrix["participants.alice.overrides.up.loss.random.rate"],
+        "1%"
+    );
+    assert_eq!(cells[3].matrix["seed"], "2");
+    assert_eq!(cells[9].matrix["profile"], "wifi-congested");
+    assert_eq!(cells[17].seed, Some(3));
+    assert!(cells
+        .iter()
+        .take(9)
+        .all(|c| c.participants.iter().all(|p| p.profile_name == "wired-lan")));
+    assert_eq!(cells[2].participants[0].profile.name, "wired-lan");
+    assert!(
+        format!("{:?}", cells[2].participants[0].profile.up).contains("5.0"),
+        "{:?}",
+        cells[2].participants[0].profile.up
+    );
+    let mut unique = labels.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 18);
+
+    // A bad value is reported once, at the matrix entry, with its cell.
+    let e = f.one_error(&format!(
+        "{BASE}matrix:\n  profile: [wired-lan, wifi-bad]\n"
+    ));
+    assert_at(&e, 9, 24, "participants.alice.network");
+    assert_eq!(e.cell.as_deref(), Some("profile=wifi-bad"));
+    // Keys are checked.
+    let e = f.one_error(&format!(
+        "{BASE}matrix:\n  participants.alcie.network: [wired-lan]\n"
+    ));
+    assert_eq!(e.suggestion.as_deref(), Some("alice"));
+    let e = f.one_error(&format!("{BASE}matrix:\n  sed: [1, 2]\n"));
+    assert_eq!(e.suggestion.as_deref(), Some("seed"));
+}
+
+#[test]
+fn templates_in_the_file_and_beside_it() {
+    let f = Fixture::new();
+    let text = "name: t
+duration: 60s
+templates:
+  office-user:
+    network: wired-lan
+    overrides: { down: { delay: 10ms } }
+    firewall: [ { action: block, proto: udp, ports: 50000-59999 } ]
+participants:
+  alice: { template: office-user }
+  bob:
+    template: home-user
+    firewall: [ { action: allow, proto: tcp } ]
+calls:
+  - { caller: alice, callee: bob }
+";
+    std::fs::create_dir(f.dir.path().join("templates")).expect("mkdir");
+    std::fs::write(
+        f.dir.path().join("templates/home-user.yaml"),
+        "network: wifi-congested\nfirewall: [ { action: block, proto: udp } ]\n",
+    )
+    .expect("write");
+    let s = f.load(text).expect("valid").remove(0);
+    let alice = s.participant("alice").expect("alice");
+    assert_eq!(alice.profile_name, "wired-lan");
+    assert_eq!(alice.firewall.len(), 1);
+    assert!(
+        format!("{:?}", alice.profile.down).contains("10000000"),
+        "{:?}",
+        alice.profile.down
+    );
+    let bob = s.participant("bob").expect("bob");
+    assert_eq!(bob.profile_name, "wifi-congested");
+    assert_eq!(
+        bob.firewall.len(),
+        2,
+        "template rules first, then the participant's"
+    );
+
+    let e = f.one_error(&text.replace("template: office-user", "template: ofice-user"));
+    assert_eq!(e.suggestion.as_deref(), Some("office-user"));
+    // An error inside a template file points into that file.
+    std::fs::write(
+        f.dir.path().join("templates/home-user.yaml"),
+        "netwrok: wired-lan\n",
+    )
+    .expect("write");
+    let errors = f.errors(text);
+    assert!(errors
+        .iter()
+        .any(|e| e.file.ends_with("templates/home-user.yaml")
+            && e.line == 1
+            && e.suggestion.as_deref() == Some("network")));
+}
+
+#[test]
+fn sites_and_inline_profiles() {
+    let f = Fixture::new();
+    let text = "name: t
+duration: 60s
+profiles:
+  office-uplink: { both: { rate: 2Mbit } }
+sites:
+  office: { shared: office-uplink }
+participants:
+  alice: { network: wired-lan, site: office }
+  bob: { network: wired-lan }
+";
+    let s = f.load(text).expect("valid").remove(0);
+    let names: Vec<&str> = s.sites.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, [DEFAULT_SITE, "office"]);
+    assert_eq!(
+        s.sites[1].shared.as_ref().map(|x| x.1.name.as_str()),
+        Some("office-uplink")
+    );
+    let e = f.one_error(&text.replace("site: office", "site: ofice"));
+    assert_eq!(e.suggestion.as_deref(), Some("office"));
+}
+
+#[test]
+fn overrides_replace_a_direction_field_whole() {
+    let f = Fixture::new();
+    let text = BASE.replace(
+        "alice: { network: wifi-congested }",
+        "alice: { network: wifi-congested, overrides: { both: { loss: { random: { rate: 2% } } } } }",
+    );
+    let s = f.load(&text).expect("valid").remove(0);
+    let both = format!("{:?}", s.participants[0].profile.both);
+    assert!(
+        both.contains("Random") && !both.contains("Bursty"),
+        "{both}"
+    );
+    assert!(both.contains("8000000"), "delay kept: {both}");
+}
+
+#[test]
+fn thresholds_at_every_level() {
+    let f = Fixture::new();
+    let text = format!("{BASE}thresholds: [cqd-poor-audio, \"mos > 3.5\"]\n");
+    let s = f.load(&text).expect("valid").remove(0);
+    assert_eq!(s.thresholds.len(), 6);
+    assert_eq!(s.thresholds[0].set.as_deref(), Some("cqd-poor-audio"));
+    assert_eq!(s.thresholds[5].set, None);
+}
+
+#[test]
+fn judging_a_call() {
+    let e = judge_call(&CallExpect::Connected, true, None);
+    assert!(e.met);
+    assert_eq!(
+        (e.expected.as_str(), e.observed.as_str()),
+        ("connected", "connected")
+    );
+    let e = judge_call(&CallExpect::Connected, false, Some("ice-failed"));
+    assert!(!e.met);
+    assert_eq!(e.observed, "failed: ice-failed");
+    let e = judge_call(
+        &CallExpect::Fails(FailureClass::IceFailed),
+        false,
+        Some("ice-failed"),
+    );
+    assert!(e.met);
+    assert_eq!(e.expected, "fails with ice-failed");
+    assert!(!judge_call(&CallExpect::Fails(FailureClass::IceFailed), true, None).met);
+    assert_eq!(
+        FailureClass::from_name("dtls-failed"),
+        Some(FailureClass::DtlsFailed)
+    );
+}
+
+#[test]
+fn schema_has_the_top_level_fields() {
+    let s = json_schema();
+    let props = s["properties"].as_object().expect("properties");
+    for f in [
+        "name",
+        "description",
+        "kb",
+        "seed",
+        "duration",
+        "media",
+        "decode",
+        "profiles",
+        "templates",
+        "sites",
+        "participants",
+        "calls",
+        "timeline",
+        "thresholds",
+        "matrix",
+    ] {
+        assert!(props.contains_key(f), "schema lacks {f}");
+    }
+    assert_eq!(s["additionalProperties"], serde_json::json!(false));
+    let required: Vec<&str> = s["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(required, ["name", "duration", "participants"]);
+    let text = serde_json::to_string(&s).expect("json");
+    assert!(text.contains("ice-failed") && text.contains("teams-client-edge"));
+}
+
+#[test]
+fn find_scenarios_walks_folders_sorted_skipping_profiles_and_templates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    for f in [
+        "b.yaml",
+        "a.yml",
+        "sub/c.yaml",
+        "profiles/x.yaml",
+        "templates/t.yaml",
+        "notes.txt",
+    ] {
+        let path = p.join(f);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, "x: 1\n").expect("write");
+    }
+    let found = find_scenarios(&[p.to_path_buf()]).expect("found");
+    let rel: Vec<String> = found
+        .iter()
+        .map(|f| f.strip_prefix(p).expect("under").display().to_string())
+        .collect();
+    assert_eq!(rel, ["a.yml", "b.yaml", "sub/c.yaml"]);
+    let e = find_scenarios(&[p.join("missing")]).unwrap_err();
+    assert_eq!(e.0[0].kind, ErrorKind::Io);
+}
+
+/// The repository's `scenarios/` folder.
+fn repo_scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("scenarios"))
+        .find(|s| s.join("examples").is_dir())
+        .unwrap_or_else(|| PathBuf::from("/work/main/scenarios"))
+}
+
+#[test]
+fn every_example_scenario_validates_against_the_real_profiles() {
+    let root = repo_scenarios();
+    let files = find_scenarios(&[root.join("examples")]).expect("examples");
+    assert!(files.len() >= 3, "{files:?}");
+    for f in files {
+        match validate_file(&f, &[root.join("profiles")]) {
+            Ok(s) => assert!(!s.is_empty()),
+            Err(e) => panic!("{}", ScenarioErrors(e)),
+        }
+    }
+}
+
+/// The schema's hand-written picture of a network profile lists exactly the emulator's fields
+/// (serde names them all in an unknown-field error), so the two cannot drift apart.
+#[test]
+fn schema_profile_fields_match_the_emulator() {
+    let s = json_schema();
+    let profile = &s["$defs"]["NetworkProfile"];
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        let mut n: Vec<String> = v["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        n.sort();
+        n
+    };
+    let serde_fields = |text: &str| -> Vec<String> {
+        let file = std::sync::Arc::new(PathBuf::from("t.yaml"));
+        let node = super::yaml::parse(text, &file).expect("yaml");
+        let e = match super::de::from_node::<crate::net::LinkProfile>(&node, "") {
+            Ok(_) => panic!("unknown field accepted"),
+            Err(e) => e,
+        };
+        let mut n: Vec<String> = e
+            .expected
+            .expect("expected list")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(profile), serde_fields("zzz: 1\n"));
+    assert_eq!(
+        names(&profile["properties"]["up"]),
+        serde_fields("up: { zzz: 1 }\n")
+    );
+}

@@ -1,0 +1,484 @@
+//! Turning a finished (or stopped) simulation into a [`ScenarioReport`]: each stream measured,
+//! each call's outcome, every expectation and threshold judged, the emulator's counters and the
+//! timeline of events.
+
+use super::Sim;
+use crate::agent::CallLeg;
+use crate::metrics::emodel::{CodecTable, EModel, EModelInput};
+use crate::metrics::rtt::RttEstimator;
+use crate::metrics::{StreamInputs, StreamMetrics};
+use crate::net::{DropReason, NetEvent};
+use crate::report::model::{
+    CallReport, Expectation, FailureReport, LinkReport, ScenarioReport, SecondSample, StreamReport,
+    TimelineEvent, Verdict,
+};
+use crate::scenario::Scenario;
+use crate::scenario::{judge_call, judge_thresholds, Metric, StreamView};
+use std::collections::BTreeMap;
+
+const MS: f64 = 1_000_000.0;
+
+/// What was measured of one stream, with what the threshold judge needs.
+struct MeasuredStream {
+    report: StreamReport,
+    metrics: StreamMetrics,
+    setup_ms: Option<f64>,
+    first_audio_ms: Option<f64>,
+    /// Loss record: received flag per expected packet, in order (20 ms apart).
+    received: Vec<bool>,
+    /// Per-second MOS, for `mos > X in any W` checks.
+    mos_series: Vec<f64>,
+    interval_ns: u64,
+    jitter_window_ns: u64,
+}
+
+impl StreamView for MeasuredStream {
+    fn value(&self, m: Metric) -> Option<f64> {
+        let r = &self.report;
+        Some(match m {
+            Metric::Loss => r.loss_pct,
+            Metric::BurstLoss => self.metrics.max_burst_loss_pct_200ms?,
+            Metric::Jitter => r.jitter_ms,
+            Metric::JitterP95 => r.jitter_p95_ms,
+            Metric::Rtt => r.rtt_ms?,
+            Metric::OneWayDelay => r.rtt_ms? / 2.0,
+            Metric::Mos => r.mos,
+            Metric::MosDegradation => r.mos_degradation,
+            Metric::ConcealedRatio => r.concealed_ratio? * 100.0,
+            Metric::MaxGap => r.max_gap_ms,
+            Metric::Late => r.late as f64,
+            Metric::Reordered => {
+                if r.packets_received == 0 {
+                    0.0
+                } else {
+                    r.reordered as f64 * 100.0 / r.packets_received as f64
+                }
+            }
+            Metric::Setup => self.setup_ms?,
+            Metric::FirstAudio => self.first_audio_ms?,
+            Metric::Bitrate => {
+                let secs = r.series.len().max(1) as f64;
+                r.series.iter().map(|s| s.bitrate_kbps).sum::<f64>() / secs
+            }
+        })
+    }
+
+    fn windowed_max(&self, m: Metric, window_ns: u64) -> Option<f64> {
+        match m {
+            Metric::Loss | Metric::BurstLoss => {
+                max_window_loss(&self.received, window_ns, self.interval_ns)
+            }
+            // The receiver keeps the maximum over the window the scenario's jitter threshold
+            // names (15 s by default); any other window is "not measured".
+            Metric::Jitter => self
+                .metrics
+                .max_jitter_ms_15s
+                .filter(|_| window_ns == self.jitter_window_ns),
+            _ => None,
+        }
+    }
+
+    fn windowed_min(&self, m: Metric, window_ns: u64) -> Option<f64> {
+        if m != Metric::Mos || self.mos_series.is_empty() {
+            return None;
+        }
+        let w = ((window_ns / 1_000_000_000).max(1) as usize).min(self.mos_series.len());
+        self.mos_series
+            .windows(w)
+            .map(|win| win.iter().sum::<f64>() / w as f64)
+            .fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.min(v)))
+            })
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{}->{} {}",
+            self.report.from, self.report.to, self.report.kind
+        )
+    }
+}
+
+/// Highest loss % over any run of `window_ns / interval_ns` consecutive packets (sliding by one).
+pub fn max_window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Option<f64> {
+    if received.is_empty() || interval_ns == 0 {
+        return None;
+    }
+    let w = ((window_ns / interval_ns).max(1) as usize).min(received.len());
+    let mut lost = received[..w].iter().filter(|r| !**r).count();
+    let mut max = lost;
+    for i in w..received.len() {
+        lost += usize::from(!received[i]);
+        lost -= usize::from(!received[i - w]);
+        max = max.max(lost);
+    }
+    Some(max as f64 * 100.0 / w as f64)
+}
+
+fn measure_stream(
+    from: &str,
+    to: &str,
+    sender: &CallLeg,
+    receiver: &mut CallLeg,
+    flow_end: u64,
+    codecs: &CodecTable,
+) -> MeasuredStream {
+    let rx = receiver.receiver_mut();
+    rx.finish(Some(flow_end));
+    let mut rtt = RttEstimator::default();
+    for &(_, ms) in &sender.rtt_samples {
+        rtt.add(ms);
+    }
+    let codec = codecs
+        .get("opus")
+        .cloned()
+        .unwrap_or_else(|| codecs.entries()[0].clone());
+    let mut inputs = StreamInputs::new(rx.receiver(), &codec);
+    inputs.packets_sent = sender.sender().frames_sent();
+    inputs.playout = Some(rx.playout_stats());
+    inputs.rtt = (rtt.count() > 0).then_some(&rtt);
+    let m = StreamMetrics::build(&inputs);
+    let model = EModel::default();
+    let one_way = m.rtt_ms.map_or(0.0, |r| r / 2.0);
+    let buffer = m.jitter_buffer_delay_ms.unwrap_or(0.0);
+    let mut series = Vec::new();
+    let mut mos_series = Vec::new();
+    for row in rx.receiver().windows().series() {
+        let lo = row.t * 1_000_000_000;
+        let hi = lo + 1_000_000_000;
+        let in_sec: Vec<f64> = sender
+            .rtt_samples
+            .iter()
+            .filter(|(at, _)| *at >= lo && *at < hi)
+            .map(|(_, ms)| *ms)
+            .collect();
+        let rtt_ms = (!in_sec.is_empty()).then(|| in_sec.iter().sum::<f64>() / in_sec.len() as f64);
+        let mos = (row.expected > 0).then(|| {
+            model
+                .rate(
+                    &codec,
+                    &EModelInput {
+                        one_way_network_ms: rtt_ms.map_or(one_way, |r| r / 2.0),
+                        jitter_buffer_ms: buffer,
+                        loss_pct: row.loss_pct,
+                        burst_r: 1.0,
+                    },
+                )
+                .mos
+        });
+        if let Some(m) = mos {
+            mos_series.push(m);
+        }
+        series.push(SecondSample {
+            t: row.t,
+            loss_pct: round(row.loss_pct, 3),
+            jitter_ms: round(row.jitter_ms, 3),
+            bitrate_kbps: round(row.bitrate_kbps, 3),
+            rtt_ms: rtt_ms.map(|r| round(r, 3)),
+            mos: mos.map(|m| round(m, 3)),
+        });
+    }
+    let received: Vec<bool> = rx.receiver().loss_record().iter().collect();
+    let interval_ns = rx.receiver().config().packet_interval_ns;
+    let report = StreamReport {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        kind: "audio".to_owned(),
+        packets_sent: m.packets_sent,
+        packets_received: m.packets_received,
+        lost: m.lost,
+        loss_pct: round(m.loss_pct, 4),
+        jitter_ms: round(m.jitter_ms, 4),
+        jitter_p95_ms: round(m.jitter_p95_ms, 4),
+        rtt_ms: m.rtt_ms.map(|r| round(r, 3)),
+        late: m.late,
+        duplicates: m.duplicates,
+        reordered: m.reordered,
+        concealed_ratio: m.concealed_ratio.map(|c| round(c, 6)),
+        max_gap_ms: round(m.max_gap_ms, 3),
+        r_factor: round(m.r_factor, 3),
+        mos: round(m.mos, 3),
+        mos_degradation: round(m.mos_degradation, 3),
+        extra: m
+            .extra()
+            .into_iter()
+            .map(|(k, v)| (k, round(v, 4)))
+            .collect(),
+        series,
+    };
+    MeasuredStream {
+        report,
+        metrics: m,
+        setup_ms: None,
+        first_audio_ms: None,
+        received,
+        mos_series,
+        interval_ns,
+        jitter_window_ns: rx.receiver().config().windows.long_ns,
+    }
+}
+
+/// Rounds for the report (the JSON stays readable and byte-stable across platforms' printing).
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+fn ms(ns: u64) -> f64 {
+    round(ns as f64 / MS, 3)
+}
+
+/// Builds the scenario's report from the simulation's state.
+pub(crate) fn scenario_report(
+    s: &Scenario,
+    seed: u64,
+    sim: &mut Sim,
+    complete: bool,
+) -> ScenarioReport {
+    let end = sim.now;
+    let codecs = CodecTable::default();
+    let mut expectations = Vec::new();
+    let mut calls = Vec::new();
+    let mut events: Vec<TimelineEvent> = Vec::new();
+    for (ci, spec) in s.calls.iter().enumerate() {
+        let slot = &sim.calls[ci];
+        let name = format!("{}->{}", slot.caller, slot.callee);
+        let Some((a, b)) = slot.legs else {
+            // The run stopped before this call started.
+            if complete {
+                expectations.push(Expectation {
+                    what: format!("{name}: call outcome"),
+                    expected: spec.expect.to_string(),
+                    observed: "not placed (starts after the scenario ends)".into(),
+                    met: false,
+                });
+            }
+            continue;
+        };
+        let (caller_name, callee_name) = (slot.caller.clone(), slot.callee.clone());
+        let start = slot.start;
+        let (ra, rb) = if a < b {
+            let (x, y) = sim.legs.split_at_mut(b);
+            (&mut x[a], &mut y[0])
+        } else {
+            let (x, y) = sim.legs.split_at_mut(a);
+            (&mut y[0], &mut x[b])
+        };
+        let connected = ra.connected_at.is_some() && rb.connected_at.is_some();
+        let failure = [ra.failure.clone(), rb.failure.clone()]
+            .into_iter()
+            .flatten()
+            .min_by_key(|f| f.at);
+        let offer_at = ra.offer_at.unwrap_or(start);
+        let setup_ms = ra.connected_at.map(|c| ms(c - offer_at));
+        let call_end = ra.ended_at.or(rb.ended_at).unwrap_or(end).min(end);
+        events.push(TimelineEvent {
+            at_ms: start / 1_000_000,
+            duration_ms: None,
+            kind: "call-start".into(),
+            subject: name.clone(),
+            detail: "offer sent".into(),
+        });
+        if let Some(c) = ra.connected_at {
+            events.push(TimelineEvent {
+                at_ms: c / 1_000_000,
+                duration_ms: None,
+                kind: "call-connected".into(),
+                subject: name.clone(),
+                detail: format!("setup {:.0} ms", setup_ms.unwrap_or_default()),
+            });
+        }
+        if let Some(f) = &failure {
+            events.push(TimelineEvent {
+                at_ms: f.at / 1_000_000,
+                duration_ms: None,
+                kind: "call-failed".into(),
+                subject: name.clone(),
+                detail: format!("{}: {}", f.class.name(), f.detail),
+            });
+        } else if ra.ended_at.is_some() || rb.ended_at.is_some() {
+            events.push(TimelineEvent {
+                at_ms: call_end / 1_000_000,
+                duration_ms: None,
+                kind: "call-end".into(),
+                subject: name.clone(),
+                detail: "hung up".into(),
+            });
+        }
+        let mut exp = judge_call(
+            &spec.expect,
+            connected || ra.connected_at.is_some(),
+            failure.as_ref().map(|f| f.class.name()),
+        );
+        exp.what = format!("{name}: {}", exp.what);
+        expectations.push(exp);
+
+        let mut streams = Vec::new();
+        let mut measured = Vec::new();
+        if ra.connected_at.is_some() || rb.connected_at.is_some() {
+            let flow_end_ab = rb.ended_at.unwrap_or(call_end).min(call_end);
+            let mut ab = measure_stream(&caller_name, &callee_name, ra, rb, flow_end_ab, &codecs);
+            let flow_end_ba = ra.ended_at.unwrap_or(call_end).min(call_end);
+            let mut ba = measure_stream(&callee_name, &caller_name, rb, ra, flow_end_ba, &codecs);
+            ab.setup_ms = setup_ms;
+            ba.setup_ms = setup_ms;
+            ab.first_audio_ms = rb
+                .receiver()
+                .first_play_ns()
+                .map(|t| ms(t.saturating_sub(offer_at)));
+            ba.first_audio_ms = ra
+                .receiver()
+                .first_play_ns()
+                .map(|t| ms(t.saturating_sub(offer_at)));
+            measured.push(ab);
+            measured.push(ba);
+        }
+        let thresholds: Vec<_> = s
+            .thresholds
+            .iter()
+            .chain(spec.thresholds.iter())
+            .cloned()
+            .collect();
+        if !thresholds.is_empty() {
+            if measured.is_empty() {
+                for t in &thresholds {
+                    expectations.push(Expectation {
+                        what: format!("{name}: {}", t.text),
+                        expected: t.text.clone(),
+                        observed: "not measured: the call did not connect".into(),
+                        met: false,
+                    });
+                }
+            }
+            for m in &measured {
+                for mut e in judge_thresholds(&thresholds, m) {
+                    if !e.what.starts_with(&name) {
+                        e.what = format!("{}: {}", m.label(), e.what);
+                    }
+                    expectations.push(e);
+                }
+            }
+        }
+        let first_audio_ms = measured.first().and_then(|m| m.first_audio_ms);
+        for m in measured {
+            streams.push(m.report);
+        }
+        calls.push(CallReport {
+            caller: caller_name.to_string(),
+            callee: callee_name.to_string(),
+            start_ms: start / 1_000_000,
+            end_ms: call_end / 1_000_000,
+            connected: ra.connected_at.is_some(),
+            failure: failure.as_ref().map(|f| FailureReport {
+                class: f.class.name().to_owned(),
+                message: f.class.client_message().to_owned(),
+            }),
+            setup_ms,
+            first_audio_ms,
+            candidate_pair: ra.candidate_pair(),
+            streams,
+        });
+    }
+    if !complete {
+        expectations.push(Expectation {
+            what: "scenario ran to the end".into(),
+            expected: format!("{} ms simulated", s.duration.as_nanos() / 1_000_000),
+            observed: format!(
+                "stopped at {} ms (interrupted or timed out)",
+                end / 1_000_000
+            ),
+            met: false,
+        });
+    }
+    for e in &sim.events {
+        events.push(timeline_event(sim, e));
+    }
+    events.sort_by(|x, y| (x.at_ms, &x.kind, &x.subject).cmp(&(y.at_ms, &y.kind, &y.subject)));
+    let links = sim
+        .net
+        .counters()
+        .into_iter()
+        .map(|c| LinkReport {
+            link: c.name.clone(),
+            packets_in: c.packets_in,
+            bytes_in: c.bytes_in,
+            delivered: c.delivered,
+            dropped: DropReason::ALL
+                .iter()
+                .zip(c.dropped.iter())
+                .filter(|(_, n)| **n > 0)
+                .map(|(r, n)| (r.as_str().to_owned(), *n))
+                .collect::<BTreeMap<_, _>>(),
+            queue_high_water: c.queue_hwm_packets,
+        })
+        .collect();
+    let verdict = if complete && expectations.iter().all(|e| e.met) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    ScenarioReport {
+        name: s.name.clone(),
+        file: s.file.display().to_string(),
+        description: s.description.clone(),
+        kb: s.kb.clone(),
+        seed,
+        duration_ms: s.duration.as_nanos() / 1_000_000,
+        matrix: s.matrix.clone(),
+        verdict,
+        complete,
+        expectations,
+        calls,
+        links,
+        events,
+        wall_ms: 0,
+        source: s.source.clone(),
+    }
+}
+
+fn timeline_event(sim: &Sim, e: &NetEvent) -> TimelineEvent {
+    let ev =
+        |at: u64, dur: Option<u64>, kind: &str, subject: String, detail: String| TimelineEvent {
+            at_ms: at / 1_000_000,
+            duration_ms: dur.map(|d| d / 1_000_000),
+            kind: kind.to_owned(),
+            subject,
+            detail,
+        };
+    match e {
+        NetEvent::AddressChanged { host, old, new, at } => ev(
+            *at,
+            None,
+            "address-change",
+            sim.net.host_name(*host).to_owned(),
+            format!("{old} -> {new}"),
+        ),
+        NetEvent::OutageStart { target, at, until } => ev(
+            *at,
+            Some(until - at),
+            "outage",
+            target.clone(),
+            format!("link down for {} ms", (until - at) / 1_000_000),
+        ),
+        NetEvent::OutageEnd { target, at } => ev(
+            *at,
+            None,
+            "outage-end",
+            target.clone(),
+            "link back up".into(),
+        ),
+        NetEvent::PhaseChange { target, name, at } => ev(
+            *at,
+            None,
+            "profile-change",
+            target.clone(),
+            name.clone().unwrap_or_else(|| "parameters changed".into()),
+        ),
+        NetEvent::CrossTrafficStart { site, flow, at } => {
+            ev(*at, None, "cross-traffic-start", site.clone(), flow.clone())
+        }
+        NetEvent::CrossTrafficStop { site, flow, at } => {
+            ev(*at, None, "cross-traffic-stop", site.clone(), flow.clone())
+        }
+    }
+}

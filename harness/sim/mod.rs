@@ -1,0 +1,492 @@
+//! The simulation mode: a single-threaded discrete-event loop in simulated time.
+//!
+//! [`run_scenario`] builds the world of a scenario (the emulated network, one call agent per side
+//! of each call), then repeatedly jumps the virtual clock to the earliest pending event (a
+//! delivery out of the emulator, an agent's timer or media tick, a call starting or hanging up)
+//! and handles it. No OS threads, no wall clock, no async executor: a run is exact for a seed,
+//! and runs as fast as the work in it allows.
+//!
+//! ```no_run
+//! use callharness::sim::{run_scenario, RunOptions};
+//! # fn demo(scenario: &callharness::scenario::Scenario) {
+//! let report = run_scenario(scenario, 7, &RunOptions::default()).unwrap();
+//! println!("{}: {:?}", report.name, report.verdict);
+//! # }
+//! ```
+
+pub mod measure;
+pub mod world;
+
+use crate::agent::media::EncodedClip;
+use crate::agent::{AudioSource, CallLeg, CallLegConfig, Role, Transmit};
+use crate::net::{Datagram, DeliveryKind, HostId, NetEvent, Network};
+use crate::report::model::ScenarioReport;
+use crate::scenario::{MediaMode, Scenario};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::net::SocketAddrV4;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use world::Wire;
+
+/// The TCP port signaling uses (SIP over TLS).
+pub const SIGNALING_PORT: u16 = 5061;
+/// Frames in the replayed clip: 30 s of audio, cycled.
+pub const CLIP_FRAMES: usize = 1500;
+
+/// How a run is controlled from outside: trace folders, a stop flag, progress counters.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Folders to look for capacity traces in.
+    pub trace_dirs: Vec<PathBuf>,
+    /// Set to stop the run early; what was measured is reported, marked incomplete.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Simulated ms reached, updated as the run goes (for progress display).
+    pub progress_ms: Option<Arc<AtomicU64>>,
+    /// Calls currently connected (for progress display).
+    pub calls_up: Option<Arc<AtomicU64>>,
+    /// Encoded clips shared between scenarios of one run (keyed by seed).
+    pub clips: Option<Arc<std::sync::Mutex<BTreeMap<u64, Arc<EncodedClip>>>>>,
+}
+
+/// Why a scenario could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("building the network: {0}")]
+    Network(#[from] crate::net::NetError),
+    #[error("setting up the call {caller} -> {callee}: {source}")]
+    Agent {
+        caller: String,
+        callee: String,
+        #[source]
+        source: crate::agent::peer::PeerError,
+    },
+    #[error("encoding the audio clip: {0}")]
+    Codec(String),
+}
+
+/// Derives an independent seed for a named part of the world (fixed hash, stable across runs).
+pub fn sub_seed(seed: u64, label: &str) -> u64 {
+    crate::net::rng::link_seed(seed, label)
+}
+
+/// One call of the scenario while it runs.
+pub(crate) struct CallSlot {
+    pub(crate) index: usize,
+    pub(crate) caller: String,
+    pub(crate) callee: String,
+    pub(crate) caller_host: HostId,
+    pub(crate) callee_host: HostId,
+    pub(crate) start: u64,
+    pub(crate) hangup: u64,
+    /// Leg indices (caller, callee) once started.
+    pub(crate) legs: Option<(usize, usize)>,
+}
+
+/// The event loop's state.
+pub(crate) struct Sim {
+    pub(crate) net: Network<Wire>,
+    pub(crate) legs: Vec<CallLeg>,
+    pub(crate) leg_host: Vec<HostId>,
+    pub(crate) calls: Vec<CallSlot>,
+    media_route: BTreeMap<(HostId, u16), usize>,
+    timers: BinaryHeap<Reverse<(u64, usize)>>,
+    scheduled: Vec<Option<u64>>,
+    pub(crate) events: Vec<NetEvent>,
+    base: Instant,
+    seed: u64,
+    clip: Option<Arc<EncodedClip>>,
+    receive: crate::agent::media::ReceiveConfig,
+    pub(crate) now: u64,
+}
+
+impl Sim {
+    fn new(s: &Scenario, seed: u64, opts: &RunOptions) -> Result<Sim, SimError> {
+        let net = world::build_network(s, sub_seed(seed, "network"), &opts.trace_dirs)?;
+        let end = s.duration.as_nanos();
+        let mut calls = Vec::new();
+        for (i, c) in s.calls.iter().enumerate() {
+            let host = |n: &str| {
+                net.host_id(n).ok_or_else(|| {
+                    SimError::Network(crate::net::NetError::Topology(format!(
+                        "no host named `{n}`"
+                    )))
+                })
+            };
+            let start = c.at.as_nanos();
+            let hangup = c
+                .duration
+                .map(|d| start.saturating_add(d.as_nanos()))
+                .unwrap_or(u64::MAX)
+                .min(end);
+            calls.push(CallSlot {
+                index: i,
+                caller: c.caller.clone(),
+                callee: c.callee.clone(),
+                caller_host: host(&c.caller)?,
+                callee_host: host(&c.callee)?,
+                start,
+                hangup,
+                legs: None,
+            });
+        }
+        let clip = match s.media {
+            MediaMode::Replay => {
+                let clip_seed = sub_seed(seed, "clip");
+                Some(shared_clip(clip_seed, opts)?)
+            }
+            MediaMode::Live => None,
+        };
+        Ok(Sim {
+            net,
+            legs: Vec::new(),
+            leg_host: Vec::new(),
+            calls,
+            media_route: BTreeMap::new(),
+            timers: BinaryHeap::new(),
+            scheduled: Vec::new(),
+            events: Vec::new(),
+            // An opaque anchor for `rtc`'s Instants; only differences from it are ever used, so
+            // nothing in a report depends on when the run happened.
+            base: Instant::now(),
+            seed,
+            clip,
+            receive: receive_config(s),
+            now: 0,
+        })
+    }
+
+    fn leg_config(&self, call: usize, role: Role, host: HostId) -> CallLegConfig {
+        let label = format!(
+            "call{call}:{}",
+            if role == Role::Caller {
+                "caller"
+            } else {
+                "callee"
+            }
+        );
+        let s = sub_seed(self.seed, &label);
+        let ip = self.net.host_addr(host);
+        // A media port in the range clients use (50000-59999), distinct per leg on a host.
+        let mut port = 50_000 + (s % 10_000) as u16;
+        while self.media_route.contains_key(&(host, port)) {
+            port = 50_000 + (port - 50_000 + 1) % 10_000;
+        }
+        let cred = |salt: &str, len: usize| -> String {
+            const ALPHABET: &[u8] =
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+            let mut x = sub_seed(s, salt);
+            (0..len)
+                .map(|_| {
+                    x = crate::net::rng::splitmix64(x);
+                    ALPHABET[(x % 64) as usize] as char
+                })
+                .collect()
+        };
+        let source = match &self.clip {
+            Some(clip) => {
+                AudioSource::Replay(clip.clone(), (s % clip.len().max(1) as u64) as usize)
+            }
+            None => AudioSource::Live(sub_seed(s, "speech")),
+        };
+        CallLegConfig {
+            role,
+            media_addr: SocketAddrV4::new(ip, port),
+            ssrc: (sub_seed(s, "ssrc") as u32).max(1),
+            first_seq: sub_seed(s, "seq") as u16,
+            first_timestamp: sub_seed(s, "ts") as u32,
+            ice_ufrag: cred("ufrag", 16),
+            ice_pwd: cred("pwd", 32),
+            source,
+            receive: self.receive,
+            signaling_deadline: 20_000_000_000,
+            connect_timeout: 30_000_000_000,
+            ice_disconnected: Duration::from_secs(5),
+            ice_failed: Duration::from_secs(25),
+            ice_keepalive: Duration::from_secs(2),
+        }
+    }
+
+    fn start_call(&mut self, ci: usize) -> Result<(), SimError> {
+        let now = self.now;
+        let (caller_host, callee_host) = (self.calls[ci].caller_host, self.calls[ci].callee_host);
+        let mut idx = [0usize; 2];
+        for (k, (role, host)) in [(Role::Caller, caller_host), (Role::Callee, callee_host)]
+            .into_iter()
+            .enumerate()
+        {
+            let cfg = self.leg_config(ci, role, host);
+            let port = cfg.media_addr.port();
+            let leg = CallLeg::new(cfg, self.base, now).map_err(|e| SimError::Agent {
+                caller: self.calls[ci].caller.clone(),
+                callee: self.calls[ci].callee.clone(),
+                source: e,
+            })?;
+            let li = self.legs.len();
+            self.legs.push(leg);
+            self.leg_host.push(host);
+            self.scheduled.push(None);
+            self.media_route.insert((host, port), li);
+            idx[k] = li;
+        }
+        self.calls[ci].legs = Some((idx[0], idx[1]));
+        self.legs[idx[0]].start(now);
+        self.after_touch(idx[0]);
+        self.after_touch(idx[1]);
+        Ok(())
+    }
+
+    /// Sends what leg `li` produced and reschedules its timer.
+    fn after_touch(&mut self, li: usize) {
+        let now = self.now;
+        let host = self.leg_host[li];
+        let (call, to_caller, peer_host) = self.leg_call(li);
+        let out: Vec<Transmit> = self.legs[li].drain_transmits().collect();
+        for t in out {
+            match t {
+                Transmit::Media { from, to, bytes } => {
+                    let len = bytes.len() as u32;
+                    self.net
+                        .send(now, Datagram::udp(from, to, len, Wire::Media(bytes)));
+                }
+                Transmit::Signal(env) => {
+                    let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
+                    let dst = SocketAddrV4::new(self.net.host_addr(peer_host), SIGNALING_PORT);
+                    let len = env.wire_size();
+                    self.net.send(
+                        now,
+                        Datagram::tcp(
+                            src,
+                            dst,
+                            len,
+                            false,
+                            Wire::Signal {
+                                call,
+                                to_caller,
+                                env,
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+        let t = self.legs[li].poll_timeout().map(|t| t.max(now));
+        if t != self.scheduled[li] {
+            self.scheduled[li] = t;
+            if let Some(t) = t {
+                self.timers.push(Reverse((t, li)));
+            }
+        }
+    }
+
+    /// (call index, whether messages from this leg go to the caller, the other side's host).
+    fn leg_call(&self, li: usize) -> (usize, bool, HostId) {
+        for c in &self.calls {
+            if let Some((a, b)) = c.legs {
+                if a == li {
+                    return (c.index, false, c.callee_host);
+                }
+                if b == li {
+                    return (c.index, true, c.caller_host);
+                }
+            }
+        }
+        unreachable!("every leg belongs to a call")
+    }
+
+    fn deliver(&mut self, at: u64, to_host: HostId, d: Datagram<Wire>, kind: DeliveryKind) {
+        if kind != DeliveryKind::Datagram {
+            return;
+        }
+        match d.payload {
+            Wire::Media(bytes) => {
+                if let Some(&li) = self.media_route.get(&(to_host, d.dst.port())) {
+                    self.legs[li].handle_media(at, d.src, bytes);
+                    self.after_touch(li);
+                }
+            }
+            Wire::Signal {
+                call,
+                to_caller,
+                env,
+            } => {
+                if let Some((a, b)) = self.calls[call].legs {
+                    let li = if to_caller { a } else { b };
+                    self.legs[li].handle_signal(at, env);
+                    self.after_touch(li);
+                }
+            }
+        }
+    }
+
+    /// Runs until `end` (ns) or until `stop` is set; returns whether it reached the end.
+    fn run(&mut self, end: u64, opts: &RunOptions) -> Result<bool, SimError> {
+        let mut call_events: Vec<(u64, bool, usize)> = Vec::new();
+        for c in &self.calls {
+            if c.start < end {
+                call_events.push((c.start, true, c.index));
+                call_events.push((c.hangup, false, c.index));
+            }
+        }
+        call_events.sort();
+        let mut next_call = 0;
+        let mut same_time_spins = 0u32;
+        let mut iterations = 0u64;
+        loop {
+            let mut t = end;
+            if let Some(n) = self.net.next_event() {
+                t = t.min(n);
+            }
+            if let Some(Reverse((lt, _))) = self.timers.peek() {
+                t = t.min(*lt);
+            }
+            if let Some((ct, _, _)) = call_events.get(next_call) {
+                t = t.min(*ct);
+            }
+            let t = t.max(self.now);
+            if t >= end {
+                self.now = end;
+                return Ok(true);
+            }
+            if t == self.now {
+                same_time_spins += 1;
+            } else {
+                same_time_spins = 0;
+            }
+            self.now = t;
+            iterations += 1;
+            if iterations % 4096 == 0 {
+                if let Some(p) = &opts.progress_ms {
+                    p.store(t / 1_000_000, Ordering::Relaxed);
+                }
+                if let Some(c) = &opts.calls_up {
+                    c.store(self.calls_connected(), Ordering::Relaxed);
+                }
+                if opts
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed))
+                {
+                    return Ok(false);
+                }
+            }
+            // Calls starting or hanging up now.
+            while let Some(&(ct, is_start, ci)) = call_events.get(next_call) {
+                if ct > t {
+                    break;
+                }
+                next_call += 1;
+                if is_start {
+                    self.start_call(ci)?;
+                } else if let Some((a, _)) = self.calls[ci].legs {
+                    self.legs[a].hang_up(t);
+                    self.after_touch(a);
+                }
+            }
+            // The network up to now.
+            self.net.advance(t);
+            while let Some(d) = self.net.poll_delivery() {
+                self.deliver(d.at, d.to_host, d.datagram, d.kind);
+            }
+            while let Some(e) = self.net.poll_event() {
+                self.events.push(e);
+            }
+            // Agents whose timers are due, each at most once per pass (a leg that asks to run
+            // again at the same instant runs on the next pass).
+            let mut due = Vec::new();
+            while let Some(&Reverse((lt, li))) = self.timers.peek() {
+                if lt > t {
+                    break;
+                }
+                self.timers.pop();
+                if self.scheduled[li] == Some(lt) {
+                    self.scheduled[li] = None;
+                    due.push(li);
+                }
+            }
+            for li in due {
+                self.legs[li].handle_timeout(t);
+                self.after_touch(li);
+                // A stack that keeps asking to run at the same instant without progress would
+                // stall the clock: after many passes at one instant, move it 1 ms on.
+                if same_time_spins > 10_000 && self.scheduled[li].is_some_and(|s| s <= t) {
+                    self.scheduled[li] = Some(t + 1_000_000);
+                    self.timers.push(Reverse((t + 1_000_000, li)));
+                }
+            }
+        }
+    }
+
+    fn calls_connected(&self) -> u64 {
+        self.calls
+            .iter()
+            .filter(|c| {
+                c.legs.is_some_and(|(a, _)| {
+                    self.legs[a].connected_at.is_some() && !self.legs[a].ended
+                })
+            })
+            .count() as u64
+    }
+}
+
+fn shared_clip(seed: u64, opts: &RunOptions) -> Result<Arc<EncodedClip>, SimError> {
+    let make = || {
+        EncodedClip::from_seed(seed, CLIP_FRAMES, Default::default())
+            .map_err(|e| SimError::Codec(e.to_string()))
+    };
+    match &opts.clips {
+        Some(cache) => {
+            let mut map = cache
+                .lock()
+                .map_err(|_| SimError::Codec("clip cache poisoned".into()))?;
+            if let Some(c) = map.get(&seed) {
+                return Ok(c.clone());
+            }
+            let c = make()?;
+            map.insert(seed, c.clone());
+            Ok(c)
+        }
+        None => make(),
+    }
+}
+
+/// Runs one scenario with `seed` and returns its report (measured, judged).
+pub fn run_scenario(
+    s: &Scenario,
+    seed: u64,
+    opts: &RunOptions,
+) -> Result<ScenarioReport, SimError> {
+    let wall = Instant::now();
+    let mut sim = Sim::new(s, seed, opts)?;
+    let end = s.duration.as_nanos();
+    let complete = sim.run(end, opts)?;
+    let mut report = measure::scenario_report(s, seed, &mut sim, complete);
+    report.wall_ms = wall.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// The receive side's settings for a scenario: decoding on or off, and the statistics windows
+/// its thresholds ask for (15 s and 200 ms unless a threshold names another).
+fn receive_config(s: &Scenario) -> crate::agent::media::ReceiveConfig {
+    use crate::scenario::Metric;
+    let mut cfg = crate::agent::media::ReceiveConfig {
+        decode: s.decode,
+        ..Default::default()
+    };
+    let all = s
+        .thresholds
+        .iter()
+        .chain(s.calls.iter().flat_map(|c| c.thresholds.iter()));
+    for t in all {
+        if let Some(w) = t.window {
+            match t.metric {
+                Metric::Jitter => cfg.receiver.windows.long_ns = w.as_nanos(),
+                Metric::BurstLoss => cfg.receiver.windows.burst_ns = w.as_nanos(),
+                _ => {}
+            }
+        }
+    }
+    cfg
+}
