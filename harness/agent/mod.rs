@@ -36,7 +36,7 @@ pub enum Role {
 }
 
 /// Why a call did not connect, or ended badly: what the client would show, typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FailureClass {
     /// Signaling never completed (offer or answer not delivered in time).
     SignalingTimeout,
@@ -91,6 +91,12 @@ impl FailureClass {
             }
             FailureClass::StackError => "The call failed because of an internal error.",
         }
+    }
+}
+
+impl std::fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -174,6 +180,9 @@ pub struct CallLeg {
     pub remote_hung_up: bool,
     /// RTT samples: (arrival ns, ms).
     pub rtt_samples: Vec<(u64, f64)>,
+    /// Our RTP packets the emulated network dropped (counted by the simulation, which sees
+    /// the emulator's drop records; stays 0 on a real network).
+    pub rtp_dropped_by_network: u64,
     sending: bool,
     answered: bool,
 }
@@ -228,6 +237,7 @@ impl CallLeg {
             ended_at: None,
             remote_hung_up: false,
             rtt_samples: Vec::new(),
+            rtp_dropped_by_network: 0,
             sending: false,
             answered: false,
         })

@@ -280,6 +280,16 @@ impl Link {
         self.configure(cfg, traces, true)
     }
 
+    /// A profile switch: `cfg` becomes the whole configuration from now on (fields it leaves
+    /// out go back to ideal). The random stream and the queued packets carry over.
+    pub fn replace(
+        &mut self,
+        cfg: &DirectionConfig,
+        traces: &mut TraceCache,
+    ) -> Result<(), NetError> {
+        self.configure(cfg.clone(), traces, true)
+    }
+
     fn configure(
         &mut self,
         cfg: DirectionConfig,

@@ -68,7 +68,7 @@ pub use queue::{AqmConfig, QueueLimit};
 pub use schedule::{PhaseSet, ScheduleEntry};
 pub use timeline::NetEvent;
 pub use topology::{
-    CorePath, Datagram, Delivery, DeliveryKind, HostConfig, HostId, Network, NetworkConfig, Proto,
-    SiteConfig,
+    CorePath, Datagram, Delivery, DeliveryKind, DropRecord, HostConfig, HostId, Network,
+    NetworkConfig, Proto, SiteConfig,
 };
 pub use trace::{resolve_trace, CapacityTrace, TraceCache, TraceSpec};

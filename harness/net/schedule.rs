@@ -61,6 +61,10 @@ pub struct ScheduleEntry {
     /// The host gets a new address.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub address_change: bool,
+    /// The phase's `set` replaces the link's whole configuration instead of changing the fields
+    /// it names (a scenario switching a participant to another profile). Not a file field.
+    #[serde(skip)]
+    pub replace: bool,
 }
 
 /// Parameters a phase changes, per direction (`both`, then `up` / `down` on top).

@@ -28,6 +28,7 @@ use crate::net::cross::{CrossTrafficFlow, FlowDirection};
 use crate::net::error::NetError;
 use crate::net::schedule::{PhaseSet, ScheduleEntry};
 use crate::net::topology::{EventKind, HostId, Network, NetworkConfig};
+use crate::net::LinkProfile;
 use crate::net::Nanos;
 use std::net::Ipv4Addr;
 
@@ -222,6 +223,28 @@ impl<P: Clone> Network<P> {
         self.add_entry(Target::Host(host.0 as usize), e)
     }
 
+    /// Switches `host`'s access link to `profile` from `at` on: every parameter of both
+    /// directions is replaced (fields the new profile leaves out go back to ideal). The phase is
+    /// labelled with the profile's name. The profile's own schedule is not applied.
+    pub fn schedule_profile_replace(
+        &mut self,
+        host: HostId,
+        at: Nanos,
+        profile: &LinkProfile,
+    ) -> Result<(), NetError> {
+        let mut e = ScheduleEntry::phase_at(
+            at,
+            PhaseSet {
+                up: Some(profile.up_config()),
+                down: Some(profile.down_config()),
+                both: None,
+            },
+        );
+        e.name = Some(profile.name.clone());
+        e.replace = true;
+        self.add_entry(Target::Host(host.0 as usize), e)
+    }
+
     /// Adds a cross-traffic flow on `site`'s shared link.
     pub fn schedule_cross_traffic(
         &mut self,
@@ -326,7 +349,11 @@ impl<P: Clone> Network<P> {
             for (link, change) in [(up, set.up_change()), (down, set.down_change())] {
                 if let Some(change) = change {
                     // Validated and traces loaded when the entry was added.
-                    let applied = self.links[link].apply(&change, &mut self.traces);
+                    let applied = if entry.replace {
+                        self.links[link].replace(&change, &mut self.traces)
+                    } else {
+                        self.links[link].apply(&change, &mut self.traces)
+                    };
                     debug_assert!(applied.is_ok(), "{applied:?}");
                 }
             }

@@ -44,7 +44,7 @@ use crate::net::trace::TraceCache;
 use crate::net::Nanos;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 pub use crate::net::datagram::{Datagram, Delivery, DeliveryKind, HostId, Proto};
@@ -119,6 +119,19 @@ impl Ord for Event {
     }
 }
 
+/// A datagram the network dropped (see [`Network::record_drops`]).
+#[derive(Debug, Clone)]
+pub struct DropRecord<P> {
+    /// When, ns.
+    pub at: Nanos,
+    /// The link that dropped it (its counters' name).
+    pub link: String,
+    /// Why.
+    pub reason: DropReason,
+    /// The datagram.
+    pub datagram: Datagram<P>,
+}
+
 /// The emulated network (see the module docs).
 pub struct Network<P> {
     pub(crate) now: Nanos,
@@ -137,6 +150,7 @@ pub struct Network<P> {
     pub(crate) timeline: crate::net::timeline::Timeline,
     pub(crate) traces: TraceCache,
     unroutable: u64,
+    drop_log: Option<Vec<DropRecord<P>>>,
 }
 
 impl<P: Clone> Network<P> {
@@ -288,6 +302,7 @@ impl<P: Clone> Network<P> {
             timeline: Default::default(),
             traces,
             unroutable: 0,
+            drop_log: None,
         };
         net.load_schedules(cfg)?;
         Ok(net)
@@ -377,6 +392,32 @@ impl<P: Clone> Network<P> {
     }
 
     /// Datagrams sent from an address no host has (not counted on any link).
+    /// Keeps a record of every dropped datagram (off by default), so a caller can tell which
+    /// flow each drop belonged to (the counters only know links and reasons).
+    pub fn record_drops(&mut self, on: bool) {
+        self.drop_log = if on { Some(Vec::new()) } else { None };
+    }
+
+    /// Takes the drops recorded since the last call (empty when recording is off).
+    pub fn take_drops(&mut self) -> Vec<DropRecord<P>> {
+        match self.drop_log.as_mut() {
+            Some(log) => std::mem::take(log),
+            None => Vec::new(),
+        }
+    }
+
+    fn log_drop(&mut self, at: Nanos, link: usize, reason: DropReason, d: &Datagram<P>) {
+        if let Some(log) = self.drop_log.as_mut() {
+            log.push(DropRecord {
+                at,
+                link: self.links[link].counters().name.clone(),
+                reason,
+                datagram: d.clone(),
+            });
+        }
+    }
+
+    /// Datagrams whose source address belongs to no host.
     pub fn unroutable(&self) -> u64 {
         self.unroutable
     }
@@ -472,12 +513,26 @@ impl<P: Clone> Network<P> {
             return;
         };
         let up = self.hosts[src].up;
+        if *f.d.src.ip() != self.hosts[src].addr {
+            // Sent from an address the host no longer has (it moved to another access point):
+            // that socket is gone, nothing leaves on it.
+            self.links[up].count_dropped(f.d.size, DropReason::AddressChanged);
+            if let Some(f) = self.release(slot) {
+                self.log_drop(t, up, DropReason::AddressChanged, &f.d);
+            }
+            return;
+        }
         if !f.reset {
             if let Verdict::Block(how) = self.hosts[src]
                 .firewall
                 .check(&self.flow(f, RuleDirection::Out))
             {
                 self.links[up].count_dropped(f.d.size, DropReason::Firewall);
+                let d = f.d.clone();
+                self.log_drop(t, up, DropReason::Firewall, &d);
+                let Some(f) = self.inflight[slot].as_ref() else {
+                    return;
+                };
                 if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
                     let reset = Self::reset_of(&f.d);
                     self.deliveries.push_back(Delivery {
@@ -493,6 +548,8 @@ impl<P: Clone> Network<P> {
         }
         let Some(&dst) = self.owners.get(f.d.dst.ip()) else {
             self.links[up].count_dropped(f.d.size, DropReason::NoRoute);
+            let d = f.d.clone();
+            self.log_drop(t, up, DropReason::NoRoute, &d);
             self.release(slot);
             return;
         };
@@ -515,7 +572,9 @@ impl<P: Clone> Network<P> {
             if self.links[prev].was_down_during(f.entered, t) {
                 let size = f.d.size;
                 self.links[prev].recount_as_dropped(size, DropReason::Outage);
-                self.release(slot);
+                if let Some(f) = self.release(slot) {
+                    self.log_drop(t, prev, DropReason::Outage, &f.d);
+                }
                 return;
             }
         }
@@ -525,8 +584,10 @@ impl<P: Clone> Network<P> {
         }
         let link = f.route[hop] as usize;
         match self.links[link].transmit(t, &PacketMeta { size: f.d.size }) {
-            Transmit::Dropped(_) => {
-                self.release(slot);
+            Transmit::Dropped(reason) => {
+                if let Some(f) = self.release(slot) {
+                    self.log_drop(t, link, reason, &f.d);
+                }
             }
             Transmit::Delivered { at, duplicate } => {
                 f.hop += 1;
@@ -550,11 +611,13 @@ impl<P: Clone> Network<P> {
         let host = &self.hosts[f.to];
         if *f.d.dst.ip() != host.addr {
             self.links[last].recount_as_dropped(f.d.size, DropReason::AddressChanged);
+            self.log_drop(t, last, DropReason::AddressChanged, &f.d);
             return;
         }
         if !f.reset {
             if let Verdict::Block(how) = host.firewall.check(&self.flow(&f, RuleDirection::In)) {
                 self.links[last].recount_as_dropped(f.d.size, DropReason::Firewall);
+                self.log_drop(t, last, DropReason::Firewall, &f.d);
                 if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
                     let reset = Self::reset_of(&f.d);
                     let slot = self.alloc(InFlight {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::net::config::{DirectionConfig, Which};
+use std::net::SocketAddrV4;
 
 const MS: u64 = 1_000_000;
 const S: u64 = 1_000_000_000;
@@ -176,6 +177,17 @@ fn address_change_drops_packets_to_the_old_address_even_in_flight() {
     let got = drain(&mut n);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].at, t + 20 * MS);
+    // And the moved host can no longer send from its old address.
+    let before = counter(&n, "alice.up").dropped(DropReason::AddressChanged);
+    n.send(
+        t,
+        Datagram::udp(addr("10.0.0.10:1"), addr("10.0.0.20:1"), 100, 1000),
+    );
+    assert!(drain(&mut n).is_empty());
+    assert_eq!(
+        counter(&n, "alice.up").dropped(DropReason::AddressChanged),
+        before + 1
+    );
 }
 
 #[test]
@@ -419,4 +431,44 @@ fn unknown_destinations_and_bad_configs_are_reported() {
     assert!(e.contains("both have address 10.0.0.1"), "{e}");
     let e = bad("{sites: [{name: a, cross_traffic: [{name: f, rate: 1Mbit}]}], hosts: []}");
     assert!(e.contains("give the site a `shared` profile"), "{e}");
+}
+
+#[test]
+fn a_profile_switch_replaces_every_parameter_and_drops_are_recorded_by_flow() {
+    let yaml = r#"
+sites: [{ name: lan }]
+hosts:
+  - { name: alice, site: lan, addr: 10.0.0.10, access: { name: a, up: { delay: 30ms, loss: { random: { rate: 100% } } } } }
+  - { name: bob, site: lan, addr: 10.0.0.20 }
+"#;
+    let mut n = net(yaml, 3);
+    n.record_drops(true);
+    let alice = n.host_id("alice").unwrap();
+    let clean: LinkProfile = serde_yaml::from_str("{name: clean, up: {delay: 5ms}}").unwrap();
+    n.schedule_profile_replace(alice, S, &clean).unwrap();
+    n.send(
+        0,
+        Datagram::udp(addr("10.0.0.10:1"), addr("10.0.0.20:1"), 10, 1),
+    );
+    n.advance(S);
+    n.send(
+        S,
+        Datagram::udp(addr("10.0.0.10:1"), addr("10.0.0.20:1"), 10, 2),
+    );
+    let got = drain(&mut n);
+    // Before the switch everything is lost; after it the loss model is gone (not merged) and
+    // the delay is the new profile's.
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].datagram.payload, 2);
+    assert_eq!(got[0].at, S + 5 * MS);
+    let drops = n.take_drops();
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0].datagram.payload, 1);
+    assert_eq!(drops[0].reason, DropReason::Loss);
+    assert_eq!(drops[0].link, "alice.up");
+    assert!(n.take_drops().is_empty());
+    let ev: Vec<NetEvent> = std::iter::from_fn(|| n.poll_event()).collect();
+    assert!(ev.iter().any(
+        |e| matches!(e, NetEvent::PhaseChange { at, name: Some(p), .. } if *at == S && p == "clean")
+    ));
 }

@@ -153,6 +153,7 @@ fn stream(from: &str, to: &str, shape: &Shape) -> StreamReport {
         jitter_p95_ms: round(jitter_ms * 2.4 + 0.3, 2),
         rtt_ms,
         late: (lost as u64) / 20,
+        emulator_dropped: Some(lost.max(0) as u64),
         duplicates: 0,
         reordered: u64::from(shape.jitter_ms > 5.0) * 3,
         concealed_ratio: Some(round(loss_pct / 100.0 * 0.9, 4)),

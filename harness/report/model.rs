@@ -115,6 +115,10 @@ pub struct StreamReport {
     pub packets_received: u64,
     /// RFC 3550 cumulative lost (expected - received); may be negative with duplicates.
     pub lost: i64,
+    /// This stream's RTP packets the emulated network dropped (any link, any reason): set
+    /// beside `lost` to tell network loss from loss elsewhere. Null in real-network mode.
+    #[serde(default)]
+    pub emulator_dropped: Option<u64>,
     pub loss_pct: f64,
     /// RFC 3550 interarrival jitter estimate at the end of the stream, ms.
     pub jitter_ms: f64,

@@ -119,49 +119,9 @@ impl fmt::Display for CallExpect {
     }
 }
 
-/// Why a call did not connect (or did not last), as a stable kebab-case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FailureClass {
-    /// No ICE candidate pair worked ("Cannot start audio/video due to network issues").
-    IceFailed,
-    /// ICE connected but the DTLS handshake did not complete.
-    DtlsFailed,
-    /// The offer or answer did not arrive in time.
-    SignalingTimeout,
-    /// The call connected, then lost its connection for good.
-    Disconnected,
-}
-
-impl FailureClass {
-    /// Every class.
-    pub const ALL: [FailureClass; 4] = [
-        FailureClass::IceFailed,
-        FailureClass::DtlsFailed,
-        FailureClass::SignalingTimeout,
-        FailureClass::Disconnected,
-    ];
-
-    /// The stable name (`ice-failed`).
-    pub fn name(self) -> &'static str {
-        match self {
-            FailureClass::IceFailed => "ice-failed",
-            FailureClass::DtlsFailed => "dtls-failed",
-            FailureClass::SignalingTimeout => "signaling-timeout",
-            FailureClass::Disconnected => "disconnected",
-        }
-    }
-
-    /// The class of that name.
-    pub fn from_name(name: &str) -> Option<FailureClass> {
-        FailureClass::ALL.into_iter().find(|c| c.name() == name)
-    }
-}
-
-impl fmt::Display for FailureClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// Why a call fails: the agent's classes (`ice-failed`, `dtls-failed`, `signaling-timeout`,
+/// `call-dropped`), one definition for the scenario language and the outcome.
+pub use crate::agent::FailureClass;
 
 /// A network action at a point of simulated time.
 #[derive(Debug, Clone)]

@@ -147,7 +147,8 @@ pub enum ExpectText {
     IceFailed,
     DtlsFailed,
     SignalingTimeout,
-    Disconnected,
+    /// Connected, then lost its media path (ICE failed afterwards: roaming without restart).
+    CallDropped,
 }
 
 /// A list of thresholds and named sets, or a single one.

@@ -122,7 +122,7 @@ impl Context {
             Some(ExpectText::IceFailed) => CallExpect::Fails(FailureClass::IceFailed),
             Some(ExpectText::DtlsFailed) => CallExpect::Fails(FailureClass::DtlsFailed),
             Some(ExpectText::SignalingTimeout) => CallExpect::Fails(FailureClass::SignalingTimeout),
-            Some(ExpectText::Disconnected) => CallExpect::Fails(FailureClass::Disconnected),
+            Some(ExpectText::CallDropped) => CallExpect::Fails(FailureClass::CallDropped),
         };
         let n = self.errors.len();
         let thresholds = self.thresholds(r.thresholds.as_ref());

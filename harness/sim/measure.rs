@@ -187,6 +187,7 @@ fn measure_stream(
         packets_sent: m.packets_sent,
         packets_received: m.packets_received,
         lost: m.lost,
+        emulator_dropped: Some(sender.rtp_dropped_by_network),
         loss_pct: round(m.loss_pct, 4),
         jitter_ms: round(m.jitter_ms, 4),
         jitter_p95_ms: round(m.jitter_p95_ms, 4),

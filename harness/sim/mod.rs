@@ -92,6 +92,8 @@ pub(crate) struct Sim {
     pub(crate) leg_host: Vec<HostId>,
     pub(crate) calls: Vec<CallSlot>,
     media_route: BTreeMap<(HostId, u16), usize>,
+    /// Leg by its media address, to attribute the emulator's drops to streams.
+    leg_by_addr: BTreeMap<SocketAddrV4, usize>,
     timers: BinaryHeap<Reverse<(u64, usize)>>,
     scheduled: Vec<Option<u64>>,
     pub(crate) events: Vec<NetEvent>,
@@ -104,7 +106,8 @@ pub(crate) struct Sim {
 
 impl Sim {
     fn new(s: &Scenario, seed: u64, opts: &RunOptions) -> Result<Sim, SimError> {
-        let net = world::build_network(s, sub_seed(seed, "network"), &opts.trace_dirs)?;
+        let mut net = world::build_network(s, sub_seed(seed, "network"), &opts.trace_dirs)?;
+        net.record_drops(true);
         let end = s.duration.as_nanos();
         let mut calls = Vec::new();
         for (i, c) in s.calls.iter().enumerate() {
@@ -145,6 +148,7 @@ impl Sim {
             leg_host: Vec::new(),
             calls,
             media_route: BTreeMap::new(),
+            leg_by_addr: BTreeMap::new(),
             timers: BinaryHeap::new(),
             scheduled: Vec::new(),
             events: Vec::new(),
@@ -229,6 +233,7 @@ impl Sim {
             self.leg_host.push(host);
             self.scheduled.push(None);
             self.media_route.insert((host, port), li);
+            self.leg_by_addr.insert(self.legs[li].media_addr(), li);
             idx[k] = li;
         }
         self.calls[ci].legs = Some((idx[0], idx[1]));
@@ -390,6 +395,15 @@ impl Sim {
             while let Some(d) = self.net.poll_delivery() {
                 self.deliver(d.at, d.to_host, d.datagram, d.kind);
             }
+            for d in self.net.take_drops() {
+                if let Wire::Media(bytes) = &d.datagram.payload {
+                    if is_audio_rtp(bytes) {
+                        if let Some(&li) = self.leg_by_addr.get(&d.datagram.src) {
+                            self.legs[li].rtp_dropped_by_network += 1;
+                        }
+                    }
+                }
+            }
             while let Some(e) = self.net.poll_event() {
                 self.events.push(e);
             }
@@ -489,4 +503,10 @@ fn receive_config(s: &Scenario) -> crate::agent::media::ReceiveConfig {
         }
     }
     cfg
+}
+
+/// True for an RTP packet of our Opus payload type (SRTP leaves the header in the clear; RTCP
+/// packet types 200-206 and STUN/DTLS first bytes never match).
+fn is_audio_rtp(b: &[u8]) -> bool {
+    b.len() >= 12 && b[0] >> 6 == 2 && (b[1] & 0x7f) == crate::agent::peer::OPUS_PT
 }
