@@ -16,6 +16,7 @@
 //! }
 //! ```
 
+pub mod fixed_crypto;
 pub mod media;
 pub mod peer;
 pub mod rtt;
@@ -142,6 +143,11 @@ pub struct CallLegConfig {
     pub ice_disconnected: Duration,
     pub ice_failed: Duration,
     pub ice_keepalive: Duration,
+    /// Seed for the fixed-size crypto provider (simulated time), None for the default.
+    pub crypto_seed: Option<u64>,
+    /// After hanging up, how long media still arriving is taken in (packets already in
+    /// flight), ns.
+    pub hangup_grace: u64,
 }
 
 /// Something the leg wants sent.
@@ -185,6 +191,10 @@ pub struct CallLeg {
     pub rtp_dropped_by_network: u64,
     sending: bool,
     answered: bool,
+    /// The peer connection is closed (after the hang-up grace period).
+    closed: bool,
+    /// When the peer connection closes after a hang-up, ns.
+    close_at: Option<u64>,
 }
 
 impl CallLeg {
@@ -199,6 +209,7 @@ impl CallLeg {
                 ice_disconnected: cfg.ice_disconnected,
                 ice_failed: cfg.ice_failed,
                 ice_keepalive: cfg.ice_keepalive,
+                crypto_seed: cfg.crypto_seed,
             },
             base,
             now,
@@ -240,6 +251,8 @@ impl CallLeg {
             rtp_dropped_by_network: 0,
             sending: false,
             answered: false,
+            closed: false,
+            close_at: None,
         })
     }
 
@@ -278,11 +291,25 @@ impl CallLeg {
         self.pump(now);
     }
 
+    /// The call is over for this leg: nothing more is sent. Media already in flight is still
+    /// taken in for the grace period (a hang-up, not a failure), then the connection closes.
     fn end(&mut self, now: u64) {
         self.ended = true;
         self.ended_at = Some(now);
         self.sending = false;
-        self.peer.close();
+        if self.failure.is_some() || self.cfg.hangup_grace == 0 {
+            self.close();
+        } else {
+            self.close_at = Some(now + self.cfg.hangup_grace);
+        }
+    }
+
+    fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.close_at = None;
+            self.peer.close();
+        }
     }
 
     fn fail(&mut self, now: u64, class: FailureClass, detail: String) {
@@ -300,7 +327,7 @@ impl CallLeg {
 
     /// A media-path datagram arrived at our address.
     pub fn handle_media(&mut self, now: u64, from: SocketAddrV4, bytes: BytesMut) {
-        if self.ended {
+        if self.closed {
             return;
         }
         if let Err(e) = self.peer.handle_datagram(now, from, bytes) {
@@ -349,8 +376,11 @@ impl CallLeg {
                 t = Some(t.map_or(x, |t: u64| t.min(x)));
             }
         };
-        if !self.ended {
+        min(self.close_at);
+        if !self.closed {
             min(self.peer.poll_timeout());
+        }
+        if !self.ended {
             if self.sending {
                 min(Some(self.send.next_frame_time()));
             }
@@ -371,12 +401,17 @@ impl CallLeg {
                 "a signaling message was not acknowledged before the deadline".into(),
             );
         }
-        if !self.ended {
-            if self.peer.poll_timeout().is_some_and(|t| t <= now) {
-                if let Err(e) = self.peer.handle_timeout(now) {
+        if self.close_at.is_some_and(|t| t <= now) {
+            self.close();
+        }
+        if !self.closed && self.peer.poll_timeout().is_some_and(|t| t <= now) {
+            if let Err(e) = self.peer.handle_timeout(now) {
+                if !self.ended {
                     self.fail(now, FailureClass::StackError, e.to_string());
                 }
             }
+        }
+        if !self.ended {
             if let Some(offer) = self.offer_at {
                 if self.connected_at.is_none() && now >= offer + self.cfg.connect_timeout {
                     let st = self.peer.poll_events(now);
@@ -413,8 +448,10 @@ impl CallLeg {
                 break;
             }
         }
+        // Playout stops when the call ends for this leg (nobody listens after hanging up).
+        let play_until = self.ended_at.map_or(now, |e| e.min(now));
         while let Some(t) = self.recv.next_tick() {
-            if t > now {
+            if t > play_until {
                 break;
             }
             if self.recv.on_tick(t) && self.first_audio_at.is_none() {
@@ -453,7 +490,8 @@ impl CallLeg {
                 .on_rtp(rtp.at, rtp.seq, rtp.timestamp, &rtp.payload);
         }
         self.peer.take_rtt_samples(&mut self.rtt_samples);
-        if !self.ended {
+        if !self.closed {
+            // While closing, the stack may still answer (RTCP, STUN); media sending stopped.
             while let Some((to, bytes)) = self.peer.poll_datagram() {
                 self.out.push(Transmit::Media {
                     from: self.cfg.media_addr,

@@ -58,6 +58,9 @@ pub struct PeerConfig {
     pub ice_disconnected: Duration,
     pub ice_failed: Duration,
     pub ice_keepalive: Duration,
+    /// Seed for a fixed-size crypto provider (simulated time: see [`super::fixed_crypto`]);
+    /// None uses the default provider.
+    pub crypto_seed: Option<u64>,
 }
 
 /// An error from the WebRTC stack, with what we were doing.
@@ -129,14 +132,22 @@ impl Peer {
             .map_err(ctx("registering Opus"))?;
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
         let registry = configure_rtcp_reports(Registry::new()).with(Slot::Custom(500), rtt);
-        let settings = SettingEngineBuilder::new()
+        let mut settings = SettingEngineBuilder::new()
             .with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone())
             .with_ice_timeouts(
                 Some(cfg.ice_disconnected),
                 Some(cfg.ice_failed),
                 Some(cfg.ice_keepalive),
-            )
-            .build();
+            );
+        if let Some(seed) = cfg.crypto_seed {
+            let provider =
+                super::fixed_crypto::FixedSizeCrypto::new(seed).map_err(|e| PeerError {
+                    doing: "creating the crypto provider",
+                    source: rtc::shared::error::Error::Other(e.to_string()),
+                })?;
+            settings = settings.with_crypto_provider(provider);
+        }
+        let settings = settings.build();
         let instant = base + Duration::from_nanos(now);
         let mut pc = rtc::peer_connection::RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())

@@ -210,6 +210,8 @@ impl Sim {
             ice_disconnected: Duration::from_secs(5),
             ice_failed: Duration::from_secs(25),
             ice_keepalive: Duration::from_secs(2),
+            crypto_seed: Some(sub_seed(s, "crypto")),
+            hangup_grace: 1_000_000_000,
         }
     }
 
