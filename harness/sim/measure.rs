@@ -125,9 +125,6 @@ fn measure_stream(
 ) -> MeasuredStream {
     let rx = receiver.receiver_mut();
     rx.finish(Some(flow_end));
-        let jb = rx.jitter_buffer();
-        eprintln!("DEBUG {from}->{to} played {} concealed {} stretched {} shrunk {} late {} resyncs {} first {:?}", jb.frames_played(), jb.frames_concealed(), jb.frames_stretched(), jb.frames_shrunk(), jb.late(), jb.resyncs(), rx.first_play_ns());
-    }
     let mut rtt = RttEstimator::default();
     for &(_, ms) in &sender.rtt_samples {
         rtt.add(ms);
