@@ -277,20 +277,24 @@ fn profiled_calls(s: &Scenario, opts: &RunOptions, n: u32) {
     }
 }
 
-/// `CALL_BENCH_PROFILE=ID[:N]` (ID one of replay, live, no-decode): no criterion; warms the
-/// clip cache, then runs N (default 1) calls of ID inside [`profiled_calls`], for a profiler.
+/// `CALL_BENCH_PROFILE=ID[:N]` (ID one of replay, live, no-decode, memory-100-calls): no
+/// criterion; warms the clip cache, then runs ID's scenario N times (default 1) inside
+/// [`profiled_calls`], for a profiler.
 fn profile(spec: &str) {
     let (id, n) = spec.split_once(':').unwrap_or((spec, "1"));
     let n: u32 = n.parse().expect("CALL_BENCH_PROFILE=ID[:N], N a count");
-    let (media, decode) = match id {
-        "replay" => ("replay", true),
-        "live" => ("live", true),
-        "no-decode" => ("replay", false),
-        _ => panic!("CALL_BENCH_PROFILE: `{id}` is not replay, live or no-decode"),
+    let (media, decode, calls, secs) = match id {
+        "replay" => ("replay", true, 1, CALL_S),
+        "live" => ("live", true, 1, CALL_S),
+        "no-decode" => ("replay", false, 1, CALL_S),
+        "memory-100-calls" => ("replay", true, MEMORY_CALLS, MEMORY_S),
+        _ => {
+            panic!("CALL_BENCH_PROFILE: `{id}` is not replay, live, no-decode or memory-100-calls")
+        }
     };
     let opts = options();
     run_checked(&scenario("warm", "replay", true, 1, 2), &opts);
-    let s = scenario(id, media, decode, 1, CALL_S);
+    let s = scenario(id, media, decode, calls, secs);
     let t = Instant::now();
     profiled_calls(&s, &opts, n);
     eprintln!("call/{id}: {n} calls in {:.3} s", t.elapsed().as_secs_f64());

@@ -66,7 +66,7 @@ impl StreamView for MeasuredStream {
     fn windowed_max(&self, m: Metric, window_ns: u64) -> Option<f64> {
         match m {
             Metric::Loss | Metric::BurstLoss => {
-                max_window_loss(&self.received, window_ns, self.interval_ns)
+                window_loss(&self.received, window_ns, self.interval_ns).map(|(_, max)| max)
             }
             // The receiver keeps the maximum over the window the scenario's jitter threshold
             // names (15 s by default); any other window is "not measured".
@@ -79,6 +79,9 @@ impl StreamView for MeasuredStream {
     }
 
     fn windowed_min(&self, m: Metric, window_ns: u64) -> Option<f64> {
+        if matches!(m, Metric::Loss | Metric::BurstLoss) {
+            return window_loss(&self.received, window_ns, self.interval_ns).map(|(min, _)| min);
+        }
         if m != Metric::Mos || self.mos_series.is_empty() {
             return None;
         }
@@ -99,20 +102,39 @@ impl StreamView for MeasuredStream {
     }
 }
 
-/// Highest loss % over any run of `window_ns / interval_ns` consecutive packets (sliding by one).
-pub fn max_window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Option<f64> {
+/// Lowest and highest loss % over any run of `window_ns / interval_ns` consecutive packets
+/// (sliding by one packet; packets are `interval_ns` apart in send time).
+pub fn window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Option<(f64, f64)> {
     if received.is_empty() || interval_ns == 0 {
         return None;
     }
     let w = ((window_ns / interval_ns).max(1) as usize).min(received.len());
     let mut lost = received[..w].iter().filter(|r| !**r).count();
-    let mut max = lost;
+    let (mut min, mut max) = (lost, lost);
     for i in w..received.len() {
         lost += usize::from(!received[i]);
         lost -= usize::from(!received[i - w]);
+        min = min.min(lost);
         max = max.max(lost);
     }
-    Some(max as f64 * 100.0 / w as f64)
+    let pct = |n: usize| n as f64 * 100.0 / w as f64;
+    Some((pct(min), pct(max)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_loss;
+
+    #[test]
+    fn window_loss_slides_one_packet_at_a_time() {
+        // 10 packets 20 ms apart, two adjacent losses: a 100 ms window (5 packets) sees at
+        // most 2 lost (40 %), and at least 0 (the last five).
+        let r = [true, true, false, false, true, true, true, true, true, true];
+        assert_eq!(window_loss(&r, 100_000_000, 20_000_000), Some((0.0, 40.0)));
+        // A window longer than the stream is the whole stream.
+        assert_eq!(window_loss(&r, 10_000_000_000, 20_000_000), Some((20.0, 20.0)));
+        assert_eq!(window_loss(&[], 1, 1), None);
+    }
 }
 
 fn measure_stream(

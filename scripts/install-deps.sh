@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing callharness needs on Debian or Ubuntu, when missing:
+# libopus (with pkg-config, so the `opus` crate links it) and xmllint (the JUnit schema test).
+# Safe to run again: it installs nothing that is already there.
+set -euo pipefail
+
+need=()
+if ! pkg-config --exists opus 2>/dev/null; then
+  need+=(libopus-dev pkg-config)
+fi
+if ! command -v xmllint >/dev/null 2>&1; then
+  need+=(libxml2-utils)
+fi
+if ! command -v cc >/dev/null 2>&1; then
+  need+=(build-essential)
+fi
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "error: need root or sudo to install: ${need[*]}" >&2
+  exit 1
+fi
+echo "installing: ${need[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null

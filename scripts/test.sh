@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The tests: installs what is missing, then formatting, lints and every test (unit, doc and
+# integration), in release mode (the statistical tests push 100k+ packets each).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cargo fmt --all -- --check
+cargo clippy --release --all-targets --quiet -- -D warnings
+cargo test --release
