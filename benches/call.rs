@@ -297,7 +297,7 @@ fn profile(spec: &str) {
     let s = scenario(id, media, decode, calls, secs);
     let t = Instant::now();
     profiled_calls(&s, &opts, n);
-    eprintln!("call/{id}: {n} calls in {:.3} s", t.elapsed().as_secs_f64());
+    eprintln!("call/{id}: {n} runs in {:.3} s", t.elapsed().as_secs_f64());
 }
 
 criterion_group!(benches, call, memory);

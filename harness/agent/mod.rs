@@ -469,21 +469,19 @@ impl CallLeg {
             self.sending = !self.ended;
             self.send.start(now);
         }
-        if !self.ended {
-            if st.ice_failed || st.failed {
-                let class = if self.connected_at.is_some() {
-                    FailureClass::CallDropped
-                } else if st.ice_connected {
-                    FailureClass::DtlsFailed
-                } else {
-                    FailureClass::IceFailed
-                };
-                self.fail(
-                    now,
-                    class,
-                    "the WebRTC stack reported the connection failed".into(),
-                );
-            }
+        if !self.ended && (st.ice_failed || st.failed) {
+            let class = if self.connected_at.is_some() {
+                FailureClass::CallDropped
+            } else if st.ice_connected {
+                FailureClass::DtlsFailed
+            } else {
+                FailureClass::IceFailed
+            };
+            self.fail(
+                now,
+                class,
+                "the WebRTC stack reported the connection failed".into(),
+            );
         }
         while let Some(rtp) = self.peer.poll_rtp(now) {
             self.recv

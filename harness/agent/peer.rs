@@ -125,7 +125,6 @@ impl Peer {
                         rtcp_feedback: vec![],
                     },
                     payload_type: OPUS_PT,
-                    ..Default::default()
                 },
                 RtpCodecKind::Audio,
             )

@@ -121,22 +121,6 @@ pub fn window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Optio
     Some((pct(min), pct(max)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::window_loss;
-
-    #[test]
-    fn window_loss_slides_one_packet_at_a_time() {
-        // 10 packets 20 ms apart, two adjacent losses: a 100 ms window (5 packets) sees at
-        // most 2 lost (40 %), and at least 0 (the last five).
-        let r = [true, true, false, false, true, true, true, true, true, true];
-        assert_eq!(window_loss(&r, 100_000_000, 20_000_000), Some((0.0, 40.0)));
-        // A window longer than the stream is the whole stream.
-        assert_eq!(window_loss(&r, 10_000_000_000, 20_000_000), Some((20.0, 20.0)));
-        assert_eq!(window_loss(&[], 1, 1), None);
-    }
-}
-
 fn measure_stream(
     from: &str,
     to: &str,
@@ -503,5 +487,24 @@ fn timeline_event(sim: &Sim, e: &NetEvent) -> TimelineEvent {
         NetEvent::CrossTrafficStop { site, flow, at } => {
             ev(*at, None, "cross-traffic-stop", site.clone(), flow.clone())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_loss;
+
+    #[test]
+    fn window_loss_slides_one_packet_at_a_time() {
+        // 10 packets 20 ms apart, two adjacent losses: a 100 ms window (5 packets) sees at
+        // most 2 lost (40 %), and at least 0 (the last five).
+        let r = [true, true, false, false, true, true, true, true, true, true];
+        assert_eq!(window_loss(&r, 100_000_000, 20_000_000), Some((0.0, 40.0)));
+        // A window longer than the stream is the whole stream.
+        assert_eq!(
+            window_loss(&r, 10_000_000_000, 20_000_000),
+            Some((20.0, 20.0))
+        );
+        assert_eq!(window_loss(&[], 1, 1), None);
     }
 }

@@ -36,6 +36,9 @@ pub const SIGNALING_PORT: u16 = 5061;
 /// Frames in the replayed clip: 30 s of audio, cycled.
 pub const CLIP_FRAMES: usize = 1500;
 
+/// Encoded clips shared by the scenarios of one run, keyed by the clip's seed.
+pub type ClipCache = Arc<std::sync::Mutex<BTreeMap<u64, Arc<EncodedClip>>>>;
+
 /// How a run is controlled from outside: trace folders, a stop flag, progress counters.
 #[derive(Clone, Default)]
 pub struct RunOptions {
@@ -48,7 +51,7 @@ pub struct RunOptions {
     /// Calls currently connected (for progress display).
     pub calls_up: Option<Arc<AtomicU64>>,
     /// Encoded clips shared between scenarios of one run (keyed by seed).
-    pub clips: Option<Arc<std::sync::Mutex<BTreeMap<u64, Arc<EncodedClip>>>>>,
+    pub clips: Option<ClipCache>,
 }
 
 /// Why a scenario could not run at all.
@@ -364,7 +367,7 @@ impl Sim {
             }
             self.now = t;
             iterations += 1;
-            if iterations % 4096 == 0 {
+            if iterations.is_multiple_of(4096) {
                 if let Some(p) = &opts.progress_ms {
                     p.store(t / 1_000_000, Ordering::Relaxed);
                 }
