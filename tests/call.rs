@@ -50,6 +50,7 @@ fn a_clean_call_connects_loses_nothing_and_measures_the_path_rtt() {
     let setup = call.setup_ms.expect("setup time");
     assert!(setup > 0.0 && setup < 1000.0, "setup {setup} ms");
     assert!(call.first_audio_ms.is_some_and(|f| f > setup));
+    assert_eq!(call.candidate_pair.as_deref(), Some("host/udp -> host/udp"));
 
     // The round trip the emulator imposes: alice.up + bob.down + bob.up + alice.down.
     let net: callharness::net::Network<()> =

@@ -193,6 +193,8 @@ pub struct CallLeg {
     answered: bool,
     /// The peer connection is closed (after the hang-up grace period).
     closed: bool,
+    /// The selected candidate pair, read from the stack's statistics once connected.
+    candidate_pair: Option<String>,
     /// When the peer connection closes after a hang-up, ns.
     close_at: Option<u64>,
 }
@@ -253,6 +255,7 @@ impl CallLeg {
             answered: false,
             closed: false,
             close_at: None,
+            candidate_pair: None,
         })
     }
 
@@ -466,6 +469,7 @@ impl CallLeg {
         let st = self.peer.poll_events(now);
         if st.connected && self.connected_at.is_none() {
             self.connected_at = Some(now);
+            self.candidate_pair = self.peer.candidate_pair(now);
             self.sending = !self.ended;
             self.send.start(now);
         }
@@ -523,9 +527,9 @@ impl CallLeg {
         &self.send
     }
 
-    /// The candidate pair in use.
-    pub fn candidate_pair(&self) -> Option<String> {
-        self.peer.candidate_pair()
+    /// The candidate pair in use (recorded when the call connected).
+    pub fn candidate_pair(&self) -> Option<&str> {
+        self.candidate_pair.as_deref()
     }
 
     /// Peer connection milestones (time ns, name).

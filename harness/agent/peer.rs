@@ -414,13 +414,41 @@ impl Peer {
         }
     }
 
-    /// The selected candidate pair as `local-type/protocol -> remote-type/protocol`, if any.
-    pub fn candidate_pair(&self) -> Option<String> {
-        if self.state.ice_connected {
-            Some("host/udp -> host/udp".to_owned())
+    /// The selected ICE candidate pair as `local-type/protocol -> remote-type/protocol` (e.g.
+    /// `host/udp -> host/udp`); None before ICE selects one. The local side comes from the
+    /// stack's statistics; rtc 0.21 keeps no remote-candidate statistics, so the remote side is
+    /// read from the remote description's candidates (`?` when they differ in type).
+    pub fn candidate_pair(&mut self, now: u64) -> Option<String> {
+        use rtc::statistics::report::RTCStatsReportEntry as E;
+        let report = self
+            .pc
+            .get_stats(self.instant(now), rtc::statistics::StatsSelector::None);
+        let pair_id = report.transport()?.selected_candidate_pair_id.clone();
+        let pair = report.candidate_pairs().find(|p| p.stats.id == pair_id)?;
+        let local = match report.get(&format!("RTCLocalIceCandidate_{}", pair.local_candidate_id)) {
+            Some(E::LocalCandidate(c)) => {
+                format!("{}/{}", c.candidate_type, c.protocol.to_lowercase())
+            }
+            _ => return None,
+        };
+        let remote_sdp = self.pc.remote_description()?.sdp.clone();
+        let mut kinds = remote_sdp.lines().filter_map(|l| {
+            // a=candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type>
+            let rest = l.strip_prefix("a=candidate:")?;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let typ = f
+                .iter()
+                .position(|x| *x == "typ")
+                .and_then(|i| f.get(i + 1))?;
+            Some(format!("{typ}/{}", f.get(2)?.to_lowercase()))
+        });
+        let first = kinds.next()?;
+        let remote = if kinds.all(|k| k == first) {
+            first
         } else {
-            None
-        }
+            "?".to_owned()
+        };
+        Some(format!("{local} -> {remote}"))
     }
 
     /// Closes the connection.

@@ -382,7 +382,7 @@ pub(crate) fn scenario_report(
             }),
             setup_ms,
             first_audio_ms,
-            candidate_pair: ra.candidate_pair(),
+            candidate_pair: ra.candidate_pair().map(str::to_owned),
             streams,
         });
     }
