@@ -270,3 +270,45 @@ calls:
         assert!(st.packets_received > 400);
     }
 }
+
+#[test]
+fn per_direction_thresholds_judge_only_their_stream() {
+    let s = scenario(
+        r#"
+name: remote-side
+description: only bob's uplink is lossy
+duration: 30s
+participants:
+  alice: { network: clean }
+  bob:
+    network: clean
+    overrides: { up: { loss: { random: { rate: 10% } } } }
+calls:
+  - caller: alice
+    callee: bob
+    at: 0s
+    expect: connected
+    thresholds: [ "rtt < 100ms" ]
+    caller_stream: [ "loss < 1%" ]
+    callee_stream: [ "loss > 5%" ]
+"#,
+    );
+    let r = run(&s, 3);
+    let whats: Vec<&str> = r.expectations.iter().map(|e| e.what.as_str()).collect();
+    // The call-wide threshold is judged on both streams, each direction's on its own stream.
+    assert!(
+        whats.contains(&"alice->bob audio: rtt < 100ms"),
+        "{whats:?}"
+    );
+    assert!(
+        whats.contains(&"bob->alice audio: rtt < 100ms"),
+        "{whats:?}"
+    );
+    assert!(whats.contains(&"alice->bob audio: loss < 1%"), "{whats:?}");
+    assert!(whats.contains(&"bob->alice audio: loss > 5%"), "{whats:?}");
+    assert!(!whats.contains(&"bob->alice audio: loss < 1%"), "{whats:?}");
+    assert!(!whats.contains(&"alice->bob audio: loss > 5%"), "{whats:?}");
+    assert!(r.expectations.iter().all(|e| e.met), "{:?}", r.expectations);
+    let bob_up = r.links.iter().find(|l| l.link == "bob.up").unwrap();
+    assert!(bob_up.dropped.get("loss").copied().unwrap_or(0) > 0);
+}

@@ -1237,3 +1237,33 @@ fn expectations_name_each_stream_once() {
         "{whats:#?}"
     );
 }
+
+#[test]
+fn zz_probe_sdp() {
+    use callharness::agent::peer::{Peer, PeerConfig};
+    let cfg = PeerConfig {
+        local: "10.0.0.1:5000".parse().unwrap(),
+        ssrc: 1234,
+        ice_ufrag: "abcdabcdabcdabcd".into(),
+        ice_pwd: "abcdabcdabcdabcdabcdabcdabcdabcd".into(),
+        ice_disconnected: Duration::from_secs(5),
+        ice_failed: Duration::from_secs(10),
+        ice_keepalive: Duration::from_secs(2),
+        crypto_seed: Some(7),
+    };
+    let base = Instant::now();
+    let mut prev = String::new();
+    for _ in 0..4 {
+        let mut p = Peer::new(&cfg, base, 0).unwrap();
+        let sdp = p.create_offer(0).unwrap();
+        if !prev.is_empty() {
+            for (a, b) in prev.lines().zip(sdp.lines()) {
+                if a != b {
+                    println!("- {a}\n+ {b}");
+                }
+            }
+        }
+        println!("len {}", sdp.len());
+        prev = sdp;
+    }
+}

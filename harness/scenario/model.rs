@@ -101,6 +101,10 @@ pub struct CallSpec {
     pub expect: CallExpect,
     /// This call's own thresholds (the scenario's apply too).
     pub thresholds: Vec<Threshold>,
+    /// Thresholds on the caller's stream (caller -> callee) only.
+    pub caller_stream: Vec<Threshold>,
+    /// Thresholds on the callee's stream (callee -> caller) only.
+    pub callee_stream: Vec<Threshold>,
 }
 
 /// What a call must do.

@@ -100,6 +100,10 @@ pub struct RawCall {
     pub expect: Option<ExpectText>,
     /// Thresholds on both streams of this call, besides the scenario's.
     pub thresholds: Option<ThresholdList>,
+    /// Thresholds on the stream the caller sends (caller -> callee) only.
+    pub caller_stream: Option<ThresholdList>,
+    /// Thresholds on the stream the callee sends (callee -> caller) only.
+    pub callee_stream: Option<ThresholdList>,
 }
 
 /// One timed network action on a participant's link or a site's shared link. Exactly one of

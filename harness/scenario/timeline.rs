@@ -126,6 +126,8 @@ impl Context {
         };
         let n = self.errors.len();
         let thresholds = self.thresholds(r.thresholds.as_ref());
+        let caller_stream = self.thresholds(r.caller_stream.as_ref());
+        let callee_stream = self.thresholds(r.callee_stream.as_ref());
         ok &= self.errors.len() == n;
         if !ok {
             return None;
@@ -137,6 +139,8 @@ impl Context {
             duration: r.duration.as_ref().map(|d| d.value.0),
             expect,
             thresholds,
+            caller_stream,
+            callee_stream,
         })
     }
 

@@ -340,10 +340,28 @@ pub(crate) fn scenario_report(
             measured.push(ab);
             measured.push(ba);
         }
-        let thresholds: Vec<_> = s
+        let common: Vec<_> = s
             .thresholds
             .iter()
             .chain(spec.thresholds.iter())
+            .cloned()
+            .collect();
+        // Stream 0 is the caller's (caller -> callee), stream 1 the callee's.
+        let per_stream = [
+            common
+                .iter()
+                .chain(&spec.caller_stream)
+                .cloned()
+                .collect::<Vec<_>>(),
+            common
+                .iter()
+                .chain(&spec.callee_stream)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ];
+        let thresholds: Vec<_> = per_stream[0]
+            .iter()
+            .chain(spec.callee_stream.iter())
             .cloned()
             .collect();
         if !thresholds.is_empty() {
@@ -357,8 +375,8 @@ pub(crate) fn scenario_report(
                     });
                 }
             }
-            for m in &measured {
-                for mut e in judge_thresholds(&thresholds, m) {
+            for (m, list) in measured.iter().zip(&per_stream) {
+                for mut e in judge_thresholds(list, m) {
                     if !e.what.starts_with(&m.label()) {
                         e.what = format!("{}: {}", m.label(), e.what);
                     }
