@@ -349,6 +349,11 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    let mut written = written;
+    match write_coverage(&report, &args.out) {
+        Ok(path) => written.push(path),
+        Err(e) => eprintln!("warning: writing the KB coverage table: {e}"),
+    }
     print_summary(&report, &written, args.quiet, not_run);
     if interrupted.load(Ordering::SeqCst) {
         EXIT_INTERRUPTED
@@ -440,6 +445,23 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
     );
 }
 
+/// The KB catalog as the coverage table wants it.
+fn catalog_entries() -> Vec<report::coverage::CatalogEntry> {
+    scenario::kb_catalog::catalog()
+        .iter()
+        .map(|(id, _section, condition)| report::coverage::CatalogEntry::new(*id, *condition))
+        .collect()
+}
+
+/// Writes `coverage.md` beside the reports: which KB conditions this run's scenarios name, and
+/// which of them reproduced (a scenario naming the ID passed).
+fn write_coverage(report: &RunReport, dir: &Path) -> Result<PathBuf, report::ReportError> {
+    let cov = report::coverage::Coverage::from_run(&catalog_entries(), report);
+    let path = dir.join("coverage.md");
+    report::write_atomically(&path, cov.to_markdown().as_bytes())?;
+    Ok(path)
+}
+
 /// `callharness report`.
 pub fn rerender(path: &Path, out: Option<PathBuf>, format: Vec<Format>) -> i32 {
     let report = match report::json::read(path) {
@@ -497,10 +519,7 @@ pub fn compare(old: &Path, new: &Path, tol: &report::compare::Tolerances, markdo
 
 /// `callharness coverage`.
 pub fn coverage(paths: &[PathBuf], report_path: Option<&Path>) -> i32 {
-    let catalog: Vec<report::coverage::CatalogEntry> = scenario::kb_catalog::catalog()
-        .iter()
-        .map(|(id, _section, condition)| report::coverage::CatalogEntry::new(*id, *condition))
-        .collect();
+    let catalog = catalog_entries();
     let cov = if let Some(rp) = report_path {
         match report::json::read(rp) {
             Ok(r) => report::coverage::Coverage::from_run(&catalog, &r),
