@@ -15,6 +15,10 @@
 //! The replayed clip is encoded once per run of the CLI and shared by every scenario in it; the
 //! bench does the same (one `RunOptions::clips` cache for all iterations) and prints the one-off
 //! cost of encoding the clip separately.
+//!
+//! For profilers, `CALL_BENCH_PROFILE=replay:N` (or live, no-decode, memory-100-calls) skips
+//! criterion and runs N calls inside `profiled_calls`, e.g.
+//! `valgrind --tool=callgrind --toggle-collect='*profiled_calls*' target/release/deps/call-*`.
 
 use callharness::scenario::{load_str, Scenario};
 use callharness::sim::{run_scenario, RunOptions};

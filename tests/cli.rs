@@ -657,24 +657,14 @@ calls:
 // ---------------------------------------------------------------------------------------------
 // 4. Determinism through the CLI.
 
-// Why `same_seed_gives_a_byte_identical_report` and `two_jobs_give_the_same_report_as_one` are
-// ignored until harness/agent fixes it:
-//
-// Bug: the same scenario and seed do not give the same report.json. The offer and answer SDP
-// cross the emulated network and are charged their length (`Envelope::wire_size` in
-// harness/agent/signaling.rs), and rtc-sdp 0.21 writes two unseeded numbers into their `o=`
-// line (`new_jsep_session_description`): the session id, `rand::random::<u64>() & (2^63 - 1)`
-// (19 digits 89% of the time, 18 or fewer otherwise) and the session version, the wall clock's
-// `subsec_nanos()` (9 digits 90% of the time). So an SDP is a byte or two shorter in about a
-// run in five, `bytes_in` of the links differs by 1 to 3, and on a rate-limited link
-// (throttled-link-call, 256 kbit/s: 31 us a byte) setup_ms, first_audio_ms, rtt_ms and the
-// series shift. (The DTLS fingerprint also changes per run: the key comes from the OS RNG,
-// not the seed, though its length is fixed.) Seen here in about half of the runs of the three
-// examples. Fix in the agent: write seeded, fixed-width values into the `o=` line before
-// `set_local_description`, or charge the SDP at a normalised length.
+// The same scenario and seed must give the same report.json byte for byte (wall-clock fields
+// blanked). Two things once broke that, both sizes that varied from run to run and so shifted
+// timing on rate-limited links: rtc-sdp's `o=` line (unseeded session id, wall-clock version),
+// now rewritten to fixed-width seeded values (`agent::fixed_origin`), and the DTLS
+// certificate and signatures (random serial and ECDSA lengths), now fixed in size
+// (`agent::fixed_crypto`).
 
 #[test]
-#[ignore = "bug: SDP o= line (unseeded session id, wall-clock session version) varies the report; see the comment above same_seed_gives_a_byte_identical_report"]
 fn same_seed_gives_a_byte_identical_report() {
     let tmp = tempdir();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
@@ -743,7 +733,6 @@ fn another_seed_gives_other_numbers() {
 // 5. --jobs 2 gives the report of --jobs 1.
 
 #[test]
-#[ignore = "bug: SDP o= line (unseeded session id, wall-clock session version) varies the report; see the comment above same_seed_gives_a_byte_identical_report"]
 fn two_jobs_give_the_same_report_as_one() {
     let tmp = tempdir();
     let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));

@@ -28,11 +28,30 @@ use rtc::crypto::{
     PublicKey, RTCCrypto, RTCCryptoProvider, RTCRandom, SecretVec, SignatureScheme, SigningKey,
     StreamCipher, StreamCipherAlgorithm,
 };
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use std::sync::{Arc, Mutex};
 
 /// Most attempts at a full-length signature before giving up and returning a shorter one
 /// (each attempt succeeds with probability 1/4, so 64 fail together with probability 1e-8).
 const MAX_SIGN_ATTEMPTS: usize = 64;
+
+/// A self-signed ECDSA P-256 DTLS certificate whose encoding has the same length on every run:
+/// a fixed subject and a 20-byte serial number from `seed` (rcgen's default serial is a hash of
+/// the random public key, one byte shorter when that hash starts with a zero byte).
+pub fn certificate(
+    provider: &dyn RTCCryptoProvider,
+    seed: u64,
+) -> Result<RTCCertificate, rtc::shared::error::Error> {
+    let mut params = CertificateParams::new(vec!["callharness".to_owned()])
+        .map_err(|e| rtc::shared::error::Error::Other(e.to_string()))?;
+    let mut serial = [0u8; 20];
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    rng.fill_bytes(&mut serial);
+    // First byte in 0x01..=0x7f: positive, and no leading zero to strip.
+    serial[0] = serial[0] % 0x7f + 1;
+    params.serial_number = Some(serial.to_vec().into());
+    RTCCertificate::generate(provider.crypto(), SignatureScheme::EcdsaP256Sha256, params)
+}
 
 /// See the module docs.
 pub struct FixedSizeCrypto {

@@ -101,6 +101,33 @@ impl std::fmt::Display for FailureClass {
     }
 }
 
+/// The SDP with its `o=` line's session id and version replaced by fixed-width values derived
+/// from `seed`. rtc 0.21 fills them from an unseeded RNG and the wall clock, so their digit
+/// count (and the signaling message's size on the emulated network) changed from run to run.
+/// The far end only compares the session id between offers, which this keeps stable.
+pub fn fixed_origin(sdp: &str, seed: u32) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        match line.strip_prefix("o=") {
+            Some(rest) => {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                if f.len() == 6 {
+                    let id = 1_000_000_000_000_000_000u64 + u64::from(seed) * 1_000_003;
+                    let eol = if line.ends_with("\r\n") { "\r\n" } else { "\n" };
+                    out.push_str(&format!(
+                        "o={} {id} 2 {} {} {}{eol}",
+                        f[0], f[3], f[4], f[5]
+                    ));
+                } else {
+                    out.push_str(line);
+                }
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// A failure with its class and the detail of what happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -277,6 +304,7 @@ impl CallLeg {
         match self.peer.create_offer(now) {
             Ok(sdp) => {
                 self.offer_at = Some(now);
+                let sdp = fixed_origin(&sdp, self.cfg.ssrc);
                 self.signaling.send(now, SignalBody::Offer(sdp));
             }
             Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
@@ -347,7 +375,10 @@ impl CallLeg {
             Some(SignalBody::Offer(sdp)) if self.cfg.role == Role::Callee && !self.ended => {
                 self.offer_at = Some(now);
                 match self.peer.answer(now, &sdp) {
-                    Ok(answer) => self.signaling.send(now, SignalBody::Answer(answer)),
+                    Ok(answer) => {
+                        let answer = fixed_origin(&answer, self.cfg.ssrc);
+                        self.signaling.send(now, SignalBody::Answer(answer))
+                    }
                     Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
                 }
             }
@@ -535,5 +566,23 @@ impl CallLeg {
     /// Peer connection milestones (time ns, name).
     pub fn milestones(&self) -> &[(u64, &'static str)] {
         &self.peer.milestones
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed_origin;
+
+    #[test]
+    fn the_origin_line_gets_fixed_width_seeded_values_and_nothing_else_changes() {
+        let a = "v=0\r\no=- 123456789012345678 987654321 IN IP4 0.0.0.0\r\ns=-\r\n";
+        let b = "v=0\r\no=- 9 1 IN IP4 0.0.0.0\r\ns=-\r\n";
+        let (fa, fb) = (fixed_origin(a, 7), fixed_origin(b, 7));
+        assert_eq!(fa, fb);
+        assert_eq!(
+            fa,
+            "v=0\r\no=- 1000000000007000021 2 IN IP4 0.0.0.0\r\ns=-\r\n"
+        );
+        assert_ne!(fixed_origin(a, 8), fa);
     }
 }

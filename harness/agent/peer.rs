@@ -138,18 +138,22 @@ impl Peer {
                 Some(cfg.ice_failed),
                 Some(cfg.ice_keepalive),
             );
+        let mut config = RTCConfigurationBuilder::new();
         if let Some(seed) = cfg.crypto_seed {
             let provider =
                 super::fixed_crypto::FixedSizeCrypto::new(seed).map_err(|e| PeerError {
                     doing: "creating the crypto provider",
                     source: rtc::shared::error::Error::Other(e.to_string()),
                 })?;
+            let cert = super::fixed_crypto::certificate(&*provider, seed)
+                .map_err(ctx("generating the DTLS certificate"))?;
+            config = config.with_certificates(vec![cert]);
             settings = settings.with_crypto_provider(provider);
         }
         let settings = settings.build();
         let instant = base + Duration::from_nanos(now);
         let mut pc = rtc::peer_connection::RTCPeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(config.build())
             .with_media_engine(media)
             .with_setting_engine(settings)
             .with_interceptor_registry(registry)

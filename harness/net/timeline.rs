@@ -245,6 +245,67 @@ impl<P: Clone> Network<P> {
         self.add_entry(Target::Host(host.0 as usize), e)
     }
 
+    /// Takes `site`'s shared link down (both directions) from `at` for `dur`.
+    pub fn schedule_site_outage(
+        &mut self,
+        site: &str,
+        at: Nanos,
+        dur: Nanos,
+    ) -> Result<(), NetError> {
+        let s = self.shared_site(site)?;
+        self.add_entry(Target::Site(s), ScheduleEntry::outage_at(at, dur))
+    }
+
+    /// Changes `site`'s shared link from `at` on: the fields `change` sets, in the directions
+    /// `which` names.
+    pub fn schedule_site_profile_change(
+        &mut self,
+        site: &str,
+        at: Nanos,
+        change: DirectionConfig,
+        which: Which,
+    ) -> Result<(), NetError> {
+        let s = self.shared_site(site)?;
+        let e = ScheduleEntry::phase_at(at, PhaseSet::for_direction(change, which));
+        self.add_entry(Target::Site(s), e)
+    }
+
+    /// Switches `site`'s shared link to `profile` from `at` on (every parameter replaced).
+    pub fn schedule_site_profile_replace(
+        &mut self,
+        site: &str,
+        at: Nanos,
+        profile: &LinkProfile,
+    ) -> Result<(), NetError> {
+        let s = self.shared_site(site)?;
+        let mut e = ScheduleEntry::phase_at(
+            at,
+            PhaseSet {
+                up: Some(profile.up_config()),
+                down: Some(profile.down_config()),
+                both: None,
+            },
+        );
+        e.name = Some(profile.name.clone());
+        e.replace = true;
+        self.add_entry(Target::Site(s), e)
+    }
+
+    /// The index of `site`, which must have a shared link.
+    fn shared_site(&self, site: &str) -> Result<usize, NetError> {
+        let s = self
+            .sites
+            .iter()
+            .position(|x| x.name == site)
+            .ok_or_else(|| NetError::UnknownSite(site.to_string()))?;
+        if self.sites[s].shared.is_none() {
+            return Err(NetError::Topology(format!(
+                "site `{site}` has no shared link to act on (give it `shared:`)"
+            )));
+        }
+        Ok(s)
+    }
+
     /// Adds a cross-traffic flow on `site`'s shared link.
     pub fn schedule_cross_traffic(
         &mut self,

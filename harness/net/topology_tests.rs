@@ -472,3 +472,26 @@ hosts:
         |e| matches!(e, NetEvent::PhaseChange { at, name: Some(p), .. } if *at == S && p == "clean")
     ));
 }
+
+#[test]
+fn a_site_outage_takes_its_shared_link_down_and_sites_without_one_are_refused() {
+    let mut n = net(THREE_SITES, 4);
+    n.schedule_site_outage("home", S, 500 * MS).unwrap();
+    assert!(n.schedule_site_outage("office", S, MS).is_err());
+    assert!(n.schedule_site_outage("nowhere", S, MS).is_err());
+    // alice (home) -> bob (office) crosses site:home.up; one datagram in the outage, one after.
+    n.advance(S + 100 * MS);
+    n.send(
+        n.now(),
+        Datagram::udp(addr("10.0.1.2:1"), addr("10.0.2.2:1"), 10, 1),
+    );
+    n.advance(2 * S);
+    n.send(
+        2 * S,
+        Datagram::udp(addr("10.0.1.2:1"), addr("10.0.2.2:1"), 10, 2),
+    );
+    let got = drain(&mut n);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].datagram.payload, 2);
+    assert_eq!(counter(&n, "site:home.up").dropped(DropReason::Outage), 1);
+}

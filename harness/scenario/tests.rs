@@ -304,6 +304,23 @@ fn yaml_syntax_errors_have_positions() {
 }
 
 #[test]
+fn actions_on_the_wrong_kind_of_link_are_errors() {
+    let f = Fixture::new();
+    let e = f.one_error(&format!(
+        "{BASE}timeline:\n  - {{ at: 5s, site: internet, address_change: true }}\n"
+    ));
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert_at(&e, 9, 21, "timeline[0].site");
+    assert!(e.to_string().contains("participant"), "{e}");
+    let e = f.one_error(&format!(
+        "{BASE}timeline:\n  - {{ at: 5s, participant: bob, cross_traffic: {{ name: x, rate: 1Mbit }} }}\n"
+    ));
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert_at(&e, 9, 28, "timeline[0].participant");
+    assert!(e.to_string().contains("shared link"), "{e}");
+}
+
+#[test]
 fn timeline_actions_become_typed_and_sorted() {
     let f = Fixture::new();
     let text = format!(
@@ -312,8 +329,8 @@ fn timeline_actions_become_typed_and_sorted() {
   - {{ at: 20s, participant: alice, outage: 2s }}
   - {{ at: 40s, participant: bob, profile: throttled-256k }}
   - {{ at: 45s, participant: bob, set: {{ up.delay: 80ms }} }}
-  - {{ at: 46s, participant: bob, cross_traffic: {{ name: backup, rate: 1Mbit }} }}
-  - {{ at: 50s, participant: bob, cross_traffic_stop: backup }}
+  - {{ at: 46s, site: internet, cross_traffic: {{ name: backup, rate: 1Mbit }} }}
+  - {{ at: 50s, site: internet, cross_traffic_stop: backup }}
 "
     );
     let s = f.load(&text).expect("valid").remove(0);
@@ -356,7 +373,7 @@ fn timeline_actions_become_typed_and_sorted() {
   - {{ at: 20s, participant: alice, outage: 2s, address_change: true }}
   - {{ at: 21s, participant: alice, set: {{ upp.delay: 80ms }} }}
   - {{ at: 22s, participant: alice, set: {{ up.dealy: 80ms }} }}
-  - {{ at: 23s, participant: bob, cross_traffic_stop: bakup }}
+  - {{ at: 23s, site: internet, cross_traffic_stop: bakup }}
 "
     );
     let errors = f.errors(&bad);

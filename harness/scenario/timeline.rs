@@ -272,6 +272,34 @@ impl Context {
             }
             return Vec::new();
         }
+        // Which link an action can apply to: a host moves (address change), cross-traffic
+        // runs on a site's shared link; outages and profile changes work on either.
+        let wrong_target = match (&target, given[0]) {
+            (ActionTarget::Site(_), "address_change") => {
+                Some("only a participant's host changes address; give `participant: NAME`")
+            }
+            (ActionTarget::Participant(_), "cross_traffic" | "cross_traffic_stop") => Some(
+                "cross-traffic runs on a site's shared link; give `site: NAME` (a site with `shared:`)",
+            ),
+            _ => None,
+        };
+        if let Some(why) = wrong_target {
+            let (mark, path) = match (&r.participant, &r.site) {
+                (Some(p), _) => (&p.mark, &p.path),
+                (_, Some(s)) => (&s.mark, &s.path),
+                _ => (&a.mark, &a.path),
+            };
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::Conflict,
+                    mark,
+                    path,
+                    format!("`{}` cannot apply to {target}", given[0]),
+                )
+                .expected(why),
+            );
+            return Vec::new();
+        }
         let at_v = at.value.0;
         let one = |action| {
             vec![TimedAction {

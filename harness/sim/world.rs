@@ -121,6 +121,20 @@ pub fn build_network(
                 net.schedule_cross_traffic(site, flow)?;
             }
             (ActionTarget::Site(_), NetAction::CrossTrafficStop { .. }) => {}
+            (ActionTarget::Site(site), NetAction::Outage { duration }) => {
+                net.schedule_site_outage(site, at, duration.as_nanos())?;
+            }
+            (ActionTarget::Site(site), NetAction::SetProfile { profile, .. }) => {
+                net.schedule_site_profile_replace(site, at, profile)?;
+            }
+            (
+                ActionTarget::Site(site),
+                NetAction::SetParam {
+                    direction, change, ..
+                },
+            ) => {
+                net.schedule_site_profile_change(site, at, change.clone(), *direction)?;
+            }
             (target, action) => {
                 return Err(crate::net::NetError::Topology(format!(
                     "the action `{}` cannot apply to {target}",
