@@ -93,6 +93,8 @@ pub(crate) struct Sim {
     pub(crate) net: Network<Wire>,
     pub(crate) legs: Vec<CallLeg>,
     pub(crate) leg_host: Vec<HostId>,
+    /// Per leg: (call index, whether its messages go to the caller, the other side's host).
+    leg_peer: Vec<(usize, bool, HostId)>,
     pub(crate) calls: Vec<CallSlot>,
     media_route: BTreeMap<(HostId, u16), usize>,
     /// Leg by its media address, to attribute the emulator's drops to streams.
@@ -149,6 +151,7 @@ impl Sim {
             net,
             legs: Vec::new(),
             leg_host: Vec::new(),
+            leg_peer: Vec::new(),
             calls,
             media_route: BTreeMap::new(),
             leg_by_addr: BTreeMap::new(),
@@ -236,6 +239,11 @@ impl Sim {
             let li = self.legs.len();
             self.legs.push(leg);
             self.leg_host.push(host);
+            let (to_caller, peer) = match role {
+                Role::Caller => (false, callee_host),
+                Role::Callee => (true, caller_host),
+            };
+            self.leg_peer.push((ci, to_caller, peer));
             self.scheduled.push(None);
             self.media_route.insert((host, port), li);
             self.leg_by_addr.insert(self.legs[li].media_addr(), li);
@@ -293,17 +301,7 @@ impl Sim {
 
     /// (call index, whether messages from this leg go to the caller, the other side's host).
     fn leg_call(&self, li: usize) -> (usize, bool, HostId) {
-        for c in &self.calls {
-            if let Some((a, b)) = c.legs {
-                if a == li {
-                    return (c.index, false, c.callee_host);
-                }
-                if b == li {
-                    return (c.index, true, c.caller_host);
-                }
-            }
-        }
-        unreachable!("every leg belongs to a call")
+        self.leg_peer[li]
     }
 
     fn deliver(&mut self, at: u64, to_host: HostId, d: Datagram<Wire>, kind: DeliveryKind) {
@@ -450,25 +448,25 @@ impl Sim {
     }
 }
 
+/// The encoded clip for `seed`: from the run's cache when the caller gives one, else from a
+/// process-wide cache, so a clip is encoded once per process however the library is called
+/// (encoding is most of a replayed call's cost).
 fn shared_clip(seed: u64, opts: &RunOptions) -> Result<Arc<EncodedClip>, SimError> {
-    let make = || {
-        EncodedClip::from_seed(seed, CLIP_FRAMES, Default::default())
-            .map_err(|e| SimError::Codec(e.to_string()))
+    static PROCESS_CLIPS: std::sync::OnceLock<ClipCache> = std::sync::OnceLock::new();
+    let cache = match &opts.clips {
+        Some(c) => c,
+        None => PROCESS_CLIPS.get_or_init(ClipCache::default),
     };
-    match &opts.clips {
-        Some(cache) => {
-            let mut map = cache
-                .lock()
-                .map_err(|_| SimError::Codec("clip cache poisoned".into()))?;
-            if let Some(c) = map.get(&seed) {
-                return Ok(c.clone());
-            }
-            let c = make()?;
-            map.insert(seed, c.clone());
-            Ok(c)
-        }
-        None => make(),
+    let mut map = cache
+        .lock()
+        .map_err(|_| SimError::Codec("clip cache poisoned".into()))?;
+    if let Some(c) = map.get(&seed) {
+        return Ok(c.clone());
     }
+    let c = EncodedClip::from_seed(seed, CLIP_FRAMES, Default::default())
+        .map_err(|e| SimError::Codec(e.to_string()))?;
+    map.insert(seed, c.clone());
+    Ok(c)
 }
 
 /// Runs one scenario with `seed` and returns its report (measured, judged).
