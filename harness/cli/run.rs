@@ -282,28 +282,15 @@ pub fn run(args: RunArgs) -> i32 {
         all.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let jobs = args.jobs.clamp(1, all.len().max(1));
+    let alive = AtomicUsize::new(jobs);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= all.len() {
-                    break;
-                }
-                let mut o = opts.clone();
-                let (p, c) = progress.slot();
-                o.progress_ms = Some(p.clone());
-                o.calls_up = Some(c.clone());
-                let r = sim::run_scenario(&all[i], seeds[i], &o).map_err(|e| e.to_string());
-                progress.done(&p, &c, all[i].duration.as_nanos() / 1_000_000);
-                if let Ok(mut slot) = results[i].lock() {
-                    *slot = Some(r);
-                }
+            scope.spawn(|| {
+                run_worker(&all, &seeds, &opts, &progress, &results, &next, &stop);
+                alive.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        progress.drive(&stop, &next, all.len());
+        progress.drive(&stop, &alive);
     });
     progress.finish();
 
@@ -462,6 +449,36 @@ fn write_coverage(report: &RunReport, dir: &Path) -> Result<PathBuf, report::Rep
     Ok(path)
 }
 
+/// One worker of `run --jobs N`: takes the next scenario until none is left or the run stops.
+fn run_worker(
+    all: &[Scenario],
+    seeds: &[u64],
+    opts: &RunOptions,
+    progress: &Progress,
+    results: &[Mutex<Option<Result<ScenarioReport, String>>>],
+    next: &AtomicUsize,
+    stop: &AtomicBool,
+) {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        if i >= all.len() {
+            break;
+        }
+        let mut o = opts.clone();
+        let (p, c) = progress.slot();
+        o.progress_ms = Some(p.clone());
+        o.calls_up = Some(c.clone());
+        let r = sim::run_scenario(&all[i], seeds[i], &o).map_err(|e| e.to_string());
+        progress.done(&p, all[i].duration.as_nanos() / 1_000_000);
+        if let Ok(mut slot) = results[i].lock() {
+            *slot = Some(r);
+        }
+    }
+}
+
 /// `callharness report`.
 pub fn rerender(path: &Path, out: Option<PathBuf>, format: Vec<Format>) -> i32 {
     let report = match report::json::read(path) {
@@ -589,21 +606,21 @@ impl Progress {
         s
     }
 
-    fn done(&self, p: &Arc<AtomicU64>, c: &Arc<AtomicU64>, sim_ms: u64) {
+    fn done(&self, p: &Arc<AtomicU64>, sim_ms: u64) {
         if let Ok(mut v) = self.slots.lock() {
             v.retain(|(x, _)| !Arc::ptr_eq(x, p));
         }
-        let _ = c;
         self.done_ms.fetch_add(sim_ms, Ordering::Relaxed);
         if let Some(b) = &self.bar {
             b.inc(1);
         }
     }
 
-    fn drive(&self, stop: &AtomicBool, next: &AtomicUsize, total: usize) {
+    /// Redraws the bar every 100 ms until every worker has exited.
+    fn drive(&self, stop: &AtomicBool, alive: &AtomicUsize) {
         let Some(bar) = &self.bar else { return };
-        loop {
-            let (sim_ms, up, running) = match self.slots.lock() {
+        while alive.load(Ordering::SeqCst) > 0 {
+            let (sim_ms, up) = match self.slots.lock() {
                 Ok(v) => (
                     v.iter()
                         .map(|(p, _)| p.load(Ordering::Relaxed))
@@ -611,9 +628,8 @@ impl Progress {
                     v.iter()
                         .map(|(_, c)| c.load(Ordering::Relaxed))
                         .sum::<u64>(),
-                    v.len(),
                 ),
-                Err(_) => (0, 0, 0),
+                Err(_) => (0, 0),
             };
             let sim_s = (sim_ms + self.done_ms.load(Ordering::Relaxed)) as f64 / 1000.0;
             let wall = self.started.elapsed().as_secs_f64().max(1e-3);
@@ -626,12 +642,7 @@ impl Progress {
                     ""
                 }
             ));
-            if bar.position() as usize >= total
-                || (running == 0 && next.load(Ordering::SeqCst) >= total)
-                || (stop.load(Ordering::Relaxed) && running == 0)
-            {
-                break;
-            }
+            bar.tick();
             std::thread::sleep(Duration::from_millis(100));
         }
     }
