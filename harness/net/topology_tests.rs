@@ -384,15 +384,11 @@ fn scenario_actions_change_the_network_at_their_time() {
         .unwrap();
     n.schedule_outage(bob, 7 * S, 100 * MS);
     n.advance(5 * S);
-    n.send(
-        5 * S,
-        Datagram::udp(addr("10.0.0.10:1"), addr("10.0.0.20:1"), 10, 1),
-    );
+    // alice moved at 2 s (her profile's schedule): she sends from her current address.
+    let alice = SocketAddrV4::new(n.host_addr(n.host_id("alice").unwrap()), 1);
+    n.send(5 * S, Datagram::udp(alice, addr("10.0.0.20:1"), 10, 1));
     n.advance(7 * S);
-    n.send(
-        7 * S,
-        Datagram::udp(addr("10.0.0.10:1"), addr("10.0.0.20:1"), 10, 2),
-    );
+    n.send(7 * S, Datagram::udp(alice, addr("10.0.0.20:1"), 10, 2));
     let got = drain(&mut n);
     // alice.up 20 ms + bob.down now 40 ms; the second is sent into bob's outage... but it
     // reaches bob.down at 7.02 s, inside the 7.0-7.1 s outage: dropped.
