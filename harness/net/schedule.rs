@@ -143,6 +143,23 @@ impl ScheduleEntry {
         }
     }
 
+    /// A switch to another profile at `at`: both directions replaced whole, labelled with the
+    /// profile's name.
+    pub fn profile_switch_at(at: Nanos, profile: &crate::net::LinkProfile) -> ScheduleEntry {
+        ScheduleEntry {
+            name: Some(profile.name.clone()),
+            replace: true,
+            ..ScheduleEntry::phase_at(
+                at,
+                PhaseSet {
+                    up: Some(profile.up_config()),
+                    down: Some(profile.down_config()),
+                    both: None,
+                },
+            )
+        }
+    }
+
     /// A one-off phase change.
     pub fn phase_at(at: Nanos, set: PhaseSet) -> ScheduleEntry {
         ScheduleEntry {

@@ -232,16 +232,7 @@ impl<P: Clone> Network<P> {
         at: Nanos,
         profile: &LinkProfile,
     ) -> Result<(), NetError> {
-        let mut e = ScheduleEntry::phase_at(
-            at,
-            PhaseSet {
-                up: Some(profile.up_config()),
-                down: Some(profile.down_config()),
-                both: None,
-            },
-        );
-        e.name = Some(profile.name.clone());
-        e.replace = true;
+        let e = ScheduleEntry::profile_switch_at(at, profile);
         self.add_entry(Target::Host(host.0 as usize), e)
     }
 
@@ -278,16 +269,7 @@ impl<P: Clone> Network<P> {
         profile: &LinkProfile,
     ) -> Result<(), NetError> {
         let s = self.shared_site(site)?;
-        let mut e = ScheduleEntry::phase_at(
-            at,
-            PhaseSet {
-                up: Some(profile.up_config()),
-                down: Some(profile.down_config()),
-                both: None,
-            },
-        );
-        e.name = Some(profile.name.clone());
-        e.replace = true;
+        let e = ScheduleEntry::profile_switch_at(at, profile);
         self.add_entry(Target::Site(s), e)
     }
 
