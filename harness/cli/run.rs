@@ -212,6 +212,21 @@ pub fn versions() -> BTreeMap<String, String> {
         "emodel".into(),
         "G.107 narrowband, Cole-Rosenbluth Id".into(),
     );
+    let table = crate::metrics::emodel::CodecTable::default();
+    if let Some(c) = table.get("opus") {
+        v.insert(
+            "emodel-codec".into(),
+            format!(
+                "{}{}: Ie {}, Bpl {}, codec delay {} ms ({})",
+                c.name,
+                if c.assumed { " (assumed)" } else { "" },
+                c.ie,
+                c.bpl,
+                c.delay_ms(),
+                c.source
+            ),
+        );
+    }
     v
 }
 
