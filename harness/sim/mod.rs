@@ -513,3 +513,25 @@ fn receive_config(s: &Scenario) -> crate::agent::media::ReceiveConfig {
 fn is_audio_rtp(b: &[u8]) -> bool {
     b.len() >= 12 && b[0] >> 6 == 2 && (b[1] & 0x7f) == crate::agent::peer::OPUS_PT
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_audio_rtp;
+
+    #[test]
+    fn only_our_audio_rtp_counts_as_a_stream_drop() {
+        let mut rtp = [0u8; 20];
+        rtp[0] = 0x80; // version 2
+        rtp[1] = crate::agent::peer::OPUS_PT;
+        assert!(is_audio_rtp(&rtp));
+        rtp[1] |= 0x80; // marker bit set: still our payload type
+        assert!(is_audio_rtp(&rtp));
+        rtp[1] = 200; // RTCP sender report
+        assert!(!is_audio_rtp(&rtp));
+        let stun = [0x00u8, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0];
+        assert!(!is_audio_rtp(&stun));
+        let dtls = [22u8, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(!is_audio_rtp(&dtls));
+        assert!(!is_audio_rtp(&rtp[..8]));
+    }
+}
