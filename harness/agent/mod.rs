@@ -216,6 +216,9 @@ pub struct CallLeg {
     /// Our RTP packets the emulated network dropped (counted by the simulation, which sees
     /// the emulator's drop records; stays 0 on a real network).
     pub rtp_dropped_by_network: u64,
+    /// Errors the stack returned from its timers and went on from, and the first of them.
+    pub stack_errors: u64,
+    pub first_stack_error: Option<String>,
     sending: bool,
     answered: bool,
     /// The peer connection is closed (after the hang-up grace period).
@@ -278,6 +281,8 @@ impl CallLeg {
             remote_hung_up: false,
             rtt_samples: Vec::new(),
             rtp_dropped_by_network: 0,
+            stack_errors: 0,
+            first_stack_error: None,
             sending: false,
             answered: false,
             closed: false,
@@ -310,6 +315,31 @@ impl CallLeg {
             Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
         }
         self.pump(now);
+    }
+
+    /// Ends a call that has not connected, with the failure class its state shows: no answer
+    /// (signaling), no working candidate pair (ICE), or ICE up but no secure connection (DTLS).
+    /// `when` says when it was given up ("within 30 s", "when the scenario ended").
+    pub fn give_up_connecting(&mut self, now: u64, when: &str) {
+        if self.connected_at.is_some() || self.ended {
+            return;
+        }
+        let st = self.peer.poll_events(now);
+        let (class, detail) = if self.cfg.role == Role::Caller && !self.answered {
+            (FailureClass::SignalingTimeout, "no answer arrived")
+        } else if st.ice_connected {
+            (FailureClass::DtlsFailed, "ICE connected but DTLS did not")
+        } else {
+            (FailureClass::IceFailed, "no ICE candidate pair succeeded")
+        };
+        let errors = match &self.first_stack_error {
+            Some(e) => format!(
+                " (the stack reported {} error(s), the first: {e})",
+                self.stack_errors
+            ),
+            None => String::new(),
+        };
+        self.fail(now, class, format!("{detail} {when}{errors}"));
     }
 
     /// Hangs up: tells the far end and stops.
@@ -352,6 +382,11 @@ impl CallLeg {
             });
         }
         if !self.ended {
+            // Tell the other side, as a client ending a failed call does (best effort: the
+            // signaling path may be what failed).
+            if !self.remote_hung_up {
+                self.signaling.send(now, SignalBody::Hangup);
+            }
             self.end(now);
         }
     }
@@ -440,30 +475,27 @@ impl CallLeg {
         }
         if !self.closed && self.peer.poll_timeout().is_some_and(|t| t <= now) {
             if let Err(e) = self.peer.handle_timeout(now) {
-                if !self.ended {
-                    self.fail(now, FailureClass::StackError, e.to_string());
+                self.stack_errors += 1;
+                self.first_stack_error.get_or_insert_with(|| e.to_string());
+                let st = self.peer.poll_events(now);
+                if !self.ended && self.connected_at.is_none() && st.ice_connected {
+                    // rtc 0.21's DTLS handshake gives up after its last retransmission with
+                    // `ErrInvalidFsmTransition`: the secure connection cannot be made.
+                    self.fail(
+                        now,
+                        FailureClass::DtlsFailed,
+                        format!("the DTLS handshake gave up ({e})"),
+                    );
                 }
+                // Anything else the stack reports from its timers, a client goes on from; if
+                // the connection cannot recover, the connect timeout or ICE fails the call.
             }
         }
         if !self.ended {
             if let Some(offer) = self.offer_at {
                 if self.connected_at.is_none() && now >= offer + self.cfg.connect_timeout {
-                    let st = self.peer.poll_events(now);
-                    let (class, detail) = if self.cfg.role == Role::Caller && !self.answered {
-                        (FailureClass::SignalingTimeout, "no answer arrived")
-                    } else if st.ice_connected {
-                        (FailureClass::DtlsFailed, "ICE connected but DTLS did not")
-                    } else {
-                        (FailureClass::IceFailed, "no ICE candidate pair succeeded")
-                    };
-                    self.fail(
-                        now,
-                        class,
-                        format!(
-                            "{detail} within {} s",
-                            self.cfg.connect_timeout / 1_000_000_000
-                        ),
-                    );
+                    let within = format!("within {} s", self.cfg.connect_timeout / 1_000_000_000);
+                    self.give_up_connecting(now, &within);
                 }
             }
         }

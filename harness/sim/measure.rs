@@ -129,6 +129,7 @@ fn measure_stream(
     flow_end: u64,
     codecs: &CodecTable,
 ) -> MeasuredStream {
+    let stack_errors = receiver.stack_errors;
     let rx = receiver.receiver_mut();
     rx.finish(Some(flow_end));
     let mut rtt = RttEstimator::default();
@@ -206,11 +207,16 @@ fn measure_stream(
         r_factor: round(m.r_factor, 3),
         mos: round(m.mos, 3),
         mos_degradation: round(m.mos_degradation, 3),
-        extra: m
-            .extra()
-            .into_iter()
-            .map(|(k, v)| (k, round(v, 4)))
-            .collect(),
+        extra: {
+            let mut extra: BTreeMap<String, f64> = m
+                .extra()
+                .into_iter()
+                .map(|(k, v)| (k, round(v, 4)))
+                .collect();
+            // Errors the receiving side's WebRTC stack reported from its timers and went on from.
+            extra.insert("stack_errors".into(), stack_errors as f64);
+            extra
+        },
         series,
     };
     MeasuredStream {

@@ -356,6 +356,13 @@ impl Sim {
             let t = t.max(self.now);
             if t >= end {
                 self.now = end;
+                // A call still trying to connect when the scenario ends has failed to connect
+                // in the time it had; say how, as a client giving up would.
+                for c in &self.calls {
+                    if let Some((a, _)) = c.legs {
+                        self.legs[a].give_up_connecting(end, "when the scenario ended");
+                    }
+                }
                 return Ok(true);
             }
             if t == self.now {
