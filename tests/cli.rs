@@ -494,12 +494,11 @@ fn validate_names_every_mistake_with_place_field_and_suggestion() {
             "participants.alice.network",
             &["wifi-goood", "did you mean `wifi-good`"],
         ),
-        // The value's own column would be 33 (`140%`) and its path `...loss.random.rate`; the
-        // error points at the `loss` value instead (see the ignored test below).
+        // At the value itself, inside the loss model.
         (
             11,
-            15,
-            "participants.bob.overrides.up.loss",
+            33,
+            "participants.bob.overrides.up.loss.random.rate",
             &["percentage", "100%", "`140%`"],
         ),
         (15, 9, "calls[0].at", &["duration", "`5 minutes`"]),
@@ -604,7 +603,6 @@ fn validate_names_every_mistake_with_place_field_and_suggestion() {
 ///
 /// Issue 10 asks for every error of a file at once, each at its own line, column and path.
 #[test]
-#[ignore = "bug: profile overrides report only their first error, at the enclosing field"]
 fn validate_reports_every_mistake_in_profile_overrides() {
     let tmp = tempdir();
     write(
@@ -637,7 +635,7 @@ calls:
         "unknown profile:\n{err}"
     );
     assert!(
-        err.contains("overrides.yaml:7:20:")
+        err.contains("overrides.yaml:7:21:")
             && err.contains("participants.alice.overrides.up.jitter"),
         "the bad jitter of a participant whose profile is unknown:\n{err}"
     );

@@ -155,6 +155,10 @@ pub fn from_node<T: DeserializeOwned>(node: &Node, path: &str) -> Result<T, DeEr
 /// Reads `T` from `node`, removing the node at fault after each error and trying again, so
 /// that every independent error is found. Gives up after `max_errors` errors, or when the
 /// node at fault is the root itself.
+///
+/// An error at a node that encloses one already removed is taken for a consequence of the
+/// removal and not reported (the node is removed all the same): a required field is now
+/// missing (`random: { rate: 140% }` without its `rate`), a one-key map is now empty.
 pub fn deserialize_all<T: DeserializeOwned>(
     node: &Node,
     path: &str,
@@ -162,22 +166,36 @@ pub fn deserialize_all<T: DeserializeOwned>(
 ) -> (Option<T>, Vec<DeError>) {
     let mut work = node.clone();
     let mut errors = Vec::new();
+    let mut removed: Vec<String> = Vec::new();
     loop {
         match from_node::<T>(&work, path) {
             Ok(v) => return (Some(v), errors),
             Err(e) => {
-                let id = e.located.as_ref().map(|l| l.remove_id);
-                errors.push(e);
-                let removed = match id {
-                    Some(id) if id != work.id => work.remove_id(id),
-                    _ => false,
+                let Some((id, at)) = e.located.as_ref().map(|l| (l.remove_id, l.path.clone()))
+                else {
+                    errors.push(e);
+                    return (None, errors);
                 };
-                if !removed || errors.len() >= max_errors {
+                if !removed.iter().any(|r| encloses(&at, r)) {
+                    errors.push(e);
+                }
+                if id == work.id || !work.remove_id(id) || errors.len() >= max_errors {
                     return (None, errors);
                 }
+                removed.push(at);
             }
         }
     }
+}
+
+/// Whether field path `inner` lies strictly inside field path `outer`.
+fn encloses(outer: &str, inner: &str) -> bool {
+    if outer.is_empty() {
+        return !inner.is_empty();
+    }
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.starts_with(['.', '[']))
 }
 
 /// Child path of a mapping key.

@@ -61,7 +61,7 @@ pub fn load_str(
             .expected("fields like `name:`, `duration:`, `participants:`")
             .found(root.describe()),
         );
-        return Err(finish(errors, text));
+        return Err(finish(errors, text, path));
     }
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut dirs = Vec::new();
@@ -105,35 +105,28 @@ pub fn load_str(
     if errors.is_empty() {
         Ok(scenarios)
     } else {
-        Err(finish(errors, text))
+        Err(finish(errors, text, path))
     }
 }
 
-/// Sorts, deduplicates and adds source lines.
-fn finish(mut errors: Vec<ScenarioError>, text: &str) -> Vec<ScenarioError> {
+/// Sorts, deduplicates and adds source lines: from `text` for errors in the scenario file
+/// `path`, from the file itself for errors in a profile or template file.
+fn finish(mut errors: Vec<ScenarioError>, text: &str, path: &Path) -> Vec<ScenarioError> {
     tidy(&mut errors);
-    let main_file = errors.first().map(|e| e.file.clone());
     let mut texts: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
+    texts.insert(path.to_path_buf(), Some(text.to_string()));
     errors
         .into_iter()
         .map(|e| {
-            if Some(&e.file) == main_file.as_ref() && e.kind != ErrorKind::Io {
-                // The scenario file's own text, unless this error is in another file.
-                let t = texts
-                    .entry(e.file.clone())
-                    .or_insert_with(|| Some(text.to_string()));
-                match t {
-                    Some(t) => e.with_source(t),
-                    None => e,
-                }
-            } else {
-                let t = texts
-                    .entry(e.file.clone())
-                    .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
-                match t {
-                    Some(t) => e.with_source(t),
-                    None => e,
-                }
+            if e.kind == ErrorKind::Io {
+                return e;
+            }
+            let t = texts
+                .entry(e.file.clone())
+                .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
+            match t {
+                Some(t) => e.with_source(t),
+                None => e,
             }
         })
         .collect()
@@ -183,7 +176,8 @@ pub(super) struct Context {
 /// A participant after its template was applied.
 pub(super) struct Resolved {
     pub(super) network: Option<Spanned<String>>,
-    pub(super) overrides: Vec<Node>,
+    /// Profile overrides in the order they apply (template's, then own), with field paths.
+    pub(super) overrides: Vec<(Node, String)>,
     pub(super) firewall: Vec<(Node, String)>,
     pub(super) site: Option<Spanned<String>>,
 }
@@ -324,14 +318,14 @@ impl Context {
         for (k, s) in raw.sites.iter().flat_map(|m| m.0.iter()) {
             let shared = match &s.value.shared {
                 Some(p) => {
-                    let over: Vec<Node> = s
+                    let over: Vec<(Node, String)> = s
                         .value
                         .overrides
                         .as_ref()
-                        .and_then(|o| self.opaque_node(o))
+                        .and_then(|o| self.opaque_node(o).map(|n| (n, o.at.path.clone())))
                         .into_iter()
                         .collect();
-                    self.resolve_profile(p, &over, &inline_profiles, &s.path)
+                    self.resolve_profile(p, &over, &inline_profiles)
                         .map(|lp| (p.value.clone(), lp))
                 }
                 None => None,

@@ -46,6 +46,7 @@ mod load;
 mod matrix;
 mod model;
 mod participants;
+mod profile_shape;
 pub mod raw;
 mod threshold;
 mod timeline;

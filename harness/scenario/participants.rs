@@ -4,6 +4,7 @@ use super::de::{deserialize_all, from_node, key_path, nearest, Spanned};
 use super::error::{ErrorKind, ScenarioError};
 use super::load::{Context, ProfileSource, Resolved, MAX_ERRORS};
 use super::model::*;
+use super::profile_shape::ProfileShape;
 use super::raw::RawParticipant;
 use super::yaml::{self, Node, NodeKind};
 use crate::net::LinkProfile;
@@ -19,13 +20,7 @@ impl Context {
     ) -> Option<Resolved> {
         let own = Resolved {
             network: p.value.network.clone(),
-            overrides: p
-                .value
-                .overrides
-                .as_ref()
-                .and_then(|o| self.opaque_node(o))
-                .into_iter()
-                .collect(),
+            overrides: self.own_overrides(p),
             firewall: p
                 .value
                 .firewall
@@ -97,11 +92,11 @@ impl Context {
             return None;
         }
         let find = |id: u64| troot.find_id(id).cloned();
-        let mut overrides: Vec<Node> = tmpl
+        let mut overrides: Vec<(Node, String)> = tmpl
             .value
             .overrides
             .as_ref()
-            .and_then(|o| find(o.at.id))
+            .and_then(|o| find(o.at.id).map(|n| (n, o.at.path.clone())))
             .into_iter()
             .collect();
         overrides.extend(own.overrides);
@@ -121,6 +116,16 @@ impl Context {
         })
     }
 
+    /// The participant's own `overrides:` node with its field path, if it has one.
+    fn own_overrides(&self, p: &Spanned<RawParticipant>) -> Vec<(Node, String)> {
+        p.value
+            .overrides
+            .as_ref()
+            .and_then(|o| self.opaque_node(o).map(|n| (n, o.at.path.clone())))
+            .into_iter()
+            .collect()
+    }
+
     pub(super) fn participant(
         &mut self,
         key: &Spanned<String>,
@@ -129,7 +134,13 @@ impl Context {
         inline_profiles: &[(String, Node)],
         sites: &[Site],
     ) -> Option<Participant> {
-        let r = self.apply_template(p, templates)?;
+        let Some(r) = self.apply_template(p, templates) else {
+            // The template's mistake is reported; the participant's own overrides are still
+            // checked.
+            let own = self.own_overrides(p);
+            self.check_profile_shape(&own);
+            return None;
+        };
         let Some(network) = &r.network else {
             self.missing(
                 &p.mark,
@@ -137,9 +148,10 @@ impl Context {
                 "network",
                 "a network profile name, like `wired-lan`",
             );
+            self.check_profile_shape(&r.overrides);
             return None;
         };
-        let profile = self.resolve_profile(network, &r.overrides, inline_profiles, &p.path);
+        let profile = self.resolve_profile(network, &r.overrides, inline_profiles);
         let site = match &r.site {
             None => DEFAULT_SITE.to_string(),
             Some(s) if s.value == DEFAULT_SITE || self.keys_of("sites").contains(&s.value) => {
@@ -207,15 +219,30 @@ impl Context {
         None
     }
 
-    /// Finds a profile by name, applies overrides (in order) and reads it as a `LinkProfile`.
-    /// `owner` is the path of what uses it (for messages).
+    /// Checks profile bodies or overrides (each with its field path) against the profile's
+    /// shape, reporting every mistake at its own place; true when there is none.
+    fn check_profile_shape(&mut self, bodies: &[(Node, String)]) -> bool {
+        let mut ok = true;
+        for (node, path) in bodies {
+            let (_, errs) = deserialize_all::<ProfileShape>(node, path, MAX_ERRORS);
+            ok &= errs.is_empty();
+            for e in errs {
+                self.push(ScenarioError::from_de(e, &node.mark));
+            }
+        }
+        ok
+    }
+
+    /// Finds a profile by name, applies overrides (each a node with its field path, in order)
+    /// and reads it as a `LinkProfile`. Every mistake in the overrides is reported, even when
+    /// the profile is not found, and so is every mistake in the profile's own body.
     pub(super) fn resolve_profile(
         &mut self,
         name: &Spanned<String>,
-        overrides: &[Node],
+        overrides: &[(Node, String)],
         inline: &[(String, Node)],
-        owner: &str,
     ) -> Option<LinkProfile> {
+        let overrides_ok = self.check_profile_shape(overrides);
         let Some(src) = self.find_profile(&name.value, inline) else {
             let known = self.known_profiles(inline);
             let searched = self
@@ -264,8 +291,17 @@ impl Context {
                 }
             }
         };
+        // An inline profile's path is the scenario's; a profile file's starts at its top.
+        let body_path = match &source {
+            None => key_path("profiles", &name.value),
+            Some(_) => String::new(),
+        };
+        let body_ok = self.check_profile_shape(&[(body.clone(), body_path.clone())]);
+        if !(overrides_ok && body_ok) {
+            return None;
+        }
         let mut ok = true;
-        for o in overrides {
+        for (o, _) in overrides {
             if let Err(e) = merge_profile(&mut body, o) {
                 self.push(*e);
                 ok = false;
@@ -280,10 +316,12 @@ impl Context {
                 // Name the path from the scenario when the bad value came from its overrides.
                 let mut err = ScenarioError::from_de(e.clone(), &name.mark);
                 if let Some(l) = &e.located {
-                    if overrides.iter().any(|o| o.contains_id(l.remove_id)) {
-                        err.path = join_path(&key_path(owner, "overrides"), &l.path);
-                    } else if source.is_none() {
-                        err.path = join_path(&key_path("profiles", &name.value), &l.path);
+                    if let Some((_, path)) =
+                        overrides.iter().find(|(o, _)| o.contains_id(l.remove_id))
+                    {
+                        err.path = join_path(path, &l.path);
+                    } else {
+                        err.path = join_path(&body_path, &l.path);
                     }
                 }
                 self.push(err);

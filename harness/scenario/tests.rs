@@ -165,15 +165,15 @@ fn percentage_over_100_is_an_error() {
     );
     let e = f.one_error(&text);
     assert_eq!(e.kind, ErrorKind::BadValue);
-    // The emulator's loss config reads its one-key map through a buffer, so the position is
-    // that of `loss:`'s value (or of the rate itself, should it read the node directly).
-    assert_eq!(e.line, 7, "{e}");
-    assert!([32, 50].contains(&e.column), "{e}");
-    assert!(
-        e.path.starts_with("participants.bob.overrides.down.loss"),
-        "{e}"
+    // At the rate itself, not at `loss:`'s value (see `profile_shape.rs`).
+    assert_at(
+        &e,
+        7,
+        50,
+        "participants.bob.overrides.down.loss.random.rate",
     );
     assert!(e.message.contains("over 100%"), "{e}");
+    assert_eq!(e.found.as_deref(), Some("`140%`"));
 
     let e = f.one_error(&BASE.replace("loss < 3%", "loss < 140%"));
     assert_at(&e, 7, 71, "calls[0].thresholds[0]");
@@ -540,6 +540,244 @@ fn overrides_replace_a_direction_field_whole() {
         "{both}"
     );
     assert!(both.contains("8000000"), "delay kept: {both}");
+}
+
+/// The three ways profile overrides used to hide mistakes: only the first was reported, none
+/// when the profile name was unknown, and a loss model's at `loss` instead of its own value.
+const OVERRIDES: &str = "name: t
+duration: 60s
+participants:
+  alice:
+    network: wifi-congestd
+    overrides: { up: { jitter: 3 parsecs, dealy: 5ms } }
+  bob:
+    network: wired-lan
+    overrides:
+      up:
+        delay: 30 parsecs
+        loss:
+          random:
+            rate: 140%
+            correlation: 2 percent
+calls:
+  - { caller: alice, callee: bob }
+";
+
+/// Every error's (line, column, path), in file order.
+fn places(errors: &[ScenarioError]) -> Vec<(usize, usize, &str)> {
+    errors
+        .iter()
+        .map(|e| (e.line, e.column, e.path.as_str()))
+        .collect()
+}
+
+#[test]
+fn every_mistake_in_overrides_is_reported_at_its_place() {
+    let f = Fixture::new();
+    let errors = f.errors(&OVERRIDES.replace("network: wifi-congestd", "network: wifi-congested"));
+    let shown = ScenarioErrors(errors.clone()).to_string();
+    assert_eq!(
+        places(&errors),
+        [
+            (6, 32, "participants.alice.overrides.up.jitter"),
+            (6, 43, "participants.alice.overrides.up.dealy"),
+            (11, 16, "participants.bob.overrides.up.delay"),
+            (14, 19, "participants.bob.overrides.up.loss.random.rate"),
+            (
+                15,
+                26,
+                "participants.bob.overrides.up.loss.random.correlation"
+            ),
+        ],
+        "{shown}"
+    );
+    // Removing the bad `rate` leaves `random` without its required rate: a consequence of
+    // the first mistake, not reported again.
+    assert!(shown.ends_with("5 errors"), "{shown}");
+    assert!(!shown.contains("missing field"), "{shown}");
+    assert_eq!(errors[1].kind, ErrorKind::UnknownField);
+    assert_eq!(errors[1].suggestion.as_deref(), Some("delay"));
+    assert!(errors[2].message.contains("duration"), "{shown}");
+    assert!(errors[3].message.contains("over 100%"), "{shown}");
+}
+
+#[test]
+fn overrides_are_checked_when_the_profile_is_unknown() {
+    let f = Fixture::new();
+    let errors = f.errors(&OVERRIDES.replace("        delay: 30 parsecs\n", ""));
+    let shown = ScenarioErrors(errors.clone()).to_string();
+    assert_eq!(
+        places(&errors),
+        [
+            (5, 14, "participants.alice.network"),
+            (6, 32, "participants.alice.overrides.up.jitter"),
+            (6, 43, "participants.alice.overrides.up.dealy"),
+            (13, 19, "participants.bob.overrides.up.loss.random.rate"),
+            (
+                14,
+                26,
+                "participants.bob.overrides.up.loss.random.correlation"
+            ),
+        ],
+        "{shown}"
+    );
+    assert_eq!(errors[0].suggestion.as_deref(), Some("wifi-congested"));
+
+    // And when the participant's template is unknown, or its network missing.
+    let text = BASE.replace(
+        "alice: { network: wifi-congested }",
+        "alice: { template: ofice, overrides: { down: { delay: 1 parsec } } }",
+    );
+    let errors = f.errors(&text);
+    assert_eq!(
+        places(&errors),
+        [
+            (4, 22, "participants.alice.template"),
+            (4, 57, "participants.alice.overrides.down.delay"),
+        ],
+        "{}",
+        ScenarioErrors(errors.clone())
+    );
+    let text = BASE.replace(
+        "alice: { network: wifi-congested }",
+        "alice: { overrides: { down: { delay: 1 parsec } } }",
+    );
+    let errors = f.errors(&text);
+    assert_eq!(
+        places(&errors),
+        [
+            (4, 10, "participants.alice"),
+            (4, 40, "participants.alice.overrides.down.delay"),
+        ],
+        "{}",
+        ScenarioErrors(errors.clone())
+    );
+}
+
+#[test]
+fn a_loss_model_mistake_is_placed_inside_the_model() {
+    let f = Fixture::new();
+    let with = |over: &str| {
+        BASE.replace(
+            "bob: { network: wired-lan }",
+            &format!("bob: {{ network: wired-lan, overrides: {{ up: {{ loss: {over} }} }} }}"),
+        )
+    };
+    // A typo in the model's name suggests the nearest one.
+    let e = f.one_error(&with("{ randon: { rate: 1% } }"));
+    assert_at(&e, 5, 57, "participants.bob.overrides.up.loss.randon");
+    assert_eq!(e.suggestion.as_deref(), Some("random"));
+    // A typo in one of its fields, and a bad value of another.
+    let errors = f.errors(&with("{ bursty: { average: 2%, mean_brust: 3 } }"));
+    assert_eq!(
+        places(&errors),
+        [(
+            5,
+            80,
+            "participants.bob.overrides.up.loss.bursty.mean_brust"
+        )],
+        "{}",
+        ScenarioErrors(errors.clone())
+    );
+    assert_eq!(errors[0].suggestion.as_deref(), Some("mean_burst"));
+    let e = f.one_error(&with("{ gilbert_elliott: { p: 1%, r: -3% } }"));
+    assert_at(
+        &e,
+        5,
+        86,
+        "participants.bob.overrides.up.loss.gilbert_elliott.r",
+    );
+    assert!(e.message.contains("cannot be negative"), "{e}");
+}
+
+#[test]
+fn template_and_inline_profile_mistakes_are_all_reported() {
+    let f = Fixture::new();
+    let text = "name: t
+duration: 60s
+profiles:
+  uplink: { both: { rate: fast, loss: { random: { rate: 101% } } } }
+templates:
+  office-user:
+    network: uplink
+    overrides: { down: { delay: 10 parsecs, mtu: big } }
+participants:
+  alice: { template: office-user }
+  bob: { network: wired-lan }
+";
+    let errors = f.errors(text);
+    assert_eq!(
+        places(&errors),
+        [
+            (4, 27, "profiles.uplink.both.rate"),
+            (4, 57, "profiles.uplink.both.loss.random.rate"),
+            (8, 33, "templates.office-user.overrides.down.delay"),
+            (8, 50, "templates.office-user.overrides.down.mtu"),
+        ],
+        "{}",
+        ScenarioErrors(errors.clone())
+    );
+    // A template file's overrides point into that file.
+    std::fs::create_dir(f.dir.path().join("templates")).expect("mkdir");
+    std::fs::write(
+        f.dir.path().join("templates/home-user.yaml"),
+        "network: wired-lan\noverrides:\n  up: { delay: 2 parsecs, loss: { random: { rate: 200% } } }\n",
+    )
+    .expect("write");
+    let errors = f.errors(&BASE.replace(
+        "bob: { network: wired-lan }",
+        "bob: { template: home-user }",
+    ));
+    let at: Vec<(bool, usize, usize, &str)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e.file.ends_with("templates/home-user.yaml"),
+                e.line,
+                e.column,
+                e.path.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (true, 3, 16, "overrides.up.delay"),
+            (true, 3, 51, "overrides.up.loss.random.rate"),
+        ],
+        "{}",
+        ScenarioErrors(errors.clone())
+    );
+    // The caret display shows the template file's line, not the scenario's.
+    assert!(
+        errors[0]
+            .source_line
+            .as_deref()
+            .is_some_and(|l| l.contains("delay: 2 parsecs")),
+        "{}",
+        errors[0]
+    );
+}
+
+/// The profile shape the loader checks bodies and overrides against lists exactly the
+/// emulator's fields (serde names them all in an unknown-field error).
+#[test]
+fn profile_shape_fields_match_the_emulator() {
+    use super::profile_shape::{DirectionShape, PhaseShape, ProfileShape, ScheduleShape};
+    use serde::de::DeserializeOwned;
+    fn fields<T: DeserializeOwned>() -> String {
+        let file = std::sync::Arc::new(PathBuf::from("t.yaml"));
+        let node = super::yaml::parse("zzz: 1\n", &file).expect("yaml");
+        match super::de::from_node::<T>(&node, "") {
+            Ok(_) => panic!("unknown field accepted"),
+            Err(e) => e.expected.expect("expected list"),
+        }
+    }
+    use crate::net::{DirectionConfig, LinkProfile, PhaseSet, ScheduleEntry};
+    assert_eq!(fields::<ProfileShape>(), fields::<LinkProfile>());
+    assert_eq!(fields::<DirectionShape>(), fields::<DirectionConfig>());
+    assert_eq!(fields::<ScheduleShape>(), fields::<ScheduleEntry>());
+    assert_eq!(fields::<PhaseShape>(), fields::<PhaseSet>());
 }
 
 #[test]

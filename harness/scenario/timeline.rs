@@ -354,7 +354,7 @@ impl Context {
             return one(NetAction::AddressChange);
         }
         if let Some(p) = &r.profile {
-            let Some(profile) = self.resolve_profile(p, &[], inline_profiles, &a.path) else {
+            let Some(profile) = self.resolve_profile(p, &[], inline_profiles) else {
                 return Vec::new();
             };
             return one(NetAction::SetProfile {

@@ -1,0 +1,102 @@
+//! The shape of a network profile, read from the positioned tree so that every mistake in a
+//! profile body or in `overrides:` is reported at its own line, column and field path.
+//!
+//! The emulator's [`LinkProfile`](crate::net::LinkProfile) reads its loss model through a
+//! buffered value (a one-key map turned into a YAML tag), which loses the positions inside it,
+//! and a single serde pass stops at the first error. These types mirror `LinkProfile`,
+//! `DirectionConfig`, `ScheduleEntry` and `PhaseSet` field for field, with the emulator's own
+//! field types and defaults, except that the loss model is read with its derived reader
+//! straight from the node tree. The loader checks a body against [`ProfileShape`] with
+//! `deserialize_all` (every error at once) before it merges overrides and reads the
+//! `LinkProfile` itself. A test keeps the field lists equal to the emulator's.
+//!
+//! ```text
+//! participants:
+//!   bob:
+//!     network: wired-lan
+//!     overrides:
+//!       up:
+//!         delay: 30 parsecs      <- participants.bob.overrides.up.delay
+//!         loss:
+//!           random:
+//!             rate: 140%         <- participants.bob.overrides.up.loss.random.rate
+//! ```
+
+// The fields are read for their errors only; the values are read again as a `LinkProfile`.
+#![allow(dead_code)]
+
+use crate::net::{AqmConfig, Encapsulation, JitterConfig, LossConfig, QueueLimit, TraceSpec};
+use crate::units::{Dur, Percent, Rate};
+use serde::{Deserialize, Deserializer};
+
+/// A network profile body or its overrides (the emulator's `LinkProfile`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProfileShape {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    both: Option<DirectionShape>,
+    up: Option<DirectionShape>,
+    down: Option<DirectionShape>,
+    #[serde(default)]
+    schedule: Vec<ScheduleShape>,
+}
+
+/// One direction of a link (the emulator's `DirectionConfig`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DirectionShape {
+    delay: Option<Dur>,
+    jitter: Option<JitterConfig>,
+    loss: Option<PositionedLoss>,
+    rate: Option<Rate>,
+    queue: Option<QueueLimit>,
+    aqm: Option<AqmConfig>,
+    overhead: Option<u32>,
+    trace: Option<TraceSpec>,
+    mtu: Option<u32>,
+    dont_fragment: Option<bool>,
+    duplicate: Option<Percent>,
+    corrupt: Option<Percent>,
+    encapsulation: Option<Encapsulation>,
+    tcp_retransmit: Option<Dur>,
+}
+
+/// One timed change (the emulator's `ScheduleEntry`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScheduleShape {
+    at: Option<Dur>,
+    every: Option<Dur>,
+    start: Option<Dur>,
+    until: Option<Dur>,
+    name: Option<String>,
+    set: Option<PhaseShape>,
+    outage: Option<Dur>,
+    #[serde(default)]
+    address_change: bool,
+}
+
+/// A phase's new parameters (the emulator's `PhaseSet`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhaseShape {
+    both: Option<DirectionShape>,
+    up: Option<DirectionShape>,
+    down: Option<DirectionShape>,
+}
+
+/// A loss model read with `LossConfig`'s derived reader directly (its one-key map is an
+/// externally tagged enum to the node deserializer), so an error inside it is placed at the
+/// value at fault (`loss.random.rate`), not at `loss`.
+#[derive(Debug)]
+pub(super) struct PositionedLoss(LossConfig);
+
+impl<'de> Deserialize<'de> for PositionedLoss {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // The inherent function serde's `remote = "Self"` derive generates, not the trait's.
+        LossConfig::deserialize(d).map(PositionedLoss)
+    }
+}
