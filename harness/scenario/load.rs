@@ -328,7 +328,20 @@ impl Context {
                     self.resolve_profile(p, &over, &inline_profiles)
                         .map(|lp| (p.value.clone(), lp))
                 }
-                None => None,
+                None => {
+                    if let Some(o) = &s.value.overrides {
+                        self.push(
+                            ScenarioError::at(
+                                ErrorKind::MissingField,
+                                &o.at.mark,
+                                &o.at.path,
+                                format!("site `{}` has `overrides` but no `shared` profile to apply them to", k.value),
+                            )
+                            .expected("`shared: PROFILE` beside `overrides`, or no `overrides`"),
+                        );
+                    }
+                    None
+                }
             };
             sites.push(Site {
                 name: k.value.clone(),

@@ -304,6 +304,17 @@ fn yaml_syntax_errors_have_positions() {
 }
 
 #[test]
+fn site_overrides_without_a_shared_profile_are_an_error() {
+    let f = Fixture::new();
+    let e = f.one_error(&format!(
+        "{BASE}sites:\n  home: {{ overrides: {{ up: {{ delay: 5ms }} }} }}\n"
+    ));
+    assert_eq!(e.kind, ErrorKind::MissingField);
+    assert_at(&e, 9, 22, "sites.home.overrides");
+    assert!(e.to_string().contains("no `shared` profile"), "{e}");
+}
+
+#[test]
 fn actions_on_the_wrong_kind_of_link_are_errors() {
     let f = Fixture::new();
     let e = f.one_error(&format!(
