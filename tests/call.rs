@@ -312,3 +312,41 @@ calls:
     let bob_up = r.links.iter().find(|l| l.link == "bob.up").unwrap();
     assert!(bob_up.dropped.get("loss").copied().unwrap_or(0) > 0);
 }
+
+#[test]
+fn a_client_that_restarts_ice_survives_a_move_to_another_access_point() {
+    let yaml = |restart: bool| {
+        format!(
+            r#"
+name: roaming
+description: alice moves to another access point 20 s into the call
+duration: 50s
+participants:
+  alice: {{ network: clean, ice_restart: {restart} }}
+  bob: {{ network: clean }}
+timeline:
+  - {{ at: 20s, participant: alice, address_change: true }}
+calls:
+  - {{ caller: alice, callee: bob, at: 0s, expect: connected }}
+"#
+        )
+    };
+    let fixed = run(&scenario(&yaml(true)), 2);
+    let call = &fixed.calls[0];
+    assert!(call.connected && call.failure.is_none(), "{call:?}");
+    for st in &call.streams {
+        // The audio stops at the move and resumes once ICE has checked the new pair: a gap of
+        // a few round trips, not the tens of seconds until ICE gives up.
+        assert!(st.max_gap_ms > 40.0 && st.max_gap_ms < 1_000.0, "{st:?}");
+        assert!(
+            st.packets_received as f64 > 0.97 * st.packets_sent as f64,
+            "{st:?}"
+        );
+    }
+    // Without the restart the same move drops the call (the KB's symptom).
+    let broken = run(&scenario(&yaml(false)), 2);
+    assert_eq!(
+        broken.calls[0].failure.as_ref().map(|f| f.class.as_str()),
+        Some("call-dropped")
+    );
+}

@@ -172,6 +172,9 @@ pub struct CallLegConfig {
     pub ice_keepalive: Duration,
     /// Seed for the fixed-size crypto provider (simulated time), None for the default.
     pub crypto_seed: Option<u64>,
+    /// Restart ICE when our host's network changes (a new address): what newer clients do,
+    /// and the KB's fix for calls dropped while roaming between access points.
+    pub ice_restart: bool,
     /// After hanging up, how long media still arriving is taken in (packets already in
     /// flight), ns.
     pub hangup_grace: u64,
@@ -225,6 +228,10 @@ pub struct CallLeg {
     closed: bool,
     /// The selected candidate pair, read from the stack's statistics once connected.
     candidate_pair: Option<String>,
+    /// A re-offer (ICE restart) is waiting for its answer.
+    reoffer_pending: bool,
+    /// ICE restarts this leg started.
+    pub ice_restarts: u64,
     /// When the peer connection closes after a hang-up, ns.
     close_at: Option<u64>,
 }
@@ -242,6 +249,7 @@ impl CallLeg {
                 ice_failed: cfg.ice_failed,
                 ice_keepalive: cfg.ice_keepalive,
                 crypto_seed: cfg.crypto_seed,
+                ice_restart: cfg.ice_restart,
             },
             base,
             now,
@@ -288,6 +296,8 @@ impl CallLeg {
             closed: false,
             close_at: None,
             candidate_pair: None,
+            reoffer_pending: false,
+            ice_restarts: 0,
         })
     }
 
@@ -340,6 +350,27 @@ impl CallLeg {
             None => String::new(),
         };
         self.fail(now, class, format!("{detail} {when}{errors}"));
+    }
+
+    /// Our host got a new address. With `ice_restart`, a connected call restarts ICE from the
+    /// new address and re-offers; without it the old path is simply gone (the stack notices when
+    /// its checks stop being answered: disconnected, then failed, and the call drops).
+    pub fn network_changed(&mut self, now: u64, new_ip: std::net::Ipv4Addr) {
+        let new_addr = SocketAddrV4::new(new_ip, self.cfg.media_addr.port());
+        if !self.cfg.ice_restart || self.ended || self.connected_at.is_none() {
+            return;
+        }
+        self.cfg.media_addr = new_addr;
+        match self.peer.restart_on(now, new_addr) {
+            Ok(sdp) => {
+                self.ice_restarts += 1;
+                self.reoffer_pending = true;
+                let sdp = fixed_origin(&sdp, self.cfg.ssrc);
+                self.signaling.send(now, SignalBody::Offer(sdp));
+            }
+            Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
+        }
+        self.pump(now);
     }
 
     /// Hangs up: tells the far end and stops.
@@ -407,8 +438,14 @@ impl CallLeg {
     pub fn handle_signal(&mut self, now: u64, env: Envelope) {
         let body = self.signaling.receive(now, env);
         match body {
-            Some(SignalBody::Offer(sdp)) if self.cfg.role == Role::Callee && !self.ended => {
-                self.offer_at = Some(now);
+            // The first offer (callee), or a re-offer after the far end restarted ICE (either).
+            Some(SignalBody::Offer(sdp))
+                if !self.ended
+                    && (self.cfg.role == Role::Callee || self.connected_at.is_some()) =>
+            {
+                if self.offer_at.is_none() {
+                    self.offer_at = Some(now);
+                }
                 match self.peer.answer(now, &sdp) {
                     Ok(answer) => {
                         let answer = fixed_origin(&answer, self.cfg.ssrc);
@@ -417,8 +454,13 @@ impl CallLeg {
                     Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
                 }
             }
-            Some(SignalBody::Answer(sdp)) if self.cfg.role == Role::Caller && !self.ended => {
+            Some(SignalBody::Answer(sdp))
+                if !self.ended
+                    && ((self.cfg.role == Role::Caller && !self.answered)
+                        || self.reoffer_pending) =>
+            {
                 self.answered = true;
+                self.reoffer_pending = false;
                 if let Err(e) = self.peer.apply_answer(now, &sdp) {
                     self.fail(now, FailureClass::StackError, e.to_string());
                 }

@@ -61,6 +61,8 @@ pub struct PeerConfig {
     /// Seed for a fixed-size crypto provider (simulated time: see [`super::fixed_crypto`]);
     /// None uses the default provider.
     pub crypto_seed: Option<u64>,
+    /// This client restarts ICE when its network changes (see [`Peer::restart_on`]).
+    pub ice_restart: bool,
 }
 
 /// An error from the WebRTC stack, with what we were doing.
@@ -131,13 +133,18 @@ impl Peer {
             .map_err(ctx("registering Opus"))?;
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
         let registry = configure_rtcp_reports(Registry::new()).with(Slot::Custom(500), rtt);
-        let mut settings = SettingEngineBuilder::new()
-            .with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone())
-            .with_ice_timeouts(
-                Some(cfg.ice_disconnected),
-                Some(cfg.ice_failed),
-                Some(cfg.ice_keepalive),
-            );
+        let mut settings = SettingEngineBuilder::new();
+        // Seeded ICE credentials, except for a client that restarts ICE: rtc 0.21 reuses the
+        // setting engine's credentials on a restart, and a restart the far end can see needs new
+        // ones, so those come from rtc's own generator (same lengths, so timing still repeats).
+        if !cfg.ice_restart {
+            settings = settings.with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone());
+        }
+        let mut settings = settings.with_ice_timeouts(
+            Some(cfg.ice_disconnected),
+            Some(cfg.ice_failed),
+            Some(cfg.ice_keepalive),
+        );
         let mut config = RTCConfigurationBuilder::new();
         if let Some(seed) = cfg.crypto_seed {
             let provider =
@@ -263,6 +270,33 @@ impl Peer {
         self.pc
             .set_remote_description(self.instant(now), answer)
             .map_err(ctx("applying the remote answer"))
+    }
+
+    /// Our host moved to `new_local` (another access point): adds a host candidate there,
+    /// restarts ICE and returns a new offer (SDP) for the far end. Media resumes once the far
+    /// end has answered and ICE has checked the new pair.
+    pub fn restart_on(&mut self, now: u64, new_local: SocketAddrV4) -> Result<String, PeerError> {
+        self.local = new_local;
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: new_local.ip().to_string(),
+                port: new_local.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(ctx("making the new host candidate"))?;
+        let init = RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(ctx("encoding the new host candidate"))?;
+        self.pc.restart_ice();
+        self.pc
+            .add_local_candidate(init)
+            .map_err(ctx("adding the new host candidate"))?;
+        self.create_offer(now)
     }
 
     /// Hands a datagram that arrived at our media address to the stack.

@@ -180,6 +180,7 @@ pub(super) struct Resolved {
     pub(super) overrides: Vec<(Node, String)>,
     pub(super) firewall: Vec<(Node, String)>,
     pub(super) site: Option<Spanned<String>>,
+    pub(super) ice_restart: Option<bool>,
 }
 
 impl Context {

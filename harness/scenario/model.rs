@@ -87,6 +87,8 @@ pub struct Participant {
     pub profile: LinkProfile,
     /// Firewall rules on the host, template rules first.
     pub firewall: Vec<FirewallRule>,
+    /// The client restarts ICE when its network changes (roaming to another access point).
+    pub ice_restart: bool,
 }
 
 /// One call.

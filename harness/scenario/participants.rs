@@ -29,6 +29,7 @@ impl Context {
                 .filter_map(|r| self.opaque_node(r).map(|n| (n, r.at.path.clone())))
                 .collect(),
             site: p.value.site.clone(),
+            ice_restart: p.value.ice_restart.as_ref().map(|b| b.value),
         };
         let Some(tname) = &p.value.template else {
             return Some(own);
@@ -113,6 +114,9 @@ impl Context {
             overrides,
             firewall,
             site: own.site.or(tmpl.value.site.clone()),
+            ice_restart: own
+                .ice_restart
+                .or(tmpl.value.ice_restart.as_ref().map(|b| b.value)),
         })
     }
 
@@ -187,6 +191,7 @@ impl Context {
             profile_name: network.value.clone(),
             profile: profile?,
             firewall,
+            ice_restart: r.ice_restart.unwrap_or(false),
         })
     }
 

@@ -70,6 +70,9 @@ pub struct RawParticipant {
     pub firewall: Option<Vec<Opaque<FirewallRuleText>>>,
     /// The site the participant is at (default `internet`).
     pub site: Option<Spanned<String>>,
+    /// The client restarts ICE when its network changes, e.g. roaming to another access point
+    /// (default false: the old path is lost and the call drops, the KB's symptom).
+    pub ice_restart: Option<Spanned<bool>>,
 }
 
 /// A site: a place several participants share, with an optional shared uplink.

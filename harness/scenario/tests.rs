@@ -466,6 +466,7 @@ templates:
     network: wired-lan
     overrides: { down: { delay: 10ms } }
     firewall: [ { action: block, proto: udp, ports: 50000-59999 } ]
+    ice_restart: true
 participants:
   alice: { template: office-user }
   bob:
@@ -484,6 +485,7 @@ calls:
     let alice = s.participant("alice").expect("alice");
     assert_eq!(alice.profile_name, "wired-lan");
     assert_eq!(alice.firewall.len(), 1);
+    assert!(alice.ice_restart, "from the template");
     assert!(
         format!("{:?}", alice.profile.down).contains("10000000"),
         "{:?}",
@@ -491,6 +493,7 @@ calls:
     );
     let bob = s.participant("bob").expect("bob");
     assert_eq!(bob.profile_name, "wifi-congested");
+    assert!(!bob.ice_restart, "off unless asked for");
     assert_eq!(
         bob.firewall.len(),
         2,

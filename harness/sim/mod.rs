@@ -106,6 +106,8 @@ pub(crate) struct Sim {
     seed: u64,
     clip: Option<Arc<EncodedClip>>,
     receive: crate::agent::media::ReceiveConfig,
+    /// Per host (participant order): restart ICE when the host's address changes.
+    ice_restart: Vec<bool>,
     pub(crate) now: u64,
 }
 
@@ -164,6 +166,7 @@ impl Sim {
             seed,
             clip,
             receive: receive_config(s),
+            ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
             now: 0,
         })
     }
@@ -217,6 +220,7 @@ impl Sim {
             ice_failed: Duration::from_secs(25),
             ice_keepalive: Duration::from_secs(2),
             crypto_seed: Some(sub_seed(s, "crypto")),
+            ice_restart: self.ice_restart[host.0 as usize],
             hangup_grace: 1_000_000_000,
         }
     }
@@ -415,6 +419,21 @@ impl Sim {
                 }
             }
             while let Some(e) = self.net.poll_event() {
+                if let NetEvent::AddressChanged { host, new, .. } = &e {
+                    // Tell every leg on the moved host (a client sees its interface change).
+                    let moved: Vec<usize> = (0..self.legs.len())
+                        .filter(|&li| self.leg_host[li] == *host)
+                        .collect();
+                    for li in moved {
+                        let old = self.legs[li].media_addr();
+                        self.legs[li].network_changed(t, *new);
+                        let now_addr = self.legs[li].media_addr();
+                        if now_addr != old {
+                            self.leg_by_addr.insert(now_addr, li);
+                        }
+                        self.after_touch(li);
+                    }
+                }
                 self.events.push(e);
             }
             // Agents whose timers are due, each at most once per pass (a leg that asks to run
