@@ -442,7 +442,7 @@ const SPANNED: &str = "$callharness::scenario::Spanned";
 const SPANNED_FIELDS: &[&str] = &["$file", "$line", "$column", "$path", "$id", "$value"];
 
 /// A value with the place it was written: file, line, column, field path and node id (to find
-/// the node itself again in the tree). Only [`from_node`] can produce it.
+/// the node itself again in the tree). Only `from_node` can produce it.
 #[derive(Debug, Clone)]
 pub struct Spanned<T> {
     pub value: T,
