@@ -400,6 +400,14 @@ impl Context {
         let mut timeline = Vec::new();
         let mut site_names = self.keys_of("sites");
         site_names.push(DEFAULT_SITE.to_string());
+        // Sites whose shared link a timeline action can act on.
+        let shared_sites: Vec<String> = raw
+            .sites
+            .iter()
+            .flat_map(|m| m.0.iter())
+            .filter(|(_, site)| site.value.shared.is_some())
+            .map(|(k, _)| k.value.clone())
+            .collect();
         // Cross-traffic flows started anywhere in the timeline: (link, time, name).
         let flows: Vec<(ActionTarget, Dur, String)> = raw
             .timeline
@@ -421,7 +429,7 @@ impl Context {
             timeline.extend(self.action(
                 a,
                 &names,
-                &site_names,
+                (&site_names, &shared_sites),
                 duration,
                 &inline_profiles,
                 &flows,

@@ -317,12 +317,21 @@ fn site_overrides_without_a_shared_profile_are_an_error() {
 #[test]
 fn actions_on_the_wrong_kind_of_link_are_errors() {
     let f = Fixture::new();
+    let sites = "sites:\n  home: { shared: throttled-256k }\n";
     let e = f.one_error(&format!(
-        "{BASE}timeline:\n  - {{ at: 5s, site: internet, address_change: true }}\n"
+        "{BASE}{sites}timeline:\n  - {{ at: 5s, site: home, address_change: true }}\n"
     ));
     assert_eq!(e.kind, ErrorKind::Conflict);
-    assert_at(&e, 9, 21, "timeline[0].site");
+    assert_at(&e, 11, 21, "timeline[0].site");
     assert!(e.to_string().contains("participant"), "{e}");
+    // A site action needs a shared link to act on.
+    let e = f.one_error(&format!(
+        "{BASE}{sites}timeline:\n  - {{ at: 5s, site: internet, outage: 1s }}\n"
+    ));
+    assert_eq!(e.kind, ErrorKind::BadValue);
+    assert_at(&e, 11, 21, "timeline[0].site");
+    assert!(e.to_string().contains("no shared link"), "{e}");
+    assert!(e.to_string().contains("`home`"), "{e}");
     let e = f.one_error(&format!(
         "{BASE}timeline:\n  - {{ at: 5s, participant: bob, cross_traffic: {{ name: x, rate: 1Mbit }} }}\n"
     ));
@@ -340,8 +349,10 @@ fn timeline_actions_become_typed_and_sorted() {
   - {{ at: 20s, participant: alice, outage: 2s }}
   - {{ at: 40s, participant: bob, profile: throttled-256k }}
   - {{ at: 45s, participant: bob, set: {{ up.delay: 80ms }} }}
-  - {{ at: 46s, site: internet, cross_traffic: {{ name: backup, rate: 1Mbit }} }}
-  - {{ at: 50s, site: internet, cross_traffic_stop: backup }}
+  - {{ at: 46s, site: home, cross_traffic: {{ name: backup, rate: 1Mbit }} }}
+  - {{ at: 50s, site: home, cross_traffic_stop: backup }}
+sites:
+  home: {{ shared: throttled-256k }}
 "
     );
     let s = f.load(&text).expect("valid").remove(0);
@@ -384,7 +395,9 @@ fn timeline_actions_become_typed_and_sorted() {
   - {{ at: 20s, participant: alice, outage: 2s, address_change: true }}
   - {{ at: 21s, participant: alice, set: {{ upp.delay: 80ms }} }}
   - {{ at: 22s, participant: alice, set: {{ up.dealy: 80ms }} }}
-  - {{ at: 23s, site: internet, cross_traffic_stop: bakup }}
+  - {{ at: 23s, site: home, cross_traffic_stop: bakup }}
+sites:
+  home: {{ shared: throttled-256k }}
 "
     );
     let errors = f.errors(&bad);

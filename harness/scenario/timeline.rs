@@ -149,7 +149,7 @@ impl Context {
         &mut self,
         a: &Spanned<RawAction>,
         names: &[String],
-        sites: &[String],
+        (sites, shared_sites): (&[String], &[String]),
         duration: Option<Dur>,
         inline_profiles: &[(String, Node)],
         flows: &[(ActionTarget, Dur, String)],
@@ -194,6 +194,23 @@ impl Context {
                         ))
                         .found(format!("`{}`", s.value))
                         .suggest(nearest(&s.value, sites.iter().map(String::as_str))),
+                    );
+                    return Vec::new();
+                }
+                if !shared_sites.contains(&s.value) {
+                    self.push(
+                        ScenarioError::at(
+                            ErrorKind::BadValue,
+                            &s.mark,
+                            &s.path,
+                            format!("site `{}` has no shared link to act on", s.value),
+                        )
+                        .expected(if shared_sites.is_empty() {
+                            "a site declared under `sites:` with `shared: PROFILE`".to_string()
+                        } else {
+                            one_of(&shared_sites.iter().map(String::as_str).collect::<Vec<_>>())
+                        })
+                        .found(format!("`{}`", s.value)),
                     );
                     return Vec::new();
                 }
