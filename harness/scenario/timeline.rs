@@ -10,23 +10,29 @@ use crate::net::{DirectionConfig, Which};
 use crate::units::Dur;
 
 impl Context {
-    fn check_participant(&mut self, who: &Spanned<String>, names: &[String]) -> bool {
-        if names.contains(&who.value) {
-            return true;
-        }
+    /// Reports `who` as an unknown `what` (participant, site), listing the known names and
+    /// suggesting the nearest.
+    pub(super) fn unknown_name(&mut self, what: &str, who: &Spanned<String>, known: &[String]) {
         self.push(
             ScenarioError::at(
                 ErrorKind::UnknownName,
                 &who.mark,
                 &who.path,
-                format!("unknown participant `{}`", who.value),
+                format!("unknown {what} `{}`", who.value),
             )
             .expected(one_of(
-                &names.iter().map(String::as_str).collect::<Vec<_>>(),
+                &known.iter().map(String::as_str).collect::<Vec<_>>(),
             ))
             .found(format!("`{}`", who.value))
-            .suggest(nearest(&who.value, names.iter().map(String::as_str))),
+            .suggest(nearest(&who.value, known.iter().map(String::as_str))),
         );
+    }
+
+    fn check_participant(&mut self, who: &Spanned<String>, names: &[String]) -> bool {
+        if names.contains(&who.value) {
+            return true;
+        }
+        self.unknown_name("participant", who, names);
         false
     }
 
@@ -182,19 +188,7 @@ impl Context {
             }
             (None, Some(s)) => {
                 if !sites.contains(&s.value) {
-                    self.push(
-                        ScenarioError::at(
-                            ErrorKind::UnknownName,
-                            &s.mark,
-                            &s.path,
-                            format!("unknown site `{}`", s.value),
-                        )
-                        .expected(one_of(
-                            &sites.iter().map(String::as_str).collect::<Vec<_>>(),
-                        ))
-                        .found(format!("`{}`", s.value))
-                        .suggest(nearest(&s.value, sites.iter().map(String::as_str))),
-                    );
+                    self.unknown_name("site", s, sites);
                     return Vec::new();
                 }
                 if !shared_sites.contains(&s.value) {
