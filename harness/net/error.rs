@@ -79,3 +79,14 @@ impl NetError {
         }
     }
 }
+
+/// The folders a file was looked for in, for an error message ("a, b", or that none were given).
+pub(crate) fn describe_dirs(dirs: &[std::path::PathBuf]) -> String {
+    if dirs.is_empty() {
+        return "no folders (none were given)".into();
+    }
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -53,15 +53,7 @@ pub fn find_profile(name: &str, search_dirs: &[PathBuf]) -> Result<LinkProfile, 
     }
     Err(NetError::ProfileNotFound {
         name: name.to_string(),
-        searched: if search_dirs.is_empty() {
-            "no folders (none were given)".into()
-        } else {
-            search_dirs
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
+        searched: crate::net::error::describe_dirs(search_dirs),
     })
 }
 

@@ -79,14 +79,8 @@ pub fn resolve_trace(name: &str, search_dirs: &[PathBuf]) -> Result<PathBuf, Net
     }
     let searched = if p.is_absolute() {
         "that absolute path".to_string()
-    } else if search_dirs.is_empty() {
-        "no folders (none were given)".to_string()
     } else {
-        search_dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::net::error::describe_dirs(search_dirs)
     };
     Err(NetError::TraceNotFound {
         name: name.to_string(),

@@ -64,18 +64,7 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         )?;
         writeln!(md, "|---|---|--:|--:|--:|--:|")?;
         for s in &g.single {
-            let sum = ScenarioSummary::of(s);
-            writeln!(
-                md,
-                "| {} | {} | {}/{} | {} | {} | {} |",
-                esc(&s.name),
-                verdict_cell(s),
-                sum.connected,
-                sum.calls,
-                pct(sum.worst_loss_pct),
-                ms(sum.worst_jitter_ms),
-                opt_num(sum.min_mos, 2)
-            )?;
+            writeln!(md, "| {} | {}", esc(&s.name), summary_cells(s))?;
         }
         writeln!(md)?;
     }
@@ -95,7 +84,6 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         )?;
         writeln!(md, "{rule}---|--:|--:|--:|--:|")?;
         for s in cells {
-            let sum = ScenarioSummary::of(s);
             let mut row = String::from("|");
             for p in &params {
                 let _ = write!(
@@ -104,16 +92,7 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
                     esc(s.matrix.get(p).map_or("", |v| v.as_str()))
                 );
             }
-            writeln!(
-                md,
-                "{row} {} | {}/{} | {} | {} | {} |",
-                verdict_cell(s),
-                sum.connected,
-                sum.calls,
-                pct(sum.worst_loss_pct),
-                ms(sum.worst_jitter_ms),
-                opt_num(sum.min_mos, 2)
-            )?;
+            writeln!(md, "{row} {}", summary_cells(s))?;
         }
         writeln!(md)?;
     }
@@ -175,6 +154,21 @@ fn verdict_mark(v: Verdict) -> &'static str {
         Verdict::Pass => "✅",
         Verdict::Fail => "❌",
     }
+}
+
+/// The cells every summary row ends with: verdict, calls connected, worst loss, worst jitter,
+/// lowest MOS (each followed by its `|`).
+fn summary_cells(s: &ScenarioReport) -> String {
+    let sum = ScenarioSummary::of(s);
+    format!(
+        "{} | {}/{} | {} | {} | {} |",
+        verdict_cell(s),
+        sum.connected,
+        sum.calls,
+        pct(sum.worst_loss_pct),
+        ms(sum.worst_jitter_ms),
+        opt_num(sum.min_mos, 2)
+    )
 }
 
 fn verdict_cell(s: &ScenarioReport) -> String {

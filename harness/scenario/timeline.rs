@@ -10,6 +10,19 @@ use crate::net::{DirectionConfig, Which};
 use crate::units::Dur;
 
 impl Context {
+    /// Checks that a time falls before the scenario's end; reports `why` at it otherwise.
+    fn before_end(&mut self, at: &Spanned<super::raw::DurText>, total: Dur, why: &str) -> bool {
+        if at.value.0 < total {
+            return true;
+        }
+        self.push(
+            ScenarioError::at(ErrorKind::BadValue, &at.mark, &at.path, why)
+                .expected(format!("a time before the scenario's duration ({total})"))
+                .found(format!("`{}`", at.value.0)),
+        );
+        false
+    }
+
     /// Reports `who` as an unknown `what` (participant, site), listing the known names and
     /// suggesting the nearest.
     pub(super) fn unknown_name(&mut self, what: &str, who: &Spanned<String>, known: &[String]) {
@@ -77,17 +90,7 @@ impl Context {
         }
         let at = r.at.as_ref().map_or(Dur::ZERO, |d| d.value.0);
         if let (Some(total), Some(a)) = (duration, &r.at) {
-            if a.value.0 >= total {
-                self.push(
-                    ScenarioError::at(
-                        ErrorKind::BadValue,
-                        &a.mark,
-                        &a.path,
-                        "the call starts after the scenario ends",
-                    )
-                    .expected(format!("a time before the scenario's duration ({total})"))
-                    .found(format!("`{}`", a.value.0)),
-                );
+            if !self.before_end(a, total, "the call starts after the scenario ends") {
                 ok = false;
             }
         }
@@ -166,18 +169,7 @@ impl Context {
             return Vec::new();
         };
         if let Some(total) = duration {
-            if at.value.0 >= total {
-                self.push(
-                    ScenarioError::at(
-                        ErrorKind::BadValue,
-                        &at.mark,
-                        &at.path,
-                        "the action comes after the scenario ends",
-                    )
-                    .expected(format!("a time before the scenario's duration ({total})"))
-                    .found(format!("`{}`", at.value.0)),
-                );
-            }
+            self.before_end(at, total, "the action comes after the scenario ends");
         }
         let target = match (&r.participant, &r.site) {
             (Some(p), None) => {

@@ -102,6 +102,8 @@ pub(crate) struct Sim {
     timers: BinaryHeap<Reverse<(u64, usize)>>,
     scheduled: Vec<Option<u64>>,
     pub(crate) events: Vec<NetEvent>,
+    /// Reused for each leg's outgoing datagrams (no allocation per datagram).
+    transmit_buf: Vec<Transmit>,
     base: Instant,
     seed: u64,
     clip: Option<Arc<EncodedClip>>,
@@ -160,6 +162,7 @@ impl Sim {
             timers: BinaryHeap::new(),
             scheduled: Vec::new(),
             events: Vec::new(),
+            transmit_buf: Vec::new(),
             // An opaque anchor for `rtc`'s Instants; only differences from it are ever used, so
             // nothing in a report depends on when the run happened.
             base: Instant::now(),
@@ -265,8 +268,10 @@ impl Sim {
         let now = self.now;
         let host = self.leg_host[li];
         let (call, to_caller, peer_host) = self.leg_call(li);
-        let out: Vec<Transmit> = self.legs[li].drain_transmits().collect();
-        for t in out {
+        // A buffer kept between calls: this runs for every datagram a leg sends or takes in.
+        let mut out = std::mem::take(&mut self.transmit_buf);
+        out.extend(self.legs[li].drain_transmits());
+        for t in out.drain(..) {
             match t {
                 Transmit::Media { from, to, bytes } => {
                     let len = bytes.len() as u32;
@@ -294,6 +299,7 @@ impl Sim {
                 }
             }
         }
+        self.transmit_buf = out;
         let t = self.legs[li].poll_timeout().map(|t| t.max(now));
         if t != self.scheduled[li] {
             self.scheduled[li] = t;
