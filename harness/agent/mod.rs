@@ -128,6 +128,17 @@ pub fn fixed_origin(sdp: &str, seed: u32) -> String {
     out
 }
 
+/// The sequence number of an RTP (not RTCP) datagram, read from its header (in the clear under
+/// SRTP); None for STUN, DTLS, RTCP or anything shorter than an RTP header. RFC 7983: a first
+/// byte of 128-191 is RTP or RTCP; RTCP's packet types 192-223 put the second byte's low seven
+/// bits in 64-95, which no dynamic RTP payload type we negotiate uses.
+pub fn rtp_sequence(b: &[u8]) -> Option<u16> {
+    if b.len() < 12 || b[0] >> 6 != 2 || (64..=95).contains(&(b[1] & 0x7f)) {
+        return None;
+    }
+    Some(u16::from_be_bytes([b[2], b[3]]))
+}
+
 /// A failure with its class and the detail of what happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -427,6 +438,10 @@ impl CallLeg {
         if self.closed {
             return;
         }
+        if let Some(seq) = rtp_sequence(&bytes) {
+            // Counted before SRTP's replay check, which drops network duplicates unseen.
+            self.recv.on_arrival(seq);
+        }
         if let Err(e) = self.peer.handle_datagram(now, from, bytes) {
             // A datagram the stack rejects (corrupted, say) is dropped, as a real stack would.
             let _ = e;
@@ -645,7 +660,22 @@ impl CallLeg {
 
 #[cfg(test)]
 mod tests {
-    use super::fixed_origin;
+    use super::{fixed_origin, rtp_sequence};
+
+    #[test]
+    fn rtp_sequence_only_from_rtp() {
+        let mut rtp = [0u8; 20];
+        rtp[0] = 0x80;
+        rtp[1] = 111 | 0x80; // Opus, marker set
+        rtp[2..4].copy_from_slice(&4242u16.to_be_bytes());
+        assert_eq!(rtp_sequence(&rtp), Some(4242));
+        rtp[1] = 200; // RTCP sender report
+        assert_eq!(rtp_sequence(&rtp), None);
+        let stun = [0x00u8, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0];
+        assert_eq!(rtp_sequence(&stun), None);
+        assert_eq!(rtp_sequence(&[22u8; 12]), None); // DTLS
+        assert_eq!(rtp_sequence(&rtp[..11]), None);
+    }
 
     #[test]
     fn the_origin_line_gets_fixed_width_seeded_values_and_nothing_else_changes() {

@@ -4,6 +4,9 @@
 //! - [`receiver`]: RFC 3550 receiver statistics (sequence validity, loss, fraction lost,
 //!   interarrival jitter and per-packet delay variation, duplicates, reordering, arrival gaps);
 //! - [`record`]: the per-packet received/lost bitset;
+//! - [`arrivals`]: RTP packets counted where they arrive (network duplicates);
+//! - [`one_way`]: one-way network delay per packet (simulation);
+//! - [`playout`]: what the listener heard, tick by tick: playout loss, longest concealment;
 //! - [`burst`]: RFC 3611 burst/gap metrics and the Markov burst ratio `BurstR`;
 //! - [`emodel`]: the ITU-T G.107 E-model (narrowband R, MOS, network MOS degradation);
 //! - [`window`]: windowed maxima (15 s loss and jitter, 200 ms burst loss) and the per-second
@@ -25,19 +28,27 @@
 //! }
 //! rx.finish(None);
 //! let codecs = CodecTable::default();
+//! let playout = PlayoutStats {
+//!     loss_pct: 5.0, frames_played: 475, frames_concealed: 25,
+//!     mean_buffer_delay_ms: Some(40.0), ..PlayoutStats::default()
+//! };
 //! let m = StreamMetrics::build(&StreamInputs {
 //!     packets_sent: 500,
-//!     playout: Some(PlayoutStats { late: 0, concealed_ratio: Some(0.05), mean_buffer_delay_ms: Some(40.0) }),
+//!     playout: Some(playout),
 //!     one_way_delay_ms: Some(20.0),
 //!     ..StreamInputs::new(&rx, codecs.get("opus").unwrap())
 //! });
 //! assert_eq!(m.lost, 25);
 //! assert!((m.loss_pct - 5.0).abs() < 1e-9);
+//! assert_eq!(m.playout_loss_pct, Some(5.0));
 //! assert!(m.mos < 4.0 && m.mos_degradation > 0.3);
 //! ```
 
+pub mod arrivals;
 pub mod burst;
 pub mod emodel;
+pub mod one_way;
+pub mod playout;
 pub mod receiver;
 pub mod record;
 pub mod rtt;
@@ -50,8 +61,9 @@ use rtt::RttEstimator;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What the jitter buffer and decoder measured for a stream (from the agent's receive pipeline).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// What the jitter buffer and decoder measured for a stream (from the agent's receive pipeline),
+/// up to the end of the stream (see [`playout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct PlayoutStats {
     /// Packets that arrived after their playout time and were discarded.
     pub late: u64,
@@ -60,6 +72,20 @@ pub struct PlayoutStats {
     /// Mean time a played packet waited in the jitter buffer, ms (jitterBufferDelay /
     /// jitterBufferEmittedCount); None before anything was played.
     pub mean_buffer_delay_ms: Option<f64>,
+    /// Playout ticks played from a packet.
+    pub frames_played: u64,
+    /// Playout ticks concealed (the frame due was lost, late or never came).
+    pub frames_concealed: u64,
+    /// Extra frames the adaptive buffer generated to grow.
+    pub frames_stretched: u64,
+    /// Frames the adaptive buffer dropped to shrink.
+    pub frames_shrunk: u64,
+    /// Playout loss: concealed / (played + concealed) × 100.
+    pub loss_pct: f64,
+    /// Longest run of concealed ticks, ms.
+    pub longest_concealment_ms: f64,
+    /// Markov burst ratio of the played/concealed sequence (1 for random concealment).
+    pub burst_r: f64,
 }
 
 /// Everything [`StreamMetrics::build`] needs. Start from [`StreamInputs::new`] and override.
@@ -73,7 +99,8 @@ pub struct StreamInputs<'a> {
     pub playout: Option<PlayoutStats>,
     /// RTT samples from RTCP; None when none were taken.
     pub rtt: Option<&'a RttEstimator>,
-    /// One-way network delay for the E-model, ms. None: half the mean RTT, else 0.
+    /// Measured mean one-way network delay of this stream, ms (simulation: each packet's
+    /// arrival minus send time). None: estimated as half the mean RTT, else 0.
     pub one_way_delay_ms: Option<f64>,
     /// The codec's E-model values.
     pub codec: &'a CodecProfile,
@@ -131,6 +158,16 @@ pub struct StreamMetrics {
     pub reordered: u64,
     /// Concealed samples / played samples; None when decoding was off.
     pub concealed_ratio: Option<f64>,
+    /// Playout loss, % of ticks that should have played (see [`playout`]); None without
+    /// playout.
+    pub playout_loss_pct: Option<f64>,
+    /// Longest run of concealment, ms; None without playout.
+    pub max_concealment_ms: Option<f64>,
+    /// One-way network delay used for the E-model and the one-way threshold, ms; None when
+    /// neither measured nor estimable.
+    pub one_way_delay_ms: Option<f64>,
+    /// `measured` (per packet, simulation) or `rtt/2` (an estimate from RTCP).
+    pub one_way_delay_source: Option<&'static str>,
     /// Mean jitter-buffer delay, ms; None without playout.
     pub jitter_buffer_delay_ms: Option<f64>,
     /// Longest time without a packet while the stream flowed, ms.
@@ -170,33 +207,39 @@ pub struct StreamMetrics {
 }
 
 impl StreamMetrics {
-    /// Builds the summary. The E-model's `Ppl` is network loss plus late discards, as a
-    /// percentage of expected; its one-way delay is `one_way_delay_ms`, else half the mean RTT,
-    /// else 0; its jitter-buffer delay is the playout's mean buffer delay (0 without playout).
+    /// Builds the summary. The E-model rates what the listener heard: its `Ppl` and `BurstR`
+    /// are the playout loss and its burst ratio (without playout: RFC 3550 loss plus late
+    /// discards, as a percentage of expected, and the loss record's burst ratio); its one-way
+    /// delay is the measured `one_way_delay_ms`, else half the mean RTT, else 0; its
+    /// jitter-buffer delay is the playout's mean buffer delay (0 without playout).
     pub fn build(inputs: &StreamInputs<'_>) -> StreamMetrics {
         let rx = inputs.receiver;
         let interval_ms = rx.config().packet_interval_ns as f64 / 1e6;
         let bg: BurstGap = burst::analyze(rx.loss_record(), inputs.gmin, interval_ms);
         let late = inputs.playout.map_or(0, |p| p.late);
         let expected = rx.expected();
-        let ppl = if expected == 0 {
-            0.0
-        } else {
-            (rx.lost().max(0) as f64 + late as f64) * 100.0 / expected as f64
+        let (ppl, burst_r) = match inputs.playout {
+            Some(p) => (p.loss_pct, p.burst_r),
+            None if expected == 0 => (0.0, bg.markov.burst_r),
+            None => (
+                (rx.lost().max(0) as f64 + late as f64) * 100.0 / expected as f64,
+                bg.markov.burst_r,
+            ),
         };
         let rtt_ms = inputs.rtt.and_then(RttEstimator::mean_ms);
-        let one_way = inputs
-            .one_way_delay_ms
-            .or(rtt_ms.map(|r| r / 2.0))
-            .unwrap_or(0.0);
+        let (one_way, one_way_source) = match (inputs.one_way_delay_ms, rtt_ms) {
+            (Some(d), _) => (Some(d), Some("measured")),
+            (None, Some(r)) => (Some(r / 2.0), Some("rtt/2")),
+            (None, None) => (None, None),
+        };
         let buffer_ms = inputs.playout.and_then(|p| p.mean_buffer_delay_ms);
         let e = inputs.emodel.rate(
             inputs.codec,
             &EModelInput {
-                one_way_network_ms: one_way,
+                one_way_network_ms: one_way.unwrap_or(0.0),
                 jitter_buffer_ms: buffer_ms.unwrap_or(0.0),
                 loss_pct: ppl,
-                burst_r: bg.markov.burst_r,
+                burst_r,
             },
         );
         let w = rx.windows();
@@ -215,6 +258,10 @@ impl StreamMetrics {
             duplicates: rx.duplicates(),
             reordered: rx.reordered(),
             concealed_ratio: inputs.playout.and_then(|p| p.concealed_ratio),
+            playout_loss_pct: inputs.playout.map(|p| p.loss_pct),
+            max_concealment_ms: inputs.playout.map(|p| p.longest_concealment_ms),
+            one_way_delay_ms: one_way,
+            one_way_delay_source: one_way_source,
             jitter_buffer_delay_ms: buffer_ms,
             max_gap_ms: rx.max_gap_ms(),
             max_loss_pct_15s: w.max_loss().map(|m| m.value),
@@ -249,6 +296,7 @@ impl StreamMetrics {
         put("jitter_p50_ms", Some(self.jitter_p50_ms));
         put("jitter_p99_ms", Some(self.jitter_p99_ms));
         put("jitter_buffer_delay_ms", self.jitter_buffer_delay_ms);
+        put("one_way_delay_ms", self.one_way_delay_ms);
         put("max_loss_pct_15s", self.max_loss_pct_15s);
         put("max_burst_loss_pct_200ms", self.max_burst_loss_pct_200ms);
         put("max_jitter_ms_15s", self.max_jitter_ms_15s);
@@ -287,9 +335,11 @@ mod tests {
         let m = StreamMetrics::build(&StreamInputs {
             packets_sent: 3000,
             playout: Some(PlayoutStats {
-                late: 0,
                 concealed_ratio: Some(0.0),
                 mean_buffer_delay_ms: Some(40.0),
+                frames_played: 3000,
+                burst_r: 1.0,
+                ..PlayoutStats::default()
             }),
             rtt: Some(&rtt),
             ..StreamInputs::new(&rx, codecs.get("opus").unwrap())
@@ -303,6 +353,7 @@ mod tests {
         assert_eq!(m.burst_r, 1.0);
         // Ta = 20 (RTT / 2) + 40 (buffer) + 26.5 (Opus) = 86.5 ms.
         assert!((m.ta_ms - 86.5).abs() < 1e-9);
+        assert_eq!(m.one_way_delay_source, Some("rtt/2"));
         assert!((m.r_factor - (93.2 - 0.024 * 86.5)).abs() < 1e-9);
         assert!(m.mos > 4.3);
         let json = serde_json::to_value(&m).unwrap();
@@ -332,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn late_packets_count_as_loss_for_the_emodel() {
+    fn without_playout_late_packets_count_as_loss_for_the_emodel() {
         let mut rx = ReceiverStats::new(ReceiverConfig::default());
         for i in 0..1000u32 {
             rx.on_packet(u64::from(i) * 20_000_000, i as u16, i * 960, 80);
@@ -341,16 +392,88 @@ mod tests {
         let codecs = CodecTable::default();
         let base = StreamInputs::new(&rx, codecs.get("g711-plc").unwrap());
         let on_time = StreamMetrics::build(&base);
-        let late = StreamMetrics::build(&StreamInputs {
+        assert_eq!(on_time.playout_loss_pct, None);
+        let lossy = StreamInputs {
             playout: Some(PlayoutStats {
-                late: 20,
-                concealed_ratio: None,
-                mean_buffer_delay_ms: None,
+                loss_pct: 2.0,
+                burst_r: 1.0,
+                ..PlayoutStats::default()
             }),
             ..base
+        };
+        let heard = StreamMetrics::build(&lossy);
+        assert_eq!(heard.loss_pct, 0.0);
+        assert_eq!(heard.playout_loss_pct, Some(2.0));
+        assert!(heard.r_factor < on_time.r_factor - 5.0);
+    }
+
+    /// The issue's case: a call whose path died. RFC 3550 loss stays small (the packets after
+    /// the last one received are outside `expected`), but the listener heard 61 % concealment,
+    /// and MOS must say so.
+    #[test]
+    fn mos_follows_what_the_listener_heard_not_rfc3550_loss() {
+        let mut rx = ReceiverStats::new(ReceiverConfig::default());
+        for i in 0..1000u32 {
+            rx.on_packet(u64::from(i) * 20_000_000, i as u16, i * 960, 80);
+        }
+        rx.finish(None);
+        let codecs = CodecTable::default();
+        let opus = codecs.get("opus").unwrap();
+        let dead = StreamMetrics::build(&StreamInputs {
+            playout: Some(PlayoutStats {
+                loss_pct: 61.0,
+                frames_played: 1000,
+                frames_concealed: 1564,
+                longest_concealment_ms: 29_200.0,
+                burst_r: 200.0,
+                ..PlayoutStats::default()
+            }),
+            one_way_delay_ms: Some(5.0),
+            ..StreamInputs::new(&rx, opus)
         });
-        assert_eq!(late.loss_pct, 0.0);
-        assert!(late.r_factor < on_time.r_factor - 5.0);
-        assert_eq!(late.concealed_ratio, None);
+        assert_eq!(dead.loss_pct, 0.0);
+        assert!(dead.mos < 2.0, "{}", dead.mos);
+        assert_eq!(dead.max_concealment_ms, Some(29_200.0));
+        assert_eq!(dead.one_way_delay_source, Some("measured"));
+    }
+
+    /// Asymmetric path: 300 ms one way, 20 ms back. RTT/2 gives both directions 160 ms; the
+    /// measured one-way delays rate them apart (the issue's 3.28 and 4.37, with a 40 ms buffer).
+    #[test]
+    fn measured_one_way_delay_rates_directions_apart() {
+        let mut rx = ReceiverStats::new(ReceiverConfig::default());
+        for i in 0..100u32 {
+            rx.on_packet(u64::from(i) * 20_000_000, i as u16, i * 960, 80);
+        }
+        rx.finish(None);
+        let codecs = CodecTable::default();
+        let mut rtt = RttEstimator::default();
+        rtt.add(320.0);
+        let playout = Some(PlayoutStats {
+            mean_buffer_delay_ms: Some(40.0),
+            burst_r: 1.0,
+            ..PlayoutStats::default()
+        });
+        let base = StreamInputs {
+            playout,
+            rtt: Some(&rtt),
+            ..StreamInputs::new(&rx, codecs.get("opus").unwrap())
+        };
+        let estimated = StreamMetrics::build(&base);
+        let slow = StreamMetrics::build(&StreamInputs {
+            one_way_delay_ms: Some(300.0),
+            ..base
+        });
+        let fast = StreamMetrics::build(&StreamInputs {
+            one_way_delay_ms: Some(20.0),
+            ..base
+        });
+        assert_eq!(estimated.one_way_delay_ms, Some(160.0));
+        // Ta = 300 + 40 + 26.5 = 366.5 ms: Id = 0.024 Ta + 0.11 (Ta - 177.3) = 29.61.
+        assert!((slow.ta_ms - 366.5).abs() < 1e-9);
+        assert!((slow.r_factor - (93.2 - 29.6076)).abs() < 1e-3);
+        assert!((slow.mos - 3.28).abs() < 0.01, "{}", slow.mos);
+        assert!((fast.mos - 4.37).abs() < 0.01, "{}", fast.mos);
+        assert!((estimated.mos - 4.11).abs() < 0.01, "{}", estimated.mos);
     }
 }

@@ -65,10 +65,12 @@ fn series(shape: &Shape) -> Vec<SecondSample> {
             if in_span(shape.outage) {
                 return SecondSample {
                     t,
-                    loss_pct: 100.0,
+                    loss_pct: Some(100.0),
+                    concealed_pct: Some(100.0),
                     jitter_ms: 0.0,
                     bitrate_kbps: 0.0,
                     rtt_ms: None,
+                    one_way_ms: None,
                     mos: None,
                 };
             }
@@ -93,10 +95,12 @@ fn series(shape: &Shape) -> Vec<SecondSample> {
             let mos = round((4.41 - 0.09 * loss - 0.004 * jitter).clamp(1.0, 4.5), 2);
             SecondSample {
                 t,
-                loss_pct: loss,
+                loss_pct: Some(loss),
+                concealed_pct: Some(loss),
                 jitter_ms: round(jitter, 2),
                 bitrate_kbps: round(40.0 * (1.0 - loss / 100.0) + 1.5 * w, 1),
                 rtt_ms: Some(round(rtt, 1)),
+                one_way_ms: Some(round(rtt / 2.0, 1)),
                 mos: Some(mos),
             }
         })
@@ -108,7 +112,7 @@ fn max_window_loss(series: &[SecondSample], window: usize) -> (f64, u64) {
     series
         .windows(window.min(series.len()).max(1))
         .map(|w| {
-            let lost: f64 = w.iter().map(|s| (s.loss_pct / 100.0 * 50.0).round()).sum();
+            let lost: f64 = w.iter().map(|s| (s.loss_pct.unwrap_or(0.0) / 100.0 * 50.0).round()).sum();
             (round(lost * 100.0 / (50.0 * w.len() as f64), 2), w[0].t)
         })
         .fold((0.0, 0), |best, x| if x.0 > best.0 { x } else { best })
@@ -125,7 +129,7 @@ fn stream(from: &str, to: &str, shape: &Shape) -> StreamReport {
     let sent = shape.seconds * 50;
     let lost = series
         .iter()
-        .map(|s| (s.loss_pct / 100.0 * 50.0).round() as i64)
+        .map(|s| (s.loss_pct.unwrap_or(0.0) / 100.0 * 50.0).round() as i64)
         .sum::<i64>();
     let received = sent - lost as u64;
     let loss_pct = round(lost as f64 * 100.0 / sent as f64, 2);
@@ -152,11 +156,15 @@ fn stream(from: &str, to: &str, shape: &Shape) -> StreamReport {
         jitter_ms,
         jitter_p95_ms: round(jitter_ms * 2.4 + 0.3, 2),
         rtt_ms,
+        one_way_delay_ms: rtt_ms.map(|r| round(r / 2.0, 1)),
+        one_way_delay_source: Some("measured".to_string()),
         late: (lost as u64) / 20,
         emulator_dropped: Some(lost.max(0) as u64),
         duplicates: 0,
         reordered: u64::from(shape.jitter_ms > 5.0) * 3,
         concealed_ratio: Some(round(loss_pct / 100.0 * 0.9, 4)),
+        playout_loss_pct: Some(loss_pct),
+        max_concealment_ms: Some(max_gap_ms - 20.0),
         max_gap_ms,
         r_factor,
         mos,

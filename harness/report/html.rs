@@ -486,11 +486,19 @@ struct Panel {
     lower_is_worse: bool,
 }
 
-const PANELS: [Panel; 5] = [
+const PANELS: [Panel; 6] = [
+    Panel {
+        title: "Concealed",
+        unit: "%",
+        value: |p| p.concealed_pct,
+        y_range: None,
+        decimals: 1,
+        lower_is_worse: false,
+    },
     Panel {
         title: "Loss",
         unit: "%",
-        value: |p| Some(p.loss_pct),
+        value: |p| p.loss_pct,
         y_range: None,
         decimals: 1,
         lower_is_worse: false,
@@ -700,7 +708,7 @@ mod tests {
             .count();
         assert_eq!(
             page.matches(r#"<svg class="chart""#).count(),
-            streams_with_series * 5
+            streams_with_series * PANELS.len()
         );
         // One timeline strip per scenario with events.
         assert_eq!(

@@ -108,7 +108,10 @@ fn check_stream(st: &StreamReport, base: &str, check: &mut Check<'_>) {
         ("jitter_ms", Some(st.jitter_ms)),
         ("jitter_p95_ms", Some(st.jitter_p95_ms)),
         ("rtt_ms", st.rtt_ms),
+        ("one_way_delay_ms", st.one_way_delay_ms),
         ("concealed_ratio", st.concealed_ratio),
+        ("playout_loss_pct", st.playout_loss_pct),
+        ("max_concealment_ms", st.max_concealment_ms),
         ("max_gap_ms", Some(st.max_gap_ms)),
         ("r_factor", Some(st.r_factor)),
         ("mos", Some(st.mos)),
@@ -124,7 +127,9 @@ fn check_stream(st: &StreamReport, base: &str, check: &mut Check<'_>) {
     }
     for (i, s) in st.series.iter().enumerate() {
         let fields = [
-            ("loss_pct", Some(s.loss_pct)),
+            ("loss_pct", s.loss_pct),
+            ("concealed_pct", s.concealed_pct),
+            ("one_way_ms", s.one_way_ms),
             ("jitter_ms", Some(s.jitter_ms)),
             ("bitrate_kbps", Some(s.bitrate_kbps)),
             ("rtt_ms", s.rtt_ms),

@@ -126,12 +126,29 @@ pub struct StreamReport {
     pub jitter_p95_ms: f64,
     /// Mean round-trip time from RTCP SR/RR (LSR/DLSR), ms; null when no RR came back.
     pub rtt_ms: Option<f64>,
+    /// Mean one-way network delay of this stream, ms: measured per packet in simulation
+    /// (`one_way_delay_source: measured`), else half the RTT (`rtt/2`); null when neither.
+    #[serde(default)]
+    pub one_way_delay_ms: Option<f64>,
+    /// `measured` or `rtt/2`: where `one_way_delay_ms` comes from.
+    #[serde(default)]
+    pub one_way_delay_source: Option<String>,
     /// Packets that arrived after their playout time.
     pub late: u64,
+    /// Network duplicates: copies of an RTP packet that had already arrived, counted at the
+    /// host before SRTP's replay check discards them.
     pub duplicates: u64,
     pub reordered: u64,
     /// Concealed samples / all played samples; null when decoding was off (`decode: false`).
     pub concealed_ratio: Option<f64>,
+    /// What the listener heard: playout ticks concealed (the frame was lost, late, or never
+    /// arrived while the stream should have flowed) / ticks that should have played × 100.
+    /// MOS is computed from this, not from `loss_pct`.
+    #[serde(default)]
+    pub playout_loss_pct: Option<f64>,
+    /// Longest run of concealed playout, ms.
+    #[serde(default)]
+    pub max_concealment_ms: Option<f64>,
     /// Longest time with no packet while the stream should flow, ms.
     pub max_gap_ms: f64,
     /// E-model (G.107, narrowband) R factor.
@@ -151,10 +168,19 @@ pub struct StreamReport {
 pub struct SecondSample {
     /// Second index from the scenario's start.
     pub t: u64,
-    pub loss_pct: f64,
+    /// RFC 3550 loss of the packets sent in this second, %; null for a second after the last
+    /// packet that arrived (RFC 3550 cannot see those).
+    pub loss_pct: Option<f64>,
+    /// Playout loss of the ticks in this second, %; null when nothing was played or concealed.
+    #[serde(default)]
+    pub concealed_pct: Option<f64>,
     pub jitter_ms: f64,
     pub bitrate_kbps: f64,
     pub rtt_ms: Option<f64>,
+    /// Mean one-way delay of the packets that arrived in this second (else the stream's), ms.
+    #[serde(default)]
+    pub one_way_ms: Option<f64>,
+    /// MOS of this second, from its playout loss and delay.
     pub mos: Option<f64>,
 }
 

@@ -45,6 +45,10 @@ pub enum Metric {
     MosDegradation,
     /// Concealed samples / played samples, %.
     ConcealedRatio,
+    /// Playout ticks concealed / ticks that should have played, % (what the listener heard).
+    PlayoutLoss,
+    /// Longest run of concealed playout, ms.
+    MaxConcealment,
     /// Longest time with no packet while the stream should flow, ms.
     MaxGap,
     /// Packets that arrived after their playout time, % of received.
@@ -93,6 +97,13 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
         true,
     ),
     (Metric::ConcealedRatio, &["concealed"], Unit::Percent, true),
+    (
+        Metric::PlayoutLoss,
+        &["playout loss", "concealment"],
+        Unit::Percent,
+        true,
+    ),
+    (Metric::MaxConcealment, &["max concealment"], Unit::Millis, false),
     (Metric::MaxGap, &["max gap"], Unit::Millis, false),
     (Metric::Late, &["late"], Unit::Percent, false),
     (

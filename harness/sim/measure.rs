@@ -5,6 +5,8 @@
 use super::Sim;
 use crate::agent::CallLeg;
 use crate::metrics::emodel::{CodecTable, EModel, EModelInput};
+use crate::metrics::one_way::OneWayDelay;
+use crate::metrics::playout::{PlayoutRecord, PlayoutSecond, PlayoutSummary, Tick};
 use crate::metrics::rtt::RttEstimator;
 use crate::metrics::{StreamInputs, StreamMetrics};
 use crate::net::{DropReason, NetEvent};
@@ -41,7 +43,9 @@ impl StreamView for MeasuredStream {
             Metric::Jitter => r.jitter_ms,
             Metric::JitterP95 => r.jitter_p95_ms,
             Metric::Rtt => r.rtt_ms?,
-            Metric::OneWayDelay => r.rtt_ms? / 2.0,
+            Metric::OneWayDelay => r.one_way_delay_ms?,
+            Metric::PlayoutLoss => r.playout_loss_pct?,
+            Metric::MaxConcealment => r.max_concealment_ms?,
             Metric::Mos => r.mos,
             Metric::MosDegradation => r.mos_degradation,
             Metric::ConcealedRatio => r.concealed_ratio? * 100.0,
@@ -121,15 +125,40 @@ pub fn window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Optio
     Some((pct(min), pct(max)))
 }
 
+/// The playout of the stream `sender` -> `receiver`, up to when it should have flowed: all of
+/// it while the sender kept sending; once the sender stopped (hung up or failed), nothing after
+/// both its stop and the last frame played (frames concealed because nothing was sent any more
+/// are not a loss). A receiver whose jitter buffer never got a packet, though frames were sent,
+/// heard one concealment as long as the sending.
+fn playout_summary(sender: &CallLeg, receiver: &CallLeg) -> PlayoutSummary {
+    let rx = receiver.receiver();
+    let record = rx.playout_record();
+    let frame_ns = rx.jitter_buffer().config().frame_ns;
+    if record.is_empty() {
+        let mut silent = PlayoutRecord::new(frame_ns);
+        for i in 0..sender.sender().frames_sent() {
+            silent.push(i * frame_ns, Tick::Concealed);
+        }
+        return silent.summary(u64::MAX);
+    }
+    let cutoff = match sender.ended_at {
+        Some(stop) => stop.max(record.last_played_ns().unwrap_or(0)),
+        None => u64::MAX,
+    };
+    record.summary(cutoff)
+}
+
 fn measure_stream(
     from: &str,
     to: &str,
     sender: &CallLeg,
     receiver: &mut CallLeg,
+    one_way: &OneWayDelay,
     flow_end: u64,
     codecs: &CodecTable,
 ) -> MeasuredStream {
     let stack_errors = receiver.stack_errors;
+    let playout = playout_summary(sender, receiver);
     let rx = receiver.receiver_mut();
     rx.finish(Some(flow_end));
     let mut rtt = RttEstimator::default();
@@ -142,16 +171,33 @@ fn measure_stream(
         .unwrap_or_else(|| codecs.entries()[0].clone());
     let mut inputs = StreamInputs::new(rx.receiver(), &codec);
     inputs.packets_sent = sender.sender().frames_sent();
-    inputs.playout = Some(rx.playout_stats());
+    inputs.playout = Some(rx.playout_stats(&playout));
     inputs.rtt = (rtt.count() > 0).then_some(&rtt);
+    inputs.one_way_delay_ms = one_way.mean_ms();
     let m = StreamMetrics::build(&inputs);
     let model = EModel::default();
-    let one_way = m.rtt_ms.map_or(0.0, |r| r / 2.0);
     let buffer = m.jitter_buffer_delay_ms.unwrap_or(0.0);
+    let rows = rx.receiver().windows().series();
+    let seconds = {
+        let first = rows.first().map(|r| r.t).into_iter();
+        let last = rows.last().map(|r| r.t).into_iter();
+        let pfirst = playout.per_second.first().map(|r| r.t).into_iter();
+        let plast = playout.per_second.last().map(|r| r.t).into_iter();
+        match (first.chain(pfirst).min(), last.chain(plast).max()) {
+            (Some(a), Some(b)) => a..b + 1,
+            _ => 0..0,
+        }
+    };
     let mut series = Vec::new();
     let mut mos_series = Vec::new();
-    for row in rx.receiver().windows().series() {
-        let lo = row.t * 1_000_000_000;
+    for t in seconds {
+        let row = rows.iter().find(|r| r.t == t);
+        let heard = playout
+            .per_second
+            .iter()
+            .find(|r| r.t == t)
+            .and_then(PlayoutSecond::loss_pct);
+        let lo = t * 1_000_000_000;
         let hi = lo + 1_000_000_000;
         let in_sec: Vec<f64> = sender
             .rtt_samples
@@ -160,14 +206,18 @@ fn measure_stream(
             .map(|(_, ms)| *ms)
             .collect();
         let rtt_ms = (!in_sec.is_empty()).then(|| in_sec.iter().sum::<f64>() / in_sec.len() as f64);
-        let mos = (row.expected > 0).then(|| {
+        let one_way_ms = one_way
+            .second_mean_ms(t)
+            .or(m.one_way_delay_ms)
+            .or(rtt_ms.map(|r| r / 2.0));
+        let mos = heard.map(|loss| {
             model
                 .rate(
                     &codec,
                     &EModelInput {
-                        one_way_network_ms: rtt_ms.map_or(one_way, |r| r / 2.0),
+                        one_way_network_ms: one_way_ms.unwrap_or(0.0),
                         jitter_buffer_ms: buffer,
-                        loss_pct: row.loss_pct,
+                        loss_pct: loss,
                         burst_r: 1.0,
                     },
                 )
@@ -177,16 +227,19 @@ fn measure_stream(
             mos_series.push(m);
         }
         series.push(SecondSample {
-            t: row.t,
-            loss_pct: round(row.loss_pct, 3),
-            jitter_ms: round(row.jitter_ms, 3),
-            bitrate_kbps: round(row.bitrate_kbps, 3),
+            t,
+            loss_pct: row.filter(|r| r.expected > 0).map(|r| round(r.loss_pct, 3)),
+            concealed_pct: heard.map(|c| round(c, 3)),
+            jitter_ms: round(row.map_or(0.0, |r| r.jitter_ms), 3),
+            bitrate_kbps: round(row.map_or(0.0, |r| r.bitrate_kbps), 3),
             rtt_ms: rtt_ms.map(|r| round(r, 3)),
+            one_way_ms: one_way_ms.map(|r| round(r, 3)),
             mos: mos.map(|m| round(m, 3)),
         });
     }
     let received: Vec<bool> = rx.receiver().loss_record().iter().collect();
     let interval_ns = rx.receiver().config().packet_interval_ns;
+    let arrivals = rx.arrivals();
     let report = StreamReport {
         from: from.to_owned(),
         to: to.to_owned(),
@@ -199,10 +252,14 @@ fn measure_stream(
         jitter_ms: round(m.jitter_ms, 4),
         jitter_p95_ms: round(m.jitter_p95_ms, 4),
         rtt_ms: m.rtt_ms.map(|r| round(r, 3)),
+        one_way_delay_ms: m.one_way_delay_ms.map(|r| round(r, 3)),
+        one_way_delay_source: m.one_way_delay_source.map(str::to_owned),
         late: m.late,
-        duplicates: m.duplicates,
+        duplicates: arrivals.duplicates(),
         reordered: m.reordered,
         concealed_ratio: m.concealed_ratio.map(|c| round(c, 6)),
+        playout_loss_pct: m.playout_loss_pct.map(|c| round(c, 4)),
+        max_concealment_ms: m.max_concealment_ms.map(|c| round(c, 3)),
         max_gap_ms: round(m.max_gap_ms, 3),
         r_factor: round(m.r_factor, 3),
         mos: round(m.mos, 3),
@@ -215,6 +272,17 @@ fn measure_stream(
                 .collect();
             // Errors the receiving side's WebRTC stack reported from its timers and went on from.
             extra.insert("stack_errors".into(), stack_errors as f64);
+            extra.insert("arrivals".into(), arrivals.arrivals() as f64);
+            if let Some(p) = inputs.playout {
+                extra.insert("frames_played".into(), p.frames_played as f64);
+                extra.insert("frames_concealed".into(), p.frames_concealed as f64);
+                extra.insert("frames_stretched".into(), p.frames_stretched as f64);
+                extra.insert("frames_shrunk".into(), p.frames_shrunk as f64);
+                extra.insert("playout_burst_r".into(), round(p.burst_r, 4));
+            }
+            if let Some(max) = one_way.max_ms() {
+                extra.insert("one_way_delay_max_ms".into(), round(max, 3));
+            }
             extra
         },
         series,
@@ -330,9 +398,12 @@ pub(crate) fn scenario_report(
         let mut measured = Vec::new();
         if ra.connected_at.is_some() || rb.connected_at.is_some() {
             let flow_end_ab = rb.ended_at.unwrap_or(call_end).min(call_end);
-            let mut ab = measure_stream(&caller_name, &callee_name, ra, rb, flow_end_ab, &codecs);
+            let (owd_a, owd_b) = (&sim.one_way[a], &sim.one_way[b]);
+            let mut ab =
+                measure_stream(&caller_name, &callee_name, ra, rb, owd_b, flow_end_ab, &codecs);
             let flow_end_ba = ra.ended_at.unwrap_or(call_end).min(call_end);
-            let mut ba = measure_stream(&callee_name, &caller_name, rb, ra, flow_end_ba, &codecs);
+            let mut ba =
+                measure_stream(&callee_name, &caller_name, rb, ra, owd_a, flow_end_ba, &codecs);
             ab.setup_ms = setup_ms;
             ba.setup_ms = setup_ms;
             ab.first_audio_ms = rb

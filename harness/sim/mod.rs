@@ -18,7 +18,8 @@ pub mod measure;
 pub mod world;
 
 use crate::agent::media::EncodedClip;
-use crate::agent::{AudioSource, CallLeg, CallLegConfig, Role, Transmit};
+use crate::agent::{rtp_sequence, AudioSource, CallLeg, CallLegConfig, Role, Transmit};
+use crate::metrics::one_way::OneWayDelay;
 use crate::net::{Datagram, DeliveryKind, HostId, NetEvent, Network};
 use crate::report::model::ScenarioReport;
 use crate::scenario::{MediaMode, Scenario};
@@ -110,8 +111,16 @@ pub(crate) struct Sim {
     receive: crate::agent::media::ReceiveConfig,
     /// Per host (participant order): restart ICE when the host's address changes.
     ice_restart: Vec<bool>,
+    /// Per leg: send time of its last RTP packets, by sequence number modulo [`SENT_RING`]
+    /// (`u64::MAX` once delivered), to measure each packet's one-way delay.
+    sent_rtp: Vec<Box<[u64; SENT_RING]>>,
+    /// Per leg: one-way delay of the RTP packets it received.
+    pub(crate) one_way: Vec<OneWayDelay>,
     pub(crate) now: u64,
 }
+
+/// Send times remembered per leg: 1024 packets, 20 s of 20 ms audio.
+const SENT_RING: usize = 1024;
 
 impl Sim {
     fn new(s: &Scenario, seed: u64, opts: &RunOptions) -> Result<Sim, SimError> {
@@ -170,6 +179,8 @@ impl Sim {
             clip,
             receive: receive_config(s),
             ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
+            sent_rtp: Vec::new(),
+            one_way: Vec::new(),
             now: 0,
         })
     }
@@ -252,6 +263,8 @@ impl Sim {
             };
             self.leg_peer.push((ci, to_caller, peer));
             self.scheduled.push(None);
+            self.sent_rtp.push(Box::new([u64::MAX; SENT_RING]));
+            self.one_way.push(OneWayDelay::default());
             self.media_route.insert((host, port), li);
             self.leg_by_addr.insert(self.legs[li].media_addr(), li);
             idx[k] = li;
@@ -274,6 +287,11 @@ impl Sim {
         for t in out.drain(..) {
             match t {
                 Transmit::Media { from, to, bytes } => {
+                    if is_audio_rtp(&bytes) {
+                        if let Some(seq) = rtp_sequence(&bytes) {
+                            self.sent_rtp[li][usize::from(seq) % SENT_RING] = now;
+                        }
+                    }
                     let len = bytes.len() as u32;
                     self.net
                         .send(now, Datagram::udp(from, to, len, Wire::Media(bytes)));
@@ -321,6 +339,7 @@ impl Sim {
         match d.payload {
             Wire::Media(bytes) => {
                 if let Some(&li) = self.media_route.get(&(to_host, d.dst.port())) {
+                    self.note_one_way(li, at, d.src, &bytes);
                     self.legs[li].handle_media(at, d.src, bytes);
                     self.after_touch(li);
                 }
@@ -336,6 +355,22 @@ impl Sim {
                     self.after_touch(li);
                 }
             }
+        }
+    }
+
+    /// Measures the one-way delay of an RTP packet from `src` arriving at leg `li` at `at` (its
+    /// first copy only: a duplicate measures the duplication, not the path).
+    fn note_one_way(&mut self, li: usize, at: u64, src: SocketAddrV4, bytes: &[u8]) {
+        let (Some(&from), true) = (self.leg_by_addr.get(&src), is_audio_rtp(bytes)) else {
+            return;
+        };
+        let Some(seq) = rtp_sequence(bytes) else {
+            return;
+        };
+        let sent = &mut self.sent_rtp[from][usize::from(seq) % SENT_RING];
+        if *sent != u64::MAX && *sent <= at {
+            self.one_way[li].add(at, at - *sent);
+            *sent = u64::MAX;
         }
     }
 

@@ -4,7 +4,8 @@
 //! so the sim and real-network modes measure a stream with the very same code.
 //! - [`source`]: a seeded, speech-like signal (P.59 talk spurts and pauses);
 //! - [`codec`]: Opus encode/decode, and [`codec::EncodedClip`] for encode-once replay;
-//! - [`jitter_buffer`]: playout every 20 ms, with late and concealed accounting;
+//! - [`jitter_buffer`]: playout every 20 ms (adaptive by default, [`delay_target`] its delay
+//!   estimate), with late and concealed accounting;
 //! - [`level`]: output level, silence, concealed ratio;
 //! - this module: [`SendPipeline`] (next frame's payload, sequence number, timestamp and send
 //!   time) and [`ReceivePipeline`] (receiver statistics + jitter buffer + decoder + level meter).
@@ -41,18 +42,22 @@
 //! rx.finish(None);
 //! assert_eq!(rx.receiver().lost(), 1);
 //! assert_eq!(rx.jitter_buffer().frames_concealed(), 1);
-//! let p = rx.playout_stats();
+//! let p = rx.playout_stats(&rx.playout_record().summary(end));
 //! assert!(p.concealed_ratio.unwrap() > 0.0);
+//! assert_eq!(p.frames_concealed, 1);
 //! ```
 
 pub mod codec;
+pub mod delay_target;
 pub mod jitter_buffer;
 pub mod level;
 pub mod source;
 
 pub use codec::{CodecError, EncodedClip, OpusConfig};
-pub use jitter_buffer::JitterBufferConfig;
+pub use jitter_buffer::{JitterBufferConfig, JitterBufferMode};
 
+use crate::metrics::arrivals::ArrivalCounter;
+use crate::metrics::playout::{PlayoutRecord, PlayoutSummary, Tick};
 use crate::metrics::receiver::{PacketKind, ReceiverConfig, ReceiverStats};
 use crate::metrics::PlayoutStats;
 use codec::{OpusDecoder, OpusEncoder};
@@ -93,6 +98,8 @@ pub struct ReceivePipeline {
     level: LevelMeter,
     decode_errors: u64,
     first_play_ns: Option<u64>,
+    record: PlayoutRecord,
+    arrivals: ArrivalCounter,
 }
 
 impl ReceivePipeline {
@@ -110,7 +117,22 @@ impl ReceivePipeline {
             level: LevelMeter::new(),
             decode_errors: 0,
             first_play_ns: None,
+            record: PlayoutRecord::new(cfg.jitter_buffer.frame_ns),
+            arrivals: ArrivalCounter::default(),
         })
+    }
+
+    /// Counts an RTP packet of this stream where it arrived, before the SRTP replay check
+    /// drops network duplicates: sequence number from the header (in the clear). Returns true
+    /// for a duplicate.
+    pub fn on_arrival(&mut self, seq: u16) -> bool {
+        self.arrivals.on_packet(seq)
+    }
+
+    /// Arrivals as [`ReceivePipeline::on_arrival`] counted them (duplicates included, and
+    /// duplicates of them).
+    pub fn arrivals(&self) -> &ArrivalCounter {
+        &self.arrivals
     }
 
     /// Hands one received RTP packet (arrival time ns, sequence number, RTP timestamp, payload)
@@ -119,7 +141,7 @@ impl ReceivePipeline {
     pub fn on_rtp(&mut self, arrival_ns: u64, seq: u16, rtp_ts: u32, payload: &[u8]) -> PacketKind {
         let kind = self.stats.on_packet(arrival_ns, seq, rtp_ts, payload.len());
         if !matches!(kind, PacketKind::Duplicate | PacketKind::Discarded) {
-            self.jb.insert(arrival_ns, seq, rtp_ts, payload);
+            self.jb.insert(arrival_ns, rtp_ts, payload);
         }
         kind
     }
@@ -147,6 +169,14 @@ impl ReceivePipeline {
                 self.first_play_ns.get_or_insert(tick);
             }
             let is_loss = matches!(action, Playout::Conceal);
+            self.record.push(
+                tick,
+                match action {
+                    Playout::Play(_) => Tick::Played,
+                    Playout::Conceal => Tick::Concealed,
+                    Playout::Stretch => Tick::Stretched,
+                },
+            );
             match self.decoder.as_mut() {
                 None => self.level.on_undecoded(FRAME_SAMPLES, is_loss),
                 Some(dec) => {
@@ -209,12 +239,25 @@ impl ReceivePipeline {
         self.first_play_ns
     }
 
-    /// What [`StreamMetrics::build`](crate::metrics::StreamMetrics::build) needs from playout.
-    pub fn playout_stats(&self) -> PlayoutStats {
+    /// Every playout tick so far (what the listener heard).
+    pub fn playout_record(&self) -> &PlayoutRecord {
+        &self.record
+    }
+
+    /// What [`StreamMetrics::build`](crate::metrics::StreamMetrics::build) needs from playout,
+    /// with the playout loss of `summary` (this pipeline's record up to the stream's end).
+    pub fn playout_stats(&self, summary: &PlayoutSummary) -> PlayoutStats {
         PlayoutStats {
             late: self.jb.late(),
             concealed_ratio: self.level.concealed_ratio(),
             mean_buffer_delay_ms: self.jb.mean_delay_ms(),
+            frames_played: summary.played,
+            frames_concealed: summary.concealed,
+            frames_stretched: summary.stretched,
+            frames_shrunk: self.jb.frames_shrunk(),
+            loss_pct: summary.loss_pct,
+            longest_concealment_ms: summary.longest_concealment_ms,
+            burst_r: summary.bursts.markov.burst_r,
         }
     }
 }
@@ -405,6 +448,7 @@ mod tests {
         let mut tx = SendPipeline::replay(clip, 0, 0, 0);
         let mut rx = ReceivePipeline::new(ReceiveConfig {
             decode,
+            jitter_buffer: JitterBufferConfig::fixed(40 * MS),
             ..ReceiveConfig::default()
         })
         .unwrap();
@@ -428,7 +472,7 @@ mod tests {
         assert_eq!(rx.receiver().lost(), 3);
         assert_eq!(rx.jitter_buffer().frames_concealed(), 3);
         assert_eq!(rx.level().concealment_events(), 2);
-        let p = rx.playout_stats();
+        let p = rx.playout_stats(&rx.playout_record().summary(u64::MAX));
         assert_eq!(p.late, 0);
         let ratio = p.concealed_ratio.unwrap();
         // Frames still in the buffer when the test stops are not played: divide by what was.
@@ -436,6 +480,9 @@ mod tests {
         assert!(played >= 248, "{played}");
         assert!((ratio - 3.0 / played as f64).abs() < 1e-9, "{ratio}");
         assert_eq!(p.mean_buffer_delay_ms, Some(40.0));
+        assert_eq!((p.frames_concealed, p.frames_played), (3, played - 3));
+        assert!((p.loss_pct - 300.0 / played as f64).abs() < 1e-9);
+        assert_eq!(p.longest_concealment_ms, 40.0);
         assert_eq!(rx.first_play_ns(), Some(30 * MS + 40 * MS));
         let active = rx.level().speech_active_ratio().unwrap();
         assert!(active > 0.1 && active < 0.9, "{active}");
@@ -447,7 +494,9 @@ mod tests {
         let rx = one_way(false, 100, &[10]);
         assert!(!rx.decodes());
         assert_eq!(rx.jitter_buffer().frames_concealed(), 1);
-        assert_eq!(rx.playout_stats().concealed_ratio, None);
+        let p = rx.playout_stats(&rx.playout_record().summary(u64::MAX));
+        assert_eq!(p.concealed_ratio, None);
+        assert_eq!(p.frames_concealed, 1);
         assert_eq!(rx.level().concealed_samples(), 960);
     }
 }
