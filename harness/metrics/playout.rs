@@ -167,7 +167,11 @@ impl PlayoutRecord {
             let start = per_second.first().map_or(sec, |s| s.t);
             while per_second.len() as u64 <= sec - start {
                 let t = start + per_second.len() as u64;
-                per_second.push(PlayoutSecond { t, played: 0, concealed: 0 });
+                per_second.push(PlayoutSecond {
+                    t,
+                    played: 0,
+                    concealed: 0,
+                });
             }
             let row = &mut per_second[(sec - start) as usize];
             match tick {
@@ -240,7 +244,14 @@ mod tests {
         assert_eq!(cut.longest_concealment_ms, 100.0);
         // Seconds 0 (one tick at 990 ms) and 1.
         assert_eq!(cut.per_second.len(), 2);
-        assert_eq!(cut.per_second[0], PlayoutSecond { t: 0, played: 1, concealed: 0 });
+        assert_eq!(
+            cut.per_second[0],
+            PlayoutSecond {
+                t: 0,
+                played: 1,
+                concealed: 0
+            }
+        );
         assert_eq!(cut.per_second[1].played + cut.per_second[1].concealed, 18);
         assert_eq!(cut.bursts.lost, 5);
         assert!(cut.bursts.markov.burst_r > 1.0); // one run of five: bursty

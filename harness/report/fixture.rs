@@ -112,7 +112,10 @@ fn max_window_loss(series: &[SecondSample], window: usize) -> (f64, u64) {
     series
         .windows(window.min(series.len()).max(1))
         .map(|w| {
-            let lost: f64 = w.iter().map(|s| (s.loss_pct.unwrap_or(0.0) / 100.0 * 50.0).round()).sum();
+            let lost: f64 = w
+                .iter()
+                .map(|s| (s.loss_pct.unwrap_or(0.0) / 100.0 * 50.0).round())
+                .sum();
             (round(lost * 100.0 / (50.0 * w.len() as f64), 2), w[0].t)
         })
         .fold((0.0, 0), |best, x| if x.0 > best.0 { x } else { best })

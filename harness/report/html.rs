@@ -716,7 +716,7 @@ mod tests {
             run.scenarios.len()
         );
         // The roaming scenario: the outage as a shaded band with its duration, the other events
-        // as marks, on each of its 10 charts and on its timeline.
+        // as marks, on each of its charts (two streams) and on its timeline.
         let roaming = page
             .split(r#"id="s1""#)
             .nth(1)
@@ -728,16 +728,25 @@ mod tests {
             roaming
                 .matches(r#"<g class="ev-outage"><title>outage · alice.wifi · 20–25 s"#)
                 .count(),
-            11
+            2 * PANELS.len() + 1
         );
         // 20 s of 60 on a 202-unit plot starting at 30: x = 97.3; 5 s wide.
         assert!(
             roaming.contains(r#"<rect class="band" x="97.3" y="14" width="16.8""#),
             "outage band on a chart"
         );
-        assert_eq!(roaming.matches(r#"<g class="ev-address">"#).count(), 11);
-        assert_eq!(roaming.matches(r#"<g class="ev-profile">"#).count(), 11);
-        assert_eq!(roaming.matches(r#"<g class="ev-cross">"#).count(), 11);
+        assert_eq!(
+            roaming.matches(r#"<g class="ev-address">"#).count(),
+            2 * PANELS.len() + 1
+        );
+        assert_eq!(
+            roaming.matches(r#"<g class="ev-profile">"#).count(),
+            2 * PANELS.len() + 1
+        );
+        assert_eq!(
+            roaming.matches(r#"<g class="ev-cross">"#).count(),
+            2 * PANELS.len() + 1
+        );
         assert!(roaming.contains("2 outage alice.wifi"));
         assert!(roaming.contains("3 address-change alice"));
     }

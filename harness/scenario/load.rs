@@ -181,6 +181,7 @@ pub(super) struct Resolved {
     pub(super) firewall: Vec<(Node, String)>,
     pub(super) site: Option<Spanned<String>>,
     pub(super) ice_restart: Option<bool>,
+    pub(super) jitter_buffer: Option<Spanned<super::raw::RawJitterBuffer>>,
 }
 
 impl Context {

@@ -89,6 +89,8 @@ pub struct Participant {
     pub firewall: Vec<FirewallRule>,
     /// The client restarts ICE when its network changes (roaming to another access point).
     pub ice_restart: bool,
+    /// The client's receive jitter buffer.
+    pub jitter_buffer: crate::agent::media::JitterBufferConfig,
 }
 
 /// One call.

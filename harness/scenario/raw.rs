@@ -73,6 +73,35 @@ pub struct RawParticipant {
     /// The client restarts ICE when its network changes, e.g. roaming to another access point
     /// (default false: the old path is lost and the call drops, the KB's symptom).
     pub ice_restart: Option<Spanned<bool>>,
+    /// The client's receive jitter buffer (default: adaptive, 40 ms to start, 20-500 ms).
+    pub jitter_buffer: Option<Spanned<RawJitterBuffer>>,
+}
+
+/// A client's receive jitter buffer.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJitterBuffer {
+    /// `adaptive` (default): the delay follows the observed delay variation (NetEq-style, with
+    /// time-stretching); `fixed`: the `initial` delay for the whole call, anchored to the first
+    /// packet.
+    pub mode: Option<Spanned<JitterBufferModeText>>,
+    /// Delay from the first packet to the first frame played (default 40ms); the whole delay
+    /// in `fixed` mode.
+    pub initial: Option<Spanned<DurText>>,
+    /// Adaptive: the least headroom kept (default 20ms).
+    pub min: Option<Spanned<DurText>>,
+    /// Adaptive: the most headroom grown to (default 500ms).
+    pub max: Option<Spanned<DurText>>,
+}
+
+/// How a jitter buffer chooses its delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JitterBufferModeText {
+    /// The delay follows the delay variation.
+    Adaptive,
+    /// A fixed delay from the first packet.
+    Fixed,
 }
 
 /// A site: a place several participants share, with an optional shared uplink.

@@ -103,7 +103,12 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
         Unit::Percent,
         true,
     ),
-    (Metric::MaxConcealment, &["max concealment"], Unit::Millis, false),
+    (
+        Metric::MaxConcealment,
+        &["max concealment"],
+        Unit::Millis,
+        false,
+    ),
     (Metric::MaxGap, &["max gap"], Unit::Millis, false),
     (Metric::Late, &["late"], Unit::Percent, false),
     (

@@ -399,11 +399,25 @@ pub(crate) fn scenario_report(
         if ra.connected_at.is_some() || rb.connected_at.is_some() {
             let flow_end_ab = rb.ended_at.unwrap_or(call_end).min(call_end);
             let (owd_a, owd_b) = (&sim.one_way[a], &sim.one_way[b]);
-            let mut ab =
-                measure_stream(&caller_name, &callee_name, ra, rb, owd_b, flow_end_ab, &codecs);
+            let mut ab = measure_stream(
+                &caller_name,
+                &callee_name,
+                ra,
+                rb,
+                owd_b,
+                flow_end_ab,
+                &codecs,
+            );
             let flow_end_ba = ra.ended_at.unwrap_or(call_end).min(call_end);
-            let mut ba =
-                measure_stream(&callee_name, &caller_name, rb, ra, owd_a, flow_end_ba, &codecs);
+            let mut ba = measure_stream(
+                &callee_name,
+                &caller_name,
+                rb,
+                ra,
+                owd_a,
+                flow_end_ba,
+                &codecs,
+            );
             ab.setup_ms = setup_ms;
             ba.setup_ms = setup_ms;
             ab.first_audio_ms = rb

@@ -111,6 +111,8 @@ pub(crate) struct Sim {
     receive: crate::agent::media::ReceiveConfig,
     /// Per host (participant order): restart ICE when the host's address changes.
     ice_restart: Vec<bool>,
+    /// Per host (participant order): the client's jitter buffer.
+    jitter_buffers: Vec<crate::agent::media::JitterBufferConfig>,
     /// Per leg: send time of its last RTP packets, by sequence number modulo [`SENT_RING`]
     /// (`u64::MAX` once delivered), to measure each packet's one-way delay.
     sent_rtp: Vec<Box<[u64; SENT_RING]>>,
@@ -179,6 +181,7 @@ impl Sim {
             clip,
             receive: receive_config(s),
             ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
+            jitter_buffers: s.participants.iter().map(|p| p.jitter_buffer).collect(),
             sent_rtp: Vec::new(),
             one_way: Vec::new(),
             now: 0,
@@ -227,7 +230,10 @@ impl Sim {
             ice_ufrag: cred("ufrag", 16),
             ice_pwd: cred("pwd", 32),
             source,
-            receive: self.receive,
+            receive: crate::agent::media::ReceiveConfig {
+                jitter_buffer: self.jitter_buffers[host.0 as usize],
+                ..self.receive
+            },
             signaling_deadline: 20_000_000_000,
             connect_timeout: 30_000_000_000,
             ice_disconnected: Duration::from_secs(5),

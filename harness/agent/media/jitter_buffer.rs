@@ -317,7 +317,9 @@ impl JitterBuffer {
         }
         let tick = self.next_tick_ns;
         self.next_tick_ns += self.cfg.frame_ns;
-        if self.adaptive() && !self.waiting && tick >= self.last_adjust_ns + self.cfg.adjust_interval_ns
+        if self.adaptive()
+            && !self.waiting
+            && tick >= self.last_adjust_ns + self.cfg.adjust_interval_ns
         {
             self.last_adjust_ns = tick;
             match self.adjustment(tick) {
@@ -375,11 +377,7 @@ impl JitterBuffer {
     /// Moves playout `n` frames on.
     fn advance(&mut self, n: u64) {
         self.next_frame += n as i64;
-        self.played_history = if n >= 64 {
-            0
-        } else {
-            self.played_history << n
-        };
+        self.played_history = if n >= 64 { 0 } else { self.played_history << n };
     }
 
     /// The first buffered frame after `frame`, within the ring.
@@ -392,7 +390,8 @@ impl JitterBuffer {
             return Adjust::Hold;
         };
         let c = &self.cfg;
-        let need = (q.max(0) as u64).clamp(c.min_delay_ns, c.max_delay_ns.max(c.min_delay_ns)) as i64;
+        let need =
+            (q.max(0) as u64).clamp(c.min_delay_ns, c.max_delay_ns.max(c.min_delay_ns)) as i64;
         // Playout offset: tick of the frame due minus that frame's media time.
         let playout_offset = tick as i64 - self.next_frame * c.frame_ns as i64;
         let headroom = playout_offset - min;

@@ -26,9 +26,7 @@ fn run(jb: &mut JitterBuffer, packets: &[(u32, u64)], until_ms: u64) -> Vec<i64>
             break;
         }
         match jb.pop(tick).unwrap() {
-            Playout::Play(p) => {
-                out.push(i64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]])))
-            }
+            Playout::Play(p) => out.push(i64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]]))),
             Playout::Conceal => out.push(-1),
             Playout::Stretch => out.push(-2),
         }
@@ -61,7 +59,10 @@ fn in_order_no_concealment_in_either_mode() {
     let mut jb = JitterBuffer::new(JitterBufferConfig::default());
     let out = run(&mut jb, &pk, 20 + 40 + 99 * 20);
     assert_eq!(concealed(&out), 0);
-    assert_eq!((jb.late(), jb.frames_shrunk(), jb.frames_stretched()), (0, 1, 0));
+    assert_eq!(
+        (jb.late(), jb.frames_shrunk(), jb.frames_stretched()),
+        (0, 1, 0)
+    );
     let d = jb.mean_delay_ms().unwrap();
     assert!((d - (10.0 * 40.0 + 89.0 * 20.0) / 99.0).abs() < 1e-9, "{d}");
 }
@@ -69,7 +70,10 @@ fn in_order_no_concealment_in_either_mode() {
 #[test]
 fn missing_packet_exactly_one_conceal_in_either_mode() {
     let pk: Vec<(u32, u64)> = (0..50).filter(|&i| i != 17).map(|i| (i, 0)).collect();
-    for cfg in [JitterBufferConfig::fixed(40 * MS), JitterBufferConfig::default()] {
+    for cfg in [
+        JitterBufferConfig::fixed(40 * MS),
+        JitterBufferConfig::default(),
+    ] {
         let mut jb = JitterBuffer::new(cfg);
         let out = run(&mut jb, &pk, 20 + 40 + 49 * 20);
         assert_eq!(concealed(&out), 1, "{:?}", cfg.mode);
@@ -86,7 +90,10 @@ fn packet_later_than_fixed_delay_is_late_and_concealed() {
     let pk: Vec<(u32, u64)> = (0..30).map(|i| (i, if i == 10 { 60 } else { 0 })).collect();
     let out = run(&mut jb, &pk, 20 + 40 + 29 * 20);
     assert_eq!(out[10], -1);
-    assert_eq!((jb.late(), jb.frames_concealed(), jb.frames_played()), (1, 1, 29));
+    assert_eq!(
+        (jb.late(), jb.frames_concealed(), jb.frames_played()),
+        (1, 1, 29)
+    );
     // 40 ms late is still on time (arrives with its tick).
     let mut jb = fixed40();
     let pk: Vec<(u32, u64)> = (0..30).map(|i| (i, if i == 10 { 40 } else { 0 })).collect();
@@ -134,7 +141,9 @@ fn timestamp_jump_resyncs() {
 /// The case: the path delay steps from 10 to 100 ms at 2 s, with no loss at all.
 fn delay_step(cfg: JitterBufferConfig) -> (JitterBuffer, Vec<i64>) {
     let mut jb = JitterBuffer::new(cfg);
-    let pk: Vec<(u32, u64)> = (0..1000).map(|i| (i, if i < 100 { 0 } else { 90 })).collect();
+    let pk: Vec<(u32, u64)> = (0..1000)
+        .map(|i| (i, if i < 100 { 0 } else { 90 }))
+        .collect();
     // Until the last packet (sent at 19.98 s) has arrived and been played.
     let out = run(&mut jb, &pk, 20 * 1000 + 200);
     (jb, out)
@@ -171,7 +180,10 @@ fn an_outage_is_concealed_once_not_twice() {
     // Packets 100..199 (2 s) never arrive: the adaptive buffer conceals while it waits, then
     // moves straight on to frame 200 when it arrives instead of concealing the 100 lost
     // frames again.
-    let pk: Vec<(u32, u64)> = (0..400).filter(|i| !(100..200).contains(i)).map(|i| (i, 0)).collect();
+    let pk: Vec<(u32, u64)> = (0..400)
+        .filter(|i| !(100..200).contains(i))
+        .map(|i| (i, 0))
+        .collect();
     let mut jb = JitterBuffer::new(JitterBufferConfig::default());
     let out = run(&mut jb, &pk, 20 * 400);
     let c = concealed(&out);
@@ -188,12 +200,18 @@ fn adaptive_grows_under_jitter_and_stays_bounded() {
         ..JitterBufferConfig::default()
     };
     // Every 5th packet is 70 ms late (with reordering): a fixed 20 ms buffer loses 20 %.
-    let pk: Vec<(u32, u64)> = (0..1500).map(|i| (i, if i % 5 == 2 { 70 } else { 0 })).collect();
+    let pk: Vec<(u32, u64)> = (0..1500)
+        .map(|i| (i, if i % 5 == 2 { 70 } else { 0 }))
+        .collect();
     let mut jb = JitterBuffer::new(cfg);
     run(&mut jb, &pk, 20 * 1510);
     // 20 % of packets 70 ms late: the 95th percentile is 70 ms, so the buffer grows by about
     // three frames and then the late packets stop.
-    assert!((3..=8).contains(&jb.frames_stretched()), "{}", jb.frames_stretched());
+    assert!(
+        (3..=8).contains(&jb.frames_stretched()),
+        "{}",
+        jb.frames_stretched()
+    );
     assert!(jb.late() < 30, "{}", jb.late());
     let mut fixed = JitterBuffer::new(JitterBufferConfig::fixed(20 * MS));
     run(&mut fixed, &pk, 20 * 1510);
@@ -222,7 +240,9 @@ fn adaptive_respects_its_bounds() {
         ..JitterBufferConfig::default()
     };
     let mut jb = JitterBuffer::new(cfg);
-    let pk: Vec<(u32, u64)> = (0..1000).map(|i| (i, if i % 2 == 1 { 300 } else { 0 })).collect();
+    let pk: Vec<(u32, u64)> = (0..1000)
+        .map(|i| (i, if i % 2 == 1 { 300 } else { 0 }))
+        .collect();
     run(&mut jb, &pk, 20 * 1000);
     let d = jb.mean_delay_ms().unwrap();
     assert!(d <= 100.0 + 20.0, "{d}");
