@@ -400,14 +400,11 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
                 println!("           {} -> {}: {state}", c.caller, c.callee);
                 for st in &c.streams {
                     println!(
-                        "             {} -> {} {}: loss {:.2}% jitter {:.1} ms rtt {} mos {:.2}",
+                        "             {} -> {} {}: {}",
                         st.from,
                         st.to,
                         st.kind,
-                        st.loss_pct,
-                        st.jitter_ms,
-                        st.rtt_ms.map_or("-".to_owned(), |r| format!("{r:.0} ms")),
-                        st.mos
+                        crate::report::summary::stream_line(st)
                     );
                 }
             }

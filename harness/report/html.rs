@@ -143,18 +143,21 @@ fn summary_cells(h: &mut String, s: &ScenarioReport) {
     let unmet_class = if sum.unmet > 0 { "num bad" } else { "num" };
     let _ = write!(
         h,
-        r#"<td>{} {warn}</td><td>{kb}</td><td class="num">{}/{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="{unmet_class}">{}</td>"#,
+        r#"<td>{} {warn}</td><td>{kb}</td><td class="num">{}/{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="{unmet_class}">{}</td>"#,
         badge(s.verdict),
         sum.connected,
         sum.calls,
         unit(sum.worst_loss_pct, 2, " %"),
+        unit(sum.worst_concealed_pct, 2, " %"),
+        sum.longest_concealment_ms
+            .map_or_else(|| "—".to_string(), crate::report::summary::span),
         unit(sum.worst_jitter_ms, 1, " ms"),
         opt_num(sum.min_mos, 2),
         sum.unmet
     );
 }
 
-const SUMMARY_HEAD: &str = r#"<th>Verdict</th><th>KB</th><th class="num">Calls connected</th><th class="num">Worst loss</th><th class="num">Worst jitter</th><th class="num">Min MOS</th><th class="num">Unmet</th>"#;
+const SUMMARY_HEAD: &str = r#"<th>Verdict</th><th>KB</th><th class="num">Calls connected</th><th class="num">Worst loss</th><th class="num">Worst concealed</th><th class="num">Longest concealment</th><th class="num">Worst jitter</th><th class="num">Min MOS</th><th class="num">Unmet</th>"#;
 
 fn write_summary(h: &mut String, run: &RunReport) {
     let g = groups(run);
@@ -329,6 +332,19 @@ const STREAM_ROWS: &[StreamRow] = &[
     ("Packets received", |s| s.packets_received.to_string()),
     ("Lost (RFC 3550)", |s| s.lost.to_string()),
     ("Loss", |s| format!("{} %", num(s.loss_pct, 2))),
+    ("Concealed playout (heard)", |s| {
+        unit(s.playout_loss_pct, 2, " %")
+    }),
+    ("Longest concealment", |s| {
+        unit(s.max_concealment_ms, 0, " ms")
+    }),
+    ("One-way delay", |s| {
+        let src = s.one_way_delay_source.as_deref().unwrap_or("");
+        match s.one_way_delay_ms {
+            Some(v) => format!("{} ms ({})", num(v, 1), esc(src)),
+            None => "—".to_string(),
+        }
+    }),
     ("Jitter (RFC 3550 estimate)", |s| {
         format!("{} ms", num(s.jitter_ms, 2))
     }),
@@ -633,7 +649,11 @@ fn write_time(h: &mut String, s: &ScenarioReport) {
 fn write_footer(h: &mut String) {
     h.push_str(
         "<footer><p><b>How to read the numbers.</b> Loss: RFC 3550 expected minus received, over \
-         packets expected. Jitter: the RFC 3550 interarrival jitter estimate (smoothed, 1/16 gain), \
+         packets expected (packets after the last one received are not expected, so a call whose \
+         path died keeps its earlier loss). Concealed playout: the share of 20 ms playout ticks \
+         the listener heard as concealment (frame lost, late, or never arrived while the stream \
+         should have flowed); MOS is computed from it. One-way delay: measured per packet in \
+         simulation, else half the RTT. Jitter: the RFC 3550 interarrival jitter estimate (smoothed, 1/16 gain), \
          not the standard deviation of delay; delay variation p95 is the 95th percentile of the \
          per-packet |D|. RTT: from RTCP sender and receiver reports (LSR/DLSR). MOS: ITU-T G.107 \
          E-model, narrowband scale; MOS degradation is MOS without impairment minus MOS measured. \

@@ -60,9 +60,9 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
     if !g.single.is_empty() {
         writeln!(
             md,
-            "| Scenario | Verdict | Calls connected | Worst loss | Worst jitter | Min MOS |"
+            "| Scenario | Verdict | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
         )?;
-        writeln!(md, "|---|---|--:|--:|--:|--:|")?;
+        writeln!(md, "|---|---|--:|--:|--:|--:|--:|--:|")?;
         for s in &g.single {
             writeln!(md, "| {} | {}", esc(&s.name), summary_cells(s))?;
         }
@@ -80,9 +80,9 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         }
         writeln!(
             md,
-            "{head} Verdict | Calls connected | Worst loss | Worst jitter | Min MOS |"
+            "{head} Verdict | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
         )?;
-        writeln!(md, "{rule}---|--:|--:|--:|--:|")?;
+        writeln!(md, "{rule}---|--:|--:|--:|--:|--:|--:|")?;
         for s in cells {
             let mut row = String::from("|");
             for p in &params {
@@ -136,8 +136,10 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
     }
     writeln!(
         md,
-        "<sub>Loss and jitter: worst stream of the scenario (jitter is the RFC 3550 estimate); \
-         MOS: E-model (G.107), lowest stream. Full detail in report.html and report.json.</sub>"
+        "<sub>Loss (RFC 3550), concealed (playout ticks concealed: what the listener heard), \
+         longest concealment and jitter (the RFC 3550 estimate): worst stream of the scenario; \
+         MOS: E-model (G.107) from what was heard, lowest stream. Full detail in report.html and \
+         report.json.</sub>"
     )?;
     Ok(())
 }
@@ -156,16 +158,19 @@ fn verdict_mark(v: Verdict) -> &'static str {
     }
 }
 
-/// The cells every summary row ends with: verdict, calls connected, worst loss, worst jitter,
-/// lowest MOS (each followed by its `|`).
+/// The cells every summary row ends with: verdict, calls connected, worst loss, worst
+/// concealed, longest concealment, worst jitter, lowest MOS (each followed by its `|`).
 fn summary_cells(s: &ScenarioReport) -> String {
     let sum = ScenarioSummary::of(s);
     format!(
-        "{} | {}/{} | {} | {} | {} |",
+        "{} | {}/{} | {} | {} | {} | {} | {} |",
         verdict_cell(s),
         sum.connected,
         sum.calls,
         pct(sum.worst_loss_pct),
+        pct(sum.worst_concealed_pct),
+        sum.longest_concealment_ms
+            .map_or_else(|| "—".to_string(), super::summary::span),
         ms(sum.worst_jitter_ms),
         opt_num(sum.min_mos, 2)
     )
@@ -251,7 +256,7 @@ mod tests {
         let md = to_string(&run);
         assert!(md.contains("**Matrix: loss sweep**"));
         assert!(md.contains(
-            "| loss | profile | Verdict | Calls connected | Worst loss | Worst jitter | Min MOS |"
+            "| loss | profile | Verdict | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
         ));
         let cells: Vec<&str> = md
             .lines()

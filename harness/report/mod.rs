@@ -32,7 +32,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
-mod summary;
+pub(crate) mod summary;
 mod svg;
 
 use std::fmt;

@@ -53,6 +53,32 @@ pub(crate) fn secs(ms: u64) -> String {
     }
 }
 
+/// A duration in ms for a headline: `180 ms`, `29.2 s`.
+pub(crate) fn span(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{} ms", num(ms, 0))
+    } else {
+        format!("{} s", num(ms / 1000.0, 1))
+    }
+}
+
+/// A stream's one-line summary (console and Markdown): loss, what was heard, jitter, RTT, MOS.
+pub(crate) fn stream_line(st: &StreamReport) -> String {
+    let heard = match (st.playout_loss_pct, st.max_concealment_ms) {
+        (Some(c), Some(g)) if g > 0.0 => format!(" concealed {}% (longest {})", num(c, 2), span(g)),
+        (Some(c), _) => format!(" concealed {}%", num(c, 2)),
+        _ => String::new(),
+    };
+    format!(
+        "loss {}%{heard} jitter {} ms rtt {} mos {}",
+        num(st.loss_pct, 2),
+        num(st.jitter_ms, 1),
+        st.rtt_ms
+            .map_or("-".to_owned(), |r| format!("{} ms", num(r, 0))),
+        num(st.mos, 2)
+    )
+}
+
 /// The key numbers of one scenario, over all its calls and streams.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ScenarioSummary {
@@ -60,6 +86,10 @@ pub(crate) struct ScenarioSummary {
     pub connected: usize,
     /// Highest `loss_pct` of any stream, %.
     pub worst_loss_pct: Option<f64>,
+    /// Highest playout loss of any stream (what the listener heard), %.
+    pub worst_concealed_pct: Option<f64>,
+    /// Longest run of concealment of any stream, ms.
+    pub longest_concealment_ms: Option<f64>,
     /// Highest RFC 3550 jitter of any stream, ms.
     pub worst_jitter_ms: Option<f64>,
     /// Lowest MOS of any stream.
@@ -77,6 +107,14 @@ impl ScenarioSummary {
             calls: s.calls.len(),
             connected: s.calls.iter().filter(|c| c.connected).count(),
             worst_loss_pct: fold(|st| st.loss_pct, f64::max),
+            worst_concealed_pct: streams
+                .iter()
+                .filter_map(|st| st.playout_loss_pct)
+                .reduce(f64::max),
+            longest_concealment_ms: streams
+                .iter()
+                .filter_map(|st| st.max_concealment_ms)
+                .reduce(f64::max),
             worst_jitter_ms: fold(|st| st.jitter_ms, f64::max),
             min_mos: fold(|st| st.mos, f64::min),
             unmet: s.expectations.iter().filter(|e| !e.met).count(),
@@ -146,6 +184,26 @@ mod tests {
     }
 
     #[test]
+    fn stream_line_shows_what_was_heard_beside_loss() {
+        let run = sample_run();
+        let mut st = run.scenarios[1].calls[0].streams[0].clone();
+        st.loss_pct = 0.11;
+        st.playout_loss_pct = Some(60.9);
+        st.max_concealment_ms = Some(29_180.0);
+        st.mos = 1.0;
+        let line = stream_line(&st);
+        assert!(
+            line.starts_with("loss 0.11% concealed 60.90% (longest 29.2 s) jitter"),
+            "{line}"
+        );
+        assert!(line.ends_with("mos 1.00"), "{line}");
+        st.max_concealment_ms = Some(0.0);
+        st.playout_loss_pct = Some(0.0);
+        assert!(stream_line(&st).starts_with("loss 0.11% concealed 0.00% jitter"));
+        assert_eq!(span(180.0), "180 ms");
+    }
+
+    #[test]
     fn summary_takes_worst_of_all_streams() {
         let run = sample_run();
         let s = ScenarioSummary::of(&run.scenarios[1]);
@@ -155,6 +213,12 @@ mod tests {
             s.worst_loss_pct,
             Some(streams[0].loss_pct.max(streams[1].loss_pct))
         );
+        let heard = |st: &StreamReport| st.playout_loss_pct.unwrap();
+        assert_eq!(
+            s.worst_concealed_pct,
+            Some(heard(&streams[0]).max(heard(&streams[1])))
+        );
+        assert!(s.longest_concealment_ms.is_some());
         let none = ScenarioSummary::of(&ScenarioReport {
             calls: vec![],
             ..run.scenarios[0].clone()
