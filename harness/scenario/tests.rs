@@ -965,3 +965,69 @@ fn schema_profile_fields_match_the_emulator() {
         serde_fields("up: { zzz: 1 }\n")
     );
 }
+
+#[test]
+fn jitter_buffer_settings_defaults_templates_and_mistakes() {
+    use crate::agent::media::JitterBufferMode;
+    let f = Fixture::new();
+    let text = "name: jb
+duration: 60s
+templates:
+  old-client: { network: wired-lan, jitter_buffer: { mode: fixed, initial: 60ms } }
+participants:
+  alice: { template: old-client }
+  bob: { network: wired-lan, jitter_buffer: { min: 40ms, max: 200ms } }
+  carol: { network: wired-lan }
+calls:
+  - { caller: alice, callee: bob }
+";
+    let s = f.load(text).expect("valid").remove(0);
+    let jb = |n: &str| s.participant(n).expect(n).jitter_buffer;
+    let ms = 1_000_000;
+    assert_eq!(jb("alice").mode, JitterBufferMode::Fixed);
+    assert_eq!(jb("alice").initial_delay_ns, 60 * ms);
+    assert_eq!(jb("bob").mode, JitterBufferMode::Adaptive);
+    assert_eq!(
+        (jb("bob").min_delay_ns, jb("bob").max_delay_ns),
+        (40 * ms, 200 * ms)
+    );
+    assert_eq!(jb("bob").initial_delay_ns, 40 * ms, "default initial");
+    assert_eq!(
+        jb("carol"),
+        crate::agent::media::JitterBufferConfig::default()
+    );
+
+    let bad = "name: jb
+duration: 60s
+participants:
+  alice: { network: wired-lan, jitter_buffer: { mode: fixed, max: 100ms } }
+  bob: { network: wired-lan, jitter_buffer: { min: 300ms, max: 100ms } }
+  carol: { network: wired-lan, jitter_buffer: { initial: 3s, mode: fxed } }
+  dave: { network: wired-lan, jitter_buffer: { initial: 3s } }
+calls:
+  - { caller: alice, callee: bob }
+";
+    let errs = f.errors(bad);
+    let at: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.path.as_str())).collect();
+    assert!(
+        at.contains(&(4, "participants.alice.jitter_buffer.max")),
+        "{errs:?}"
+    );
+    assert!(
+        at.contains(&(5, "participants.bob.jitter_buffer.max")),
+        "{errs:?}"
+    );
+    assert!(
+        at.contains(&(6, "participants.carol.jitter_buffer.mode")),
+        "{errs:?}"
+    );
+    assert!(
+        at.contains(&(7, "participants.dave.jitter_buffer.initial")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.to_string().contains("did you mean `fixed`")),
+        "{errs:?}"
+    );
+}
