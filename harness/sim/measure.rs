@@ -191,11 +191,11 @@ fn measure_stream(
     let mut series = Vec::new();
     let mut mos_series = Vec::new();
     for t in seconds {
-        let row = rows.iter().find(|r| r.t == t);
-        let heard = playout
-            .per_second
-            .iter()
-            .find(|r| r.t == t)
+        // Both series are contiguous by second: index them.
+        let at = |first: Option<u64>| first.and_then(|f| usize::try_from(t.checked_sub(f)?).ok());
+        let row = at(rows.first().map(|r| r.t)).and_then(|i| rows.get(i));
+        let heard = at(playout.per_second.first().map(|r| r.t))
+            .and_then(|i| playout.per_second.get(i))
             .and_then(PlayoutSecond::loss_pct);
         let lo = t * 1_000_000_000;
         let hi = lo + 1_000_000_000;
