@@ -14,7 +14,9 @@
 //! # }
 //! ```
 
+pub mod capture;
 pub mod measure;
+pub mod pcapng;
 pub mod world;
 
 use crate::agent::media::EncodedClip;
@@ -25,7 +27,7 @@ use crate::scenario::{MediaMode, Scenario};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddrV4;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,6 +54,9 @@ pub struct RunOptions {
     pub calls_up: Option<Arc<AtomicU64>>,
     /// Encoded clips shared between scenarios of one run (keyed by seed).
     pub clips: Option<ClipCache>,
+    /// Folder to write this run's packet capture to, one pcapng file per host (see
+    /// [`capture`]); created if missing. None: no capture, and no cost.
+    pub pcap: Option<PathBuf>,
 }
 
 /// Why a scenario could not run at all.
@@ -68,6 +73,8 @@ pub enum SimError {
     },
     #[error("encoding the audio clip: {0}")]
     Codec(String),
+    #[error("packet capture: {0}")]
+    Capture(#[from] capture::CaptureError),
 }
 
 /// Derives an independent seed for a named part of the world (fixed hash, stable across runs).
@@ -110,6 +117,8 @@ pub(crate) struct Sim {
     receive: crate::agent::media::ReceiveConfig,
     /// Per host (participant order): restart ICE when the host's address changes.
     ice_restart: Vec<bool>,
+    /// The packet capture, when asked for (`RunOptions::pcap`).
+    capture: Option<capture::Capture>,
     pub(crate) now: u64,
 }
 
@@ -170,6 +179,10 @@ impl Sim {
             clip,
             receive: receive_config(s),
             ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
+            capture: match &opts.pcap {
+                Some(dir) => Some(open_capture(dir, s, seed)?),
+                None => None,
+            },
             now: 0,
         })
     }
@@ -272,32 +285,27 @@ impl Sim {
         let mut out = std::mem::take(&mut self.transmit_buf);
         out.extend(self.legs[li].drain_transmits());
         for t in out.drain(..) {
-            match t {
+            let d = match t {
                 Transmit::Media { from, to, bytes } => {
                     let len = bytes.len() as u32;
-                    self.net
-                        .send(now, Datagram::udp(from, to, len, Wire::Media(bytes)));
+                    Datagram::udp(from, to, len, Wire::Media(bytes))
                 }
                 Transmit::Signal(env) => {
                     let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
                     let dst = SocketAddrV4::new(self.net.host_addr(peer_host), SIGNALING_PORT);
                     let len = env.wire_size();
-                    self.net.send(
-                        now,
-                        Datagram::tcp(
-                            src,
-                            dst,
-                            len,
-                            false,
-                            Wire::Signal {
-                                call,
-                                to_caller,
-                                env,
-                            },
-                        ),
-                    );
+                    let wire = Wire::Signal {
+                        call,
+                        to_caller,
+                        env,
+                    };
+                    Datagram::tcp(src, dst, len, false, wire)
                 }
+            };
+            if let Some(c) = &mut self.capture {
+                c.record(now, host, pcapng::Direction::Outbound, &d);
             }
+            self.net.send(now, d);
         }
         self.transmit_buf = out;
         let t = self.legs[li].poll_timeout().map(|t| t.max(now));
@@ -317,6 +325,9 @@ impl Sim {
     fn deliver(&mut self, at: u64, to_host: HostId, d: Datagram<Wire>, kind: DeliveryKind) {
         if kind != DeliveryKind::Datagram {
             return;
+        }
+        if let Some(c) = &mut self.capture {
+            c.record(at, to_host, pcapng::Direction::Inbound, &d);
         }
         match d.payload {
             Wire::Media(bytes) => {
@@ -501,6 +512,22 @@ fn shared_clip(seed: u64, opts: &RunOptions) -> Result<Arc<EncodedClip>, SimErro
     Ok(c)
 }
 
+/// Opens the capture of scenario `s` run with `seed` in `dir`: a file per participant.
+fn open_capture(dir: &Path, s: &Scenario, seed: u64) -> Result<capture::Capture, SimError> {
+    let hosts: Vec<&str> = s.participants.iter().map(|p| p.name.as_str()).collect();
+    let cell = if s.matrix.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", s.cell_label())
+    };
+    let comment = format!(
+        "callharness scenario {}{cell}, seed {seed}; time stamps are simulated time since the \
+         scenario started",
+        s.name
+    );
+    Ok(capture::Capture::create(dir, &hosts, &comment)?)
+}
+
 /// Runs one scenario with `seed` and returns its report (measured, judged).
 pub fn run_scenario(
     s: &Scenario,
@@ -511,6 +538,9 @@ pub fn run_scenario(
     let mut sim = Sim::new(s, seed, opts)?;
     let end = s.duration.as_nanos();
     let complete = sim.run(end, opts)?;
+    if let Some(c) = sim.capture.take() {
+        c.finish()?;
+    }
     let mut report = measure::scenario_report(s, seed, &mut sim, complete);
     report.wall_ms = wall.elapsed().as_millis() as u64;
     Ok(report)
