@@ -267,22 +267,16 @@ pub fn run(args: RunArgs) -> i32 {
             }
         })
         .collect();
-    // Each run's seed and capture folder (created up front, so a bad --pcap fails before
-    // anything runs).
+    // Each run's seed and capture folder (created up front: a bad --pcap fails before anything
+    // runs).
     let pcap_dirs: Vec<Option<PathBuf>> = match &args.pcap {
-        Some(base) => {
-            if let Err(e) = std::fs::create_dir_all(base) {
-                eprintln!(
-                    "error: --pcap {}: cannot create the folder: {e}",
-                    base.display()
-                );
+        Some(base) => match sim::capture::run_folders(base, &all, &seeds) {
+            Ok(dirs) => dirs.into_iter().map(Some).collect(),
+            Err(e) => {
+                eprintln!("error: --pcap: {e}");
                 return EXIT_BAD_INPUT;
             }
-            sim::capture::run_folders(base, &all, &seeds)
-                .into_iter()
-                .map(Some)
-                .collect()
-        }
+        },
         None => vec![None; all.len()],
     };
     let runs: Vec<(u64, Option<PathBuf>)> = seeds.iter().copied().zip(pcap_dirs).collect();

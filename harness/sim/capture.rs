@@ -97,6 +97,23 @@ impl Capture {
         })
     }
 
+    /// The capture of scenario `s` run with `seed`, in `dir`: a file per participant, named
+    /// after it, each saying in its header which scenario, matrix cell and seed it is of.
+    pub fn for_scenario(dir: &Path, s: &Scenario, seed: u64) -> Result<Capture, CaptureError> {
+        let hosts: Vec<&str> = s.participants.iter().map(|p| p.name.as_str()).collect();
+        let cell = if s.matrix.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", s.cell_label())
+        };
+        let comment = format!(
+            "callharness scenario {}{cell}, seed {seed}; time stamps are simulated time since \
+             the scenario started",
+            s.name
+        );
+        Capture::create(dir, &hosts, &comment)
+    }
+
     /// Writes datagram `d` into `host`'s file at `at` ns, as sent (outbound) or received.
     pub fn record(&mut self, at: u64, host: HostId, dir: Direction, d: &Datagram<Wire>) {
         if self.error.is_some() {
@@ -287,10 +304,28 @@ pub fn safe_name(s: &str) -> String {
     out
 }
 
-/// The capture folder of each scenario run under `base`: `<name>[--<matrix cell>]--seed<N>`,
-/// made safe; runs that would still share a folder (two files with one scenario name, say) get
-/// `--2`, `--3`... in run order, so no run overwrites another's files.
-pub fn run_folders(base: &Path, scenarios: &[Scenario], seeds: &[u64]) -> Vec<PathBuf> {
+/// The capture folder of each scenario run under `base`, which is created:
+/// `<name>[--<matrix cell>]--seed<N>`, made safe; runs that would still share a folder (two
+/// files with one scenario name, say) get `--2`, `--3`... in run order, so no run overwrites
+/// another's files.
+pub fn run_folders(
+    base: &Path,
+    scenarios: &[Scenario],
+    seeds: &[u64],
+) -> Result<Vec<PathBuf>, CaptureError> {
+    std::fs::create_dir_all(base).map_err(|source| CaptureError {
+        what: "creating the capture folder",
+        path: base.to_path_buf(),
+        source,
+    })?;
+    Ok(folder_names(scenarios, seeds)
+        .into_iter()
+        .map(|n| base.join(n))
+        .collect())
+}
+
+/// The folder names of [`run_folders`].
+fn folder_names(scenarios: &[Scenario], seeds: &[u64]) -> Vec<String> {
     let mut taken = BTreeSet::new();
     scenarios
         .iter()
@@ -308,7 +343,7 @@ pub fn run_folders(base: &Path, scenarios: &[Scenario], seeds: &[u64]) -> Vec<Pa
                 n += 1;
                 name = format!("{stem}--{n}");
             }
-            base.join(name)
+            name
         })
         .collect()
 }
@@ -402,17 +437,13 @@ mod tests {
         all.extend(load(yaml("my call", "")).unwrap());
         all.extend(load(yaml("my call", "")).unwrap());
         let seeds = [1, 2, 1, 1];
-        let names: Vec<String> = run_folders(Path::new("out"), &all, &seeds)
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
         assert_eq!(
-            names,
+            folder_names(&all, &seeds),
             [
-                "out/my_call--seed=1--seed1",
-                "out/my_call--seed=2--seed2",
-                "out/my_call--seed1",
-                "out/my_call--seed1--2"
+                "my_call--seed=1--seed1",
+                "my_call--seed=2--seed2",
+                "my_call--seed1",
+                "my_call--seed1--2"
             ]
         );
     }

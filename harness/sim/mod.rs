@@ -27,7 +27,7 @@ use crate::scenario::{MediaMode, Scenario};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddrV4;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -179,10 +179,9 @@ impl Sim {
             clip,
             receive: receive_config(s),
             ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
-            capture: match &opts.pcap {
-                Some(dir) => Some(open_capture(dir, s, seed)?),
-                None => None,
-            },
+            capture: (opts.pcap.as_deref())
+                .map(|dir| capture::Capture::for_scenario(dir, s, seed))
+                .transpose()?,
             now: 0,
         })
     }
@@ -510,22 +509,6 @@ fn shared_clip(seed: u64, opts: &RunOptions) -> Result<Arc<EncodedClip>, SimErro
         .map_err(|e| SimError::Codec(e.to_string()))?;
     map.insert(seed, c.clone());
     Ok(c)
-}
-
-/// Opens the capture of scenario `s` run with `seed` in `dir`: a file per participant.
-fn open_capture(dir: &Path, s: &Scenario, seed: u64) -> Result<capture::Capture, SimError> {
-    let hosts: Vec<&str> = s.participants.iter().map(|p| p.name.as_str()).collect();
-    let cell = if s.matrix.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", s.cell_label())
-    };
-    let comment = format!(
-        "callharness scenario {}{cell}, seed {seed}; time stamps are simulated time since the \
-         scenario started",
-        s.name
-    );
-    Ok(capture::Capture::create(dir, &hosts, &comment)?)
 }
 
 /// Runs one scenario with `seed` and returns its report (measured, judged).
