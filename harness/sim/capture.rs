@@ -18,8 +18,16 @@
 //!   retransmission does, so both files agree on every segment's numbers.
 //!
 //! Time stamps are simulated time since the scenario started (so a capture starts at
-//! 1970-01-01T00:00:00Z), in nanoseconds. Files are written through a buffer as the run goes:
-//! memory does not grow with the capture. The same scenario and seed give byte-identical files.
+//! 1970-01-01T00:00:00Z), in nanoseconds. Files are written through a 64 KiB buffer per host
+//! as the run goes: memory does not grow with the number of packets (only a few dozen bytes per
+//! signaling message, for its TCP numbers). Off (no [`crate::sim::RunOptions::pcap`]), the
+//! simulation pays one branch per datagram.
+//!
+//! Determinism: the same scenario and seed give the same files in everything the seed decides
+//! (every time stamp, address, port, length, RTP header, TCP number and signaling text), but
+//! not byte for byte: bytes the WebRTC stack draws from the operating system's random
+//! generator (STUN transaction IDs, the DTLS handshake's randoms, keys, signatures and
+//! certificate, hence every SRTP/SRTCP payload and the checksums over them) differ per run.
 
 use crate::agent::signaling::{Envelope, SignalBody};
 use crate::net::datagram::TCP_IP_HEADERS;
@@ -32,6 +40,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
+
+/// Bytes buffered per host file before a write to the file system (a few hundred packets).
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// A capture that could not be written: what was being done, to which path, and why.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +90,12 @@ impl Capture {
             let path = dir.join(name);
             let opened = File::create(&path).and_then(|f| {
                 let comment = format!("{comment}; host {host}");
-                PcapngWriter::new(BufWriter::new(f), app, host, &comment)
+                PcapngWriter::new(
+                    BufWriter::with_capacity(WRITE_BUFFER, f),
+                    app,
+                    host,
+                    &comment,
+                )
             });
             let w = opened.map_err(|source| CaptureError {
                 what: "creating the capture file",
