@@ -179,7 +179,9 @@ impl Sim {
             clip,
             receive: receive_config(s),
             ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
-            capture: (opts.pcap.as_deref())
+            capture: opts
+                .pcap
+                .as_deref()
                 .map(|dir| capture::Capture::for_scenario(dir, s, seed))
                 .transpose()?,
             now: 0,
