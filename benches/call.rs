@@ -3,7 +3,10 @@
 //! (`scenario::load_str` + `sim::run_scenario`), in the group `call`:
 //! - `replay`: frames encoded once and replayed, decoded on receive (the default);
 //! - `live`: encoded and decoded per frame (`media: live`);
-//! - `no-decode`: replayed, not decoded (`decode: false`: network metrics only).
+//! - `no-decode`: replayed, not decoded (`decode: false`: network metrics only);
+//! - `replay-pcap`: `replay` with the packet capture on (`RunOptions::pcap`, as `run --pcap`),
+//!   writing both hosts' pcapng files to a temporary folder, so its cost is `replay`'s minus
+//!   this.
 //!
 //! Each id also prints what users wait for: seconds per simulated call-minute and the speed as
 //! "x real time" (60 s / wall time per call), from every call criterion timed.
@@ -16,8 +19,8 @@
 //! bench does the same (one `RunOptions::clips` cache for all iterations) and prints the one-off
 //! cost of encoding the clip separately.
 //!
-//! For profilers, `CALL_BENCH_PROFILE=replay:N` (or live, no-decode, memory-100-calls) skips
-//! criterion and runs N calls inside `profiled_calls`, e.g.
+//! For profilers, `CALL_BENCH_PROFILE=replay:N` (or replay-pcap, live, no-decode,
+//! memory-100-calls) skips criterion and runs N calls inside `profiled_calls`, e.g.
 //! `valgrind --tool=callgrind --toggle-collect='*profiled_calls*' target/release/deps/call-*`.
 
 use callharness::scenario::{load_str, Scenario};
@@ -142,18 +145,25 @@ fn call(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(12));
-    let opts = options();
+    let base = options();
+    let pcap_dir = tempfile::tempdir().expect("a temporary folder for the capture");
     let mut lines = Vec::new();
-    for (id, media, decode) in [
-        ("replay", "replay", true),
-        ("live", "live", true),
-        ("no-decode", "replay", false),
+    for (id, media, decode, pcap) in [
+        ("replay", "replay", true, false),
+        ("replay-pcap", "replay", true, true),
+        ("live", "live", true, false),
+        ("no-decode", "replay", false, false),
     ] {
+        let opts = RunOptions {
+            pcap: pcap.then(|| pcap_dir.path().join("bench-call")),
+            ..base.clone()
+        };
+        let opts = &opts;
         let s = scenario(id, media, decode, 1, CALL_S);
         if media == "replay" {
             // The clip cache is empty on the first replay run: time that run on its own.
             let t = Instant::now();
-            run_checked(&s, &opts);
+            run_checked(&s, opts);
             if id == "replay" {
                 eprintln!(
                     "call/{id}: first run, with the one-off clip encode ({} frames): {:.3} s",
@@ -162,7 +172,7 @@ fn call(c: &mut Criterion) {
                 );
             }
         } else {
-            run_checked(&s, &opts);
+            run_checked(&s, opts);
         }
         // Every call criterion times (warm-up included), for the x-real-time figure.
         let timed: Arc<Mutex<Vec<Duration>>> = Arc::default();
@@ -173,7 +183,7 @@ fn call(c: &mut Criterion) {
                 let mut log = log.lock().expect("timing log");
                 for _ in 0..iters {
                     let t = Instant::now();
-                    let r = run_scenario(&s, 7, &opts).expect("bench scenario runs");
+                    let r = run_scenario(&s, 7, opts).expect("bench scenario runs");
                     let d = t.elapsed();
                     std::hint::black_box(r);
                     log.push(d);
@@ -281,22 +291,28 @@ fn profiled_calls(s: &Scenario, opts: &RunOptions, n: u32) {
     }
 }
 
-/// `CALL_BENCH_PROFILE=ID[:N]` (ID one of replay, live, no-decode, memory-100-calls): no
+/// `CALL_BENCH_PROFILE=ID[:N]` (ID one of replay, replay-pcap, live, no-decode,
+/// memory-100-calls): no
 /// criterion; warms the clip cache, then runs ID's scenario N times (default 1) inside
 /// [`profiled_calls`], for a profiler.
 fn profile(spec: &str) {
     let (id, n) = spec.split_once(':').unwrap_or((spec, "1"));
     let n: u32 = n.parse().expect("CALL_BENCH_PROFILE=ID[:N], N a count");
     let (media, decode, calls, secs) = match id {
-        "replay" => ("replay", true, 1, CALL_S),
+        "replay" | "replay-pcap" => ("replay", true, 1, CALL_S),
         "live" => ("live", true, 1, CALL_S),
         "no-decode" => ("replay", false, 1, CALL_S),
         "memory-100-calls" => ("replay", true, MEMORY_CALLS, MEMORY_S),
-        _ => {
-            panic!("CALL_BENCH_PROFILE: `{id}` is not replay, live, no-decode or memory-100-calls")
-        }
+        _ => panic!(
+            "CALL_BENCH_PROFILE: `{id}` is not replay, replay-pcap, live, no-decode or \
+             memory-100-calls"
+        ),
     };
-    let opts = options();
+    let pcap_dir = tempfile::tempdir().expect("a temporary folder for the capture");
+    let opts = RunOptions {
+        pcap: (id == "replay-pcap").then(|| pcap_dir.path().join("bench-call")),
+        ..options()
+    };
     run_checked(&scenario("warm", "replay", true, 1, 2), &opts);
     let s = scenario(id, media, decode, calls, secs);
     let t = Instant::now();

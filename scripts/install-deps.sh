@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing callharness needs on Debian or Ubuntu, when missing:
-# libopus (with pkg-config, so the `opus` crate links it) and xmllint (the JUnit schema test).
+# libopus (with pkg-config, so the `opus` crate links it), xmllint (the JUnit schema test) and
+# tshark (the packet-capture tests read `run --pcap` output with Wireshark's dissectors).
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 
@@ -10,6 +11,9 @@ if ! pkg-config --exists opus 2>/dev/null; then
 fi
 if ! command -v xmllint >/dev/null 2>&1; then
   need+=(libxml2-utils)
+fi
+if ! command -v tshark >/dev/null 2>&1; then
+  need+=(tshark)
 fi
 if ! command -v cc >/dev/null 2>&1; then
   need+=(build-essential)
@@ -28,4 +32,6 @@ else
 fi
 echo "installing: ${need[*]}" >&2
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+# Through `env`, so the setting survives sudo's environment reset (tshark's package asks a
+# debconf question otherwise).
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Folder of capacity traces (Mahimahi format) for trace-driven profiles.
     #[arg(long = "traces", value_name = "DIR")]
     pub traces: Vec<PathBuf>,
+    /// Write packet captures for Wireshark: a folder per scenario run in DIR
+    /// (`<scenario>[--<matrix cell>]--seed<N>`), a pcapng file per participant in it.
+    #[arg(long, value_name = "DIR")]
+    pub pcap: Option<PathBuf>,
 }
 
 fn parse_wall_duration(s: &str) -> Result<Duration, String> {
@@ -263,6 +267,19 @@ pub fn run(args: RunArgs) -> i32 {
             }
         })
         .collect();
+    // Each run's seed and capture folder (created up front: a bad --pcap fails before anything
+    // runs).
+    let pcap_dirs: Vec<Option<PathBuf>> = match &args.pcap {
+        Some(base) => match sim::capture::run_folders(base, &all, &seeds) {
+            Ok(dirs) => dirs.into_iter().map(Some).collect(),
+            Err(e) => {
+                eprintln!("error: --pcap: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => vec![None; all.len()],
+    };
+    let runs: Vec<(u64, Option<PathBuf>)> = seeds.iter().copied().zip(pcap_dirs).collect();
 
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -292,6 +309,7 @@ pub fn run(args: RunArgs) -> i32 {
         progress_ms: None,
         calls_up: None,
         clips: Some(Arc::new(Mutex::new(BTreeMap::new()))),
+        pcap: None,
     };
     let results: Vec<Mutex<Option<Result<ScenarioReport, String>>>> =
         all.iter().map(|_| Mutex::new(None)).collect();
@@ -301,7 +319,7 @@ pub fn run(args: RunArgs) -> i32 {
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
-                run_worker(&all, &seeds, &opts, &progress, &results, &next, &stop);
+                run_worker(&all, &runs, &opts, &progress, &results, &next, &stop);
                 alive.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -355,6 +373,9 @@ pub fn run(args: RunArgs) -> i32 {
     match write_coverage(&report, &args.out) {
         Ok(path) => written.push(path),
         Err(e) => eprintln!("warning: writing the KB coverage table: {e}"),
+    }
+    if let Some(dir) = &args.pcap {
+        written.push(dir.clone());
     }
     print_summary(&report, &written, args.quiet, not_run);
     if interrupted.load(Ordering::SeqCst) {
@@ -462,9 +483,10 @@ fn write_coverage(report: &RunReport, dir: &Path) -> Result<PathBuf, report::Rep
 }
 
 /// One worker of `run --jobs N`: takes the next scenario until none is left or the run stops.
+/// `runs` holds each scenario's seed and capture folder.
 fn run_worker(
     all: &[Scenario],
-    seeds: &[u64],
+    runs: &[(u64, Option<PathBuf>)],
     opts: &RunOptions,
     progress: &Progress,
     results: &[Mutex<Option<Result<ScenarioReport, String>>>],
@@ -483,7 +505,8 @@ fn run_worker(
         let (p, c) = progress.slot();
         o.progress_ms = Some(p.clone());
         o.calls_up = Some(c.clone());
-        let r = sim::run_scenario(&all[i], seeds[i], &o).map_err(|e| e.to_string());
+        o.pcap = runs[i].1.clone();
+        let r = sim::run_scenario(&all[i], runs[i].0, &o).map_err(|e| e.to_string());
         progress.done(&p, all[i].duration.as_nanos() / 1_000_000);
         if let Ok(mut slot) = results[i].lock() {
             *slot = Some(r);

@@ -14,7 +14,9 @@
 //! # }
 //! ```
 
+pub mod capture;
 pub mod measure;
+pub mod pcapng;
 pub mod world;
 
 use crate::agent::media::EncodedClip;
@@ -53,6 +55,9 @@ pub struct RunOptions {
     pub calls_up: Option<Arc<AtomicU64>>,
     /// Encoded clips shared between scenarios of one run (keyed by seed).
     pub clips: Option<ClipCache>,
+    /// Folder to write this run's packet capture to, one pcapng file per host (see
+    /// [`capture`]); created if missing. None: no capture, and no cost.
+    pub pcap: Option<PathBuf>,
 }
 
 /// Why a scenario could not run at all.
@@ -69,6 +74,8 @@ pub enum SimError {
     },
     #[error("encoding the audio clip: {0}")]
     Codec(String),
+    #[error("packet capture: {0}")]
+    Capture(#[from] capture::CaptureError),
 }
 
 /// Derives an independent seed for a named part of the world (fixed hash, stable across runs).
@@ -118,6 +125,8 @@ pub(crate) struct Sim {
     sent_rtp: Vec<Box<[u64; SENT_RING]>>,
     /// Per leg: one-way delay of the RTP packets it received.
     pub(crate) one_way: Vec<OneWayDelay>,
+    /// The packet capture, when asked for (`RunOptions::pcap`).
+    capture: Option<capture::Capture>,
     pub(crate) now: u64,
 }
 
@@ -184,6 +193,11 @@ impl Sim {
             jitter_buffers: s.participants.iter().map(|p| p.jitter_buffer).collect(),
             sent_rtp: Vec::new(),
             one_way: Vec::new(),
+            capture: opts
+                .pcap
+                .as_deref()
+                .map(|dir| capture::Capture::for_scenario(dir, s, seed))
+                .transpose()?,
             now: 0,
         })
     }
@@ -291,7 +305,7 @@ impl Sim {
         let mut out = std::mem::take(&mut self.transmit_buf);
         out.extend(self.legs[li].drain_transmits());
         for t in out.drain(..) {
-            match t {
+            let d = match t {
                 Transmit::Media { from, to, bytes } => {
                     if is_audio_rtp(&bytes) {
                         if let Some(seq) = rtp_sequence(&bytes) {
@@ -299,29 +313,24 @@ impl Sim {
                         }
                     }
                     let len = bytes.len() as u32;
-                    self.net
-                        .send(now, Datagram::udp(from, to, len, Wire::Media(bytes)));
+                    Datagram::udp(from, to, len, Wire::Media(bytes))
                 }
                 Transmit::Signal(env) => {
                     let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
                     let dst = SocketAddrV4::new(self.net.host_addr(peer_host), SIGNALING_PORT);
                     let len = env.wire_size();
-                    self.net.send(
-                        now,
-                        Datagram::tcp(
-                            src,
-                            dst,
-                            len,
-                            false,
-                            Wire::Signal {
-                                call,
-                                to_caller,
-                                env,
-                            },
-                        ),
-                    );
+                    let wire = Wire::Signal {
+                        call,
+                        to_caller,
+                        env,
+                    };
+                    Datagram::tcp(src, dst, len, false, wire)
                 }
+            };
+            if let Some(c) = &mut self.capture {
+                c.record(now, host, pcapng::Direction::Outbound, &d);
             }
+            self.net.send(now, d);
         }
         self.transmit_buf = out;
         let t = self.legs[li].poll_timeout().map(|t| t.max(now));
@@ -341,6 +350,9 @@ impl Sim {
     fn deliver(&mut self, at: u64, to_host: HostId, d: Datagram<Wire>, kind: DeliveryKind) {
         if kind != DeliveryKind::Datagram {
             return;
+        }
+        if let Some(c) = &mut self.capture {
+            c.record(at, to_host, pcapng::Direction::Inbound, &d);
         }
         match d.payload {
             Wire::Media(bytes) => {
@@ -552,6 +564,9 @@ pub fn run_scenario(
     let mut sim = Sim::new(s, seed, opts)?;
     let end = s.duration.as_nanos();
     let complete = sim.run(end, opts)?;
+    if let Some(c) = sim.capture.take() {
+        c.finish()?;
+    }
     let mut report = measure::scenario_report(s, seed, &mut sim, complete);
     report.wall_ms = wall.elapsed().as_millis() as u64;
     Ok(report)
