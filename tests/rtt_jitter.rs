@@ -89,8 +89,8 @@ fn rtt_is_unbiased_when_the_sender_reports_cross_a_jittery_link() {
     // independent randomised timers some SRs are echoed twice and some not at all). The jitter's
     // sd is 14 / sqrt(12) = 4.04 ms; over 128 calls (seeds 1..=32) the per-call error had sd
     // 0.50 ms, so one call cannot resolve 0.5 ms. Nor would a smaller jitter do: the old bias is
-    // at most a quarter of the jitter range (0.43 sd), so a jitter small enough for one call to
-    // pass a 0.5 ms bound would let the old timers pass it too. The mean of 16 calls has a
+    // at most an eighth of the jitter range (1.75 ms here, 0.43 sd), so a jitter small enough for
+    // one call to pass a 0.5 ms bound would let the old timers pass it too. The mean of 16 calls has a
     // standard error of 0.50 / 4 = 0.125 ms: the bound is 4 of them. With the stack's fixed
     // timers the same 128 calls were -1.15 ms low on average (per-call sd 0.82 ms, so 0.2 ms
     // for 16 calls: 3.2 standard errors beyond the bound), and these 16 were -0.95 ms low.

@@ -7,10 +7,13 @@
 //! packet arrives, so every Receiver Report leaves one first-packet delay after the Sender Report
 //! it should echo was sent. On a jittery path that SR has arrived only if its delay was shorter
 //! than the first packet's: the RR echoes the SRs that came early and repeats the previous one
-//! for those that came late, and RTT (`A - LSR - DLSR`) comes out low by up to a quarter of the
-//! jitter range, for the whole call. A randomised interval (RFC 3550 6.3.1: the computed
-//! interval times a uniform factor in [0.5, 1.5]) keeps the two timers from locking together,
-//! so the SR an RR echoes is the latest one at an instant unrelated to its delay.
+//! for those that came late, and RTT (`A - LSR - DLSR`) comes out low by up to half the
+//! jitter's standard deviation (an eighth of the range of a uniform jitter), for the whole call.
+//! The fixed phase also lines reports up with other periodic traffic: on a full drop-tail queue
+//! they meet it at the same point of its cycle every second, and are lost (or kept) together.
+//! A randomised interval (RFC 3550 6.3.1: the computed interval times a uniform factor in
+//! [0.5, 1.5]) keeps the timers from locking together, so the SR an RR echoes is the latest one
+//! at an instant unrelated to its delay.
 //!
 //! [`ScheduledReports`] wraps a stock generator built with a zero interval (so it is due whenever
 //! it is asked), passes every packet through it, and runs its timer only when our
@@ -24,7 +27,8 @@
 //! they were; only their timing changes. There is no timer reconsideration (RFC 3550 6.3.3):
 //! with a fixed membership of two it has nothing to reconsider, and without it the
 //! `1 / (e - 3/2)` compensation of appendix A.7 (which offsets reconsideration's lengthening of
-//! the mean interval) must not be applied either, so the mean interval is exactly the nominal.
+//! the mean interval: with both and two fixed members the mean comes back to 1.000 x nominal)
+//! must not be applied either, so the mean interval is exactly the nominal.
 //!
 //! ```
 //! use callharness::agent::rtcp_schedule::RtcpSchedule;
