@@ -19,6 +19,7 @@
 pub mod fixed_crypto;
 pub mod media;
 pub mod peer;
+pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
 
@@ -189,6 +190,8 @@ pub struct CallLegConfig {
     /// After hanging up, how long media still arriving is taken in (packets already in
     /// flight), ns.
     pub hangup_grace: u64,
+    /// Seed for the randomised RTCP report intervals.
+    pub rtcp_seed: u64,
 }
 
 /// Something the leg wants sent.
@@ -261,6 +264,7 @@ impl CallLeg {
                 ice_keepalive: cfg.ice_keepalive,
                 crypto_seed: cfg.crypto_seed,
                 ice_restart: cfg.ice_restart,
+                rtcp_seed: cfg.rtcp_seed,
             },
             base,
             now,

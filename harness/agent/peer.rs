@@ -14,11 +14,11 @@
 //! while let Some(d) = peer.poll_datagram() { /* send d over the network */ }
 //! ```
 
+use super::rtcp_schedule::configure_scheduled_reports;
 use super::rtt::{RtcpRtt, RttLog};
 use bytes::{Bytes, BytesMut};
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::configure_rtcp_reports;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
@@ -63,6 +63,8 @@ pub struct PeerConfig {
     pub crypto_seed: Option<u64>,
     /// This client restarts ICE when its network changes (see [`Peer::restart_on`]).
     pub ice_restart: bool,
+    /// Seed for the randomised RTCP report intervals (see [`super::rtcp_schedule`]).
+    pub rtcp_seed: u64,
 }
 
 /// An error from the WebRTC stack, with what we were doing.
@@ -132,7 +134,8 @@ impl Peer {
             )
             .map_err(ctx("registering Opus"))?;
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
-        let registry = configure_rtcp_reports(Registry::new()).with(Slot::Custom(500), rtt);
+        let registry = configure_scheduled_reports(Registry::new(), cfg.rtcp_seed)
+            .with(Slot::Custom(500), rtt);
         let mut settings = SettingEngineBuilder::new();
         // Seeded ICE credentials, except for a client that restarts ICE: rtc 0.21 reuses the
         // setting engine's credentials on a restart, and a restart the far end can see needs new

@@ -256,6 +256,7 @@ impl Sim {
             crypto_seed: Some(sub_seed(s, "crypto")),
             ice_restart: self.ice_restart[host.0 as usize],
             hangup_grace: 1_000_000_000,
+            rtcp_seed: sub_seed(s, "rtcp"),
         }
     }
 
