@@ -150,10 +150,12 @@ pub struct LinkCounters {
     pub queue_hwm_wait: Nanos,
     /// Cross-traffic packets offered.
     pub cross_in: u64,
-    /// Cross-traffic packets that got through.
+    /// Cross-traffic packets that left the link (filled in by the network from its flows).
     pub cross_delivered: u64,
     /// Cross-traffic packets dropped (any reason).
     pub cross_dropped: u64,
+    /// Each cross-traffic flow on this link (filled in by the network).
+    pub cross_flows: Vec<crate::net::cross_run::CrossFlowCounters>,
 }
 
 impl LinkCounters {
@@ -424,18 +426,24 @@ impl Link {
     }
 
     /// A cross-traffic packet of `size` bytes at `now`: takes capacity and queue space, may be
-    /// lost; returns whether it got through. Counted apart from the link's own packets.
-    pub fn transmit_cross(&mut self, now: Nanos, size: u32) -> bool {
+    /// lost. Returns when it leaves the link (its departure from the queue plus the base
+    /// delay; no jitter is drawn for it), or why it was dropped. Counted apart from the link's
+    /// own packets.
+    pub fn transmit_cross(&mut self, now: Nanos, size: u32) -> Result<Nanos, DropReason> {
         self.counters.cross_in += 1;
-        let ok = !(now >= self.outage.0 && now < self.outage.1)
-            && self.queue.enqueue(now, size + self.overhead).is_ok()
-            && !self.loss.lose(&mut self.rng);
-        if ok {
-            self.counters.cross_delivered += 1;
+        let fate = if now >= self.outage.0 && now < self.outage.1 {
+            Err(DropReason::Outage)
         } else {
+            match self.queue.enqueue(now, size + self.overhead) {
+                Err(r) => Err(r),
+                Ok(_) if self.loss.lose(&mut self.rng) => Err(DropReason::Loss),
+                Ok(leave) => Ok(leave + self.delay.base()),
+            }
+        };
+        if fate.is_err() {
             self.counters.cross_dropped += 1;
         }
-        ok
+        fate
     }
 
     /// Re-counts a packet this link reported delivered as dropped (it was lost after leaving

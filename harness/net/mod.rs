@@ -37,6 +37,8 @@
 
 pub mod config;
 pub mod cross;
+pub mod cross_run;
+pub mod cross_source;
 pub mod datagram;
 pub mod delay;
 pub mod error;
@@ -59,7 +61,9 @@ pub type Nanos = u64;
 pub use config::{
     DirectionConfig, Distribution, Encapsulation, JitterConfig, LinkProfile, Reorder, Which,
 };
-pub use cross::{CrossTrafficFlow, FlowDirection, TrafficPattern};
+pub use cross::{Arrivals, CrossTrafficFlow, FlowDirection, SizeShare, TrafficPattern};
+pub use cross_run::CrossFlowCounters;
+pub use cross_source::CrossTrafficSource;
 pub use error::NetError;
 pub use firewall::{FirewallAction, FirewallRule, TcpBlock};
 pub use link::{DropReason, Link, LinkCounters, PacketMeta, Transmit};

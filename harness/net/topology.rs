@@ -135,6 +135,8 @@ pub struct DropRecord<P> {
 /// The emulated network (see the module docs).
 pub struct Network<P> {
     pub(crate) now: Nanos,
+    /// The run's seed, from which every link's and flow's random stream derives.
+    pub(crate) seed: u64,
     pub(crate) links: Vec<Link>,
     pub(crate) hosts: Vec<HostState>,
     pub(crate) sites: Vec<SiteState>,
@@ -288,6 +290,7 @@ impl<P: Clone> Network<P> {
         }
         let mut net = Network {
             now: 0,
+            seed,
             links,
             hosts,
             sites,
@@ -388,7 +391,16 @@ impl<P: Clone> Network<P> {
     /// Every link's counters: hosts' access links (up, down) in configuration order, then
     /// sites' shared links, then core links.
     pub fn counters(&self) -> Vec<LinkCounters> {
-        self.links.iter().map(Link::counters).collect()
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut c = l.counters();
+                c.cross_flows = self.flow_counters(i);
+                c.cross_delivered = c.cross_flows.iter().map(|f| f.delivered).sum();
+                c
+            })
+            .collect()
     }
 
     /// Datagrams sent from an address no host has (not counted on any link).

@@ -1,0 +1,98 @@
+//! Cross-traffic, link counters and fault attribution, end to end: KB scenarios loaded from
+//! `scenarios/kb/` through the library (`scenario::load_str` + `sim::run_scenario`) and run.
+
+use callharness::report::model::ScenarioReport;
+use callharness::scenario::{load_str, Scenario};
+use callharness::sim::{run_scenario, RunOptions};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn kb(name: &str) -> String {
+    let path = root().join("scenarios/kb").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn scenario(yaml: &str) -> Scenario {
+    let profiles = [root().join("scenarios/profiles")];
+    let mut cells = load_str(yaml, Path::new("test.yaml"), &profiles)
+        .unwrap_or_else(|e| panic!("scenario does not load: {e:?}"));
+    assert_eq!(cells.len(), 1);
+    cells.remove(0)
+}
+
+fn run(s: &Scenario, seed: u64) -> ScenarioReport {
+    run_scenario(s, seed, &RunOptions::default()).expect("the scenario runs")
+}
+
+/// NET-CONTENTION with the backup's start moved `shift_ms` later, and `extra` added to the
+/// flow (like `arrivals: constant`): (call connected and not dropped, loss % of the stream
+/// alice sends).
+fn contention(shift_ms: u64, extra: &str) -> (bool, f64) {
+    let text = kb("net-contention.yaml");
+    let from = "{ at: 10s, site: home, cross_traffic: { name: backup,";
+    assert!(text.contains(from), "the scenario's flow line changed");
+    let to = format!(
+        "{{ at: {}ms, site: home, cross_traffic: {{ name: backup,{extra}",
+        10_000 + shift_ms
+    );
+    let r = run(&scenario(&text.replace(from, &to)), 1);
+    let call = &r.calls[0];
+    let ok = call.connected && call.failure.is_none();
+    (ok, call.streams.first().map_or(100.0, |s| s.loss_pct))
+}
+
+#[test]
+fn poisson_cross_traffic_does_not_phase_lock_with_the_call() {
+    // Moving the backup's start by 0..5 ms changes nothing about the load, so it must not
+    // change the outcome. With Poisson arrivals each shift is in effect another random
+    // sample of the same load: during the 20 s of contention alice sends ~1000 packets and
+    // about 5 % are lost; a binomial count of 50 has a standard deviation of about 7 packets
+    // (0.33 points of the whole stream's 2150 packets). Drops in a full queue come in short
+    // runs, so allow twice that spread and 4 of those: every shift within ±2.7 points of
+    // the mean. Periodic arrivals phase-lock with the 20 ms packets instead: today's
+    // behaviour, kept as `arrivals: constant`, swings between a lossy and a dropped call.
+    let runs: Vec<(bool, f64)> = (0..=5).map(|ms| contention(ms, "")).collect();
+    assert!(runs.iter().all(|r| r.0), "a call failed: {runs:?}");
+    let mean = runs.iter().map(|r| r.1).sum::<f64>() / runs.len() as f64;
+    assert!(
+        mean > 1.0,
+        "the contention no longer hurts the call: {runs:?}"
+    );
+    for r in &runs {
+        assert!((r.1 - mean).abs() < 2.7, "{runs:?}");
+    }
+    let constant: Vec<(bool, f64)> = (0..=5)
+        .map(|ms| contention(ms, " arrivals: constant,"))
+        .collect();
+    // Not a requirement on constant arrivals, a check that this test can tell: the band
+    // above would have caught the phase-lock.
+    let lo = constant.iter().map(|r| r.1).fold(f64::MAX, f64::min);
+    let hi = constant.iter().map(|r| r.1).fold(f64::MIN, f64::max);
+    assert!(
+        constant.iter().any(|r| !r.0) || hi - lo > 5.4,
+        "constant arrivals no longer phase-lock: {constant:?}"
+    );
+}
+
+#[test]
+fn a_bad_flow_in_a_scenario_is_reported_where_it_was_written() {
+    let text = kb("net-contention.yaml").replace(
+        "packet_size: 1500B",
+        "size_mix: [{ size: 1500B, share: 60% }, { size: 80B, share: 30% }]",
+    );
+    let line = 1 + text
+        .lines()
+        .position(|l| l.contains("size_mix"))
+        .expect("the flow line");
+    let profiles = [root().join("scenarios/profiles")];
+    let errors = load_str(&text, Path::new("bad.yaml"), &profiles).expect_err("a bad mix");
+    let e = errors
+        .iter()
+        .find(|e| e.message.contains("size_mix"))
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert!(e.message.contains("add up to 90%"), "{e:?}");
+    assert_eq!(e.line, line, "{e:?}");
+}
