@@ -96,3 +96,63 @@ fn a_bad_flow_in_a_scenario_is_reported_where_it_was_written() {
     assert!(e.message.contains("add up to 90%"), "{e:?}");
     assert_eq!(e.line, line, "{e:?}");
 }
+
+#[test]
+fn the_report_counts_every_packet_on_every_link_and_the_backup_on_its_link() {
+    let r = run(&scenario(&kb("net-contention.yaml")), 1);
+    for l in &r.links {
+        let dropped: u64 = l.dropped.values().sum();
+        assert_eq!(
+            l.packets_in,
+            l.delivered + dropped + l.in_flight_at_end,
+            "{l:?}"
+        );
+        let sum = |f: fn(&callharness::report::model::LinkSecondSample) -> u64| {
+            l.series.iter().map(f).sum::<u64>()
+        };
+        assert_eq!(sum(|s| s.packets_in), l.packets_in, "{}", l.link);
+        assert_eq!(sum(|s| s.delivered), l.delivered, "{}", l.link);
+        assert_eq!(sum(|s| s.dropped), dropped, "{}", l.link);
+        assert!(
+            l.series.len() as u64 <= r.duration_ms / 1000 + 1,
+            "{}",
+            l.link
+        );
+    }
+    let up = r.links.iter().find(|l| l.link == "site:home.up").unwrap();
+    let backup = &up.cross_traffic[0];
+    // 1.2 Mbit/s of 1500-byte packets for 20 s: 2000 packets, a Poisson count (sd 45).
+    assert_eq!((backup.flow.as_str(), backup.start_ms), ("backup", 10_000));
+    assert!(
+        (backup.sent as f64 - 2000.0).abs() < 4.0 * 2000f64.sqrt(),
+        "{backup:?}"
+    );
+    assert_eq!(backup.sent_bytes, backup.sent * 1500);
+    let dropped: u64 = backup.dropped.values().sum();
+    assert!(
+        backup.dropped.contains_key("queue") && dropped > 200,
+        "{backup:?}"
+    );
+    assert_eq!(
+        backup.sent,
+        backup.delivered + dropped + backup.in_flight_at_end
+    );
+    // The 100-packet queue holds 1.2 s of 1500-byte packets at 1 Mbit/s (less with the call's
+    // small packets among them, but more than 0.7 s): full while the backup runs (10-30 s),
+    // near empty before and after.
+    assert_eq!(up.queue_high_water, 100);
+    assert!(up.queue_high_water_ms > 700.0, "{up:?}");
+    assert!(up.queue_high_water_bytes > 100_000);
+    let second = |t: usize| &up.series[t];
+    assert!(second(20).queue_high_water > 90 && second(20).queue_high_water_ms > 700.0);
+    assert!(second(5).queue_high_water <= 2 && second(40).queue_high_water <= 2);
+    assert!(second(20).dropped > 0 && second(5).dropped == 0);
+}
+
+#[test]
+fn an_older_report_without_the_new_link_fields_still_reads() {
+    let old = r#"{"link": "alice.up", "packets_in": 10, "bytes_in": 1000, "delivered": 9,
+                  "dropped": {"loss": 1}, "queue_high_water": 3}"#;
+    let l: callharness::report::model::LinkReport = serde_json::from_str(old).unwrap();
+    assert_eq!((l.delivered, l.in_flight_at_end, l.series.len()), (9, 0, 0));
+}

@@ -209,6 +209,11 @@ pub struct Bottleneck {
     hwm_packets: u64,
     hwm_bytes: u64,
     hwm_wait: Nanos,
+    /// High-water marks since the link last took them (packets, wait ns), for its series.
+    period_packets: u64,
+    period_wait: Nanos,
+    /// How long the last accepted packet waited before its turn, ns.
+    last_wait: Nanos,
 }
 
 impl Bottleneck {
@@ -253,6 +258,9 @@ impl Bottleneck {
             hwm_packets: 0,
             hwm_bytes: 0,
             hwm_wait: 0,
+            period_packets: 0,
+            period_wait: 0,
+            last_wait: 0,
         }
     }
 
@@ -270,6 +278,8 @@ impl Bottleneck {
         self.hwm_packets = old.hwm_packets;
         self.hwm_bytes = old.hwm_bytes;
         self.hwm_wait = old.hwm_wait;
+        self.period_packets = old.period_packets;
+        self.period_wait = old.period_wait;
     }
 
     /// Offers a packet of `bytes` (on the wire) at `now`; returns when its last byte leaves, or
@@ -317,15 +327,49 @@ impl Bottleneck {
         self.busy_until = leave;
         self.queued.push_back((leave, bytes));
         self.queued_bytes += u64::from(bytes);
-        self.hwm_packets = self.hwm_packets.max(self.queued.len() as u64);
+        let len = self.queued.len() as u64;
+        self.hwm_packets = self.hwm_packets.max(len);
         self.hwm_bytes = self.hwm_bytes.max(self.queued_bytes);
         self.hwm_wait = self.hwm_wait.max(wait);
+        self.period_packets = self.period_packets.max(len);
+        self.period_wait = self.period_wait.max(wait);
+        self.last_wait = wait;
         Ok(leave)
     }
 
     /// The most packets, bytes and waiting time (ns) the queue has held.
     pub fn high_water(&self) -> (u64, u64, Nanos) {
         (self.hwm_packets, self.hwm_bytes, self.hwm_wait)
+    }
+
+    /// The most packets and the longest wait (ns) since the last call of
+    /// [`Bottleneck::take_period_high_water`], without resetting them.
+    pub fn period_high_water(&self) -> (u64, Nanos) {
+        (self.period_packets, self.period_wait)
+    }
+
+    /// The most packets and the longest wait (ns) since the last call, then starts afresh
+    /// (a link's per-second series).
+    pub fn take_period_high_water(&mut self) -> (u64, Nanos) {
+        let marks = self.period_high_water();
+        self.period_packets = 0;
+        self.period_wait = 0;
+        marks
+    }
+
+    /// How long the last accepted packet (its last fragment) waited before its turn, ns: 0
+    /// on a link without a bottleneck.
+    pub fn last_wait(&self) -> Nanos {
+        self.last_wait
+    }
+
+    /// Packets (fragments) and bytes on the wire still in the queue, or being sent, at `now`
+    /// (cross-traffic included; for `now` no earlier than the last arrival).
+    pub fn queued_at(&self, now: Nanos) -> (u64, u64) {
+        self.queued
+            .iter()
+            .filter(|(leave, _)| *leave > now)
+            .fold((0, 0), |(n, b), (_, bytes)| (n + 1, b + u64::from(*bytes)))
     }
 }
 

@@ -37,8 +37,9 @@
 
 use crate::net::config::LinkProfile;
 use crate::net::error::NetError;
-use crate::net::firewall::{Firewall, Flow, RuleDirection, TcpBlock, Verdict};
-use crate::net::link::{DropReason, Link, LinkCounters, PacketMeta, Transmit};
+use crate::net::firewall::Firewall;
+use crate::net::forward::InFlight;
+use crate::net::link::{DropReason, Link, LinkCounters};
 use crate::net::rng::link_seed;
 use crate::net::trace::TraceCache;
 use crate::net::Nanos;
@@ -51,31 +52,18 @@ pub use crate::net::datagram::{Datagram, Delivery, DeliveryKind, HostId, Proto};
 pub use crate::net::network_config::{CorePath, HostConfig, NetworkConfig, SiteConfig};
 pub use crate::net::timeline::NetEvent;
 
-/// Most links a path crosses: access, shared, core, shared, access.
-const MAX_HOPS: usize = 5;
-
 pub(crate) struct HostState {
     pub(crate) name: String,
     pub(crate) addr: Ipv4Addr,
-    site: usize,
+    pub(crate) site: usize,
     pub(crate) up: usize,
     pub(crate) down: usize,
-    firewall: Firewall,
+    pub(crate) firewall: Firewall,
 }
 
 pub(crate) struct SiteState {
     pub(crate) name: String,
     pub(crate) shared: Option<(usize, usize)>,
-}
-
-struct InFlight<P> {
-    d: Datagram<P>,
-    to: usize,
-    route: [u32; MAX_HOPS],
-    len: u8,
-    hop: u8,
-    entered: Nanos,
-    reset: bool,
 }
 
 /// What a queued internal event does.
@@ -97,7 +85,7 @@ pub(crate) enum EventKind {
 
 pub(crate) struct Event {
     at: Nanos,
-    seq: u64,
+    pub(crate) seq: u64,
     pub(crate) kind: EventKind,
 }
 
@@ -143,16 +131,16 @@ pub struct Network<P> {
     /// Core link index for each ordered pair of sites, `a * sites + b`.
     pub(crate) core: Vec<usize>,
     pub(crate) owners: BTreeMap<Ipv4Addr, usize>,
-    heap: BinaryHeap<Event>,
+    pub(crate) heap: BinaryHeap<Event>,
     seq: u64,
-    inflight: Vec<Option<InFlight<P>>>,
-    free: Vec<usize>,
-    deliveries: VecDeque<Delivery<P>>,
+    pub(crate) inflight: Vec<Option<InFlight<P>>>,
+    pub(crate) free: Vec<usize>,
+    pub(crate) deliveries: VecDeque<Delivery<P>>,
     pub(crate) events: VecDeque<NetEvent>,
     pub(crate) timeline: crate::net::timeline::Timeline,
     pub(crate) traces: TraceCache,
-    unroutable: u64,
-    drop_log: Option<Vec<DropRecord<P>>>,
+    pub(crate) unroutable: u64,
+    pub(crate) drop_log: Option<Vec<DropRecord<P>>>,
 }
 
 impl<P: Clone> Network<P> {
@@ -320,15 +308,7 @@ impl<P: Clone> Network<P> {
             "send at {now} after advancing to {}",
             self.now
         );
-        let slot = self.alloc(InFlight {
-            d,
-            to: 0,
-            route: [0; MAX_HOPS],
-            len: 0,
-            hop: 0,
-            entered: 0,
-            reset: false,
-        });
+        let slot = self.alloc(InFlight::new(d, false));
         self.push(now.max(self.now), EventKind::Send(slot));
     }
 
@@ -395,7 +375,7 @@ impl<P: Clone> Network<P> {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let mut c = l.counters();
+                let mut c = l.counters_at(self.now);
                 c.cross_flows = self.flow_counters(i);
                 c.cross_delivered = c.cross_flows.iter().map(|f| f.delivered).sum();
                 c
@@ -418,17 +398,6 @@ impl<P: Clone> Network<P> {
         }
     }
 
-    fn log_drop(&mut self, at: Nanos, link: usize, reason: DropReason, d: &Datagram<P>) {
-        if let Some(log) = self.drop_log.as_mut() {
-            log.push(DropRecord {
-                at,
-                link: self.links[link].counters().name.clone(),
-                reason,
-                datagram: d.clone(),
-            });
-        }
-    }
-
     /// Datagrams whose source address belongs to no host.
     pub fn unroutable(&self) -> u64 {
         self.unroutable
@@ -444,217 +413,11 @@ impl<P: Clone> Network<P> {
             .sum()
     }
 
-    fn route(&self, src: usize, dst: usize) -> ([u32; MAX_HOPS], usize) {
-        let mut r = [0u32; MAX_HOPS];
-        let mut n = 0;
-        let mut push = |l: usize| {
-            r[n] = l as u32;
-            n += 1;
-        };
-        push(self.hosts[src].up);
-        let (a, b) = (self.hosts[src].site, self.hosts[dst].site);
-        if a != b {
-            if let Some((up, _)) = self.sites[a].shared {
-                push(up);
-            }
-            push(self.core[a * self.sites.len() + b]);
-            if let Some((_, down)) = self.sites[b].shared {
-                push(down);
-            }
-        }
-        push(self.hosts[dst].down);
-        (r, n)
-    }
-
     pub(crate) fn push(&mut self, at: Nanos, kind: EventKind) {
         self.seq += 1;
         self.heap.push(Event {
             at,
             seq: self.seq,
-            kind,
-        });
-    }
-
-    fn alloc(&mut self, f: InFlight<P>) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.inflight[i] = Some(f);
-                i
-            }
-            None => {
-                self.inflight.push(Some(f));
-                self.inflight.len() - 1
-            }
-        }
-    }
-
-    fn release(&mut self, slot: usize) -> Option<InFlight<P>> {
-        let f = self.inflight[slot].take();
-        self.free.push(slot);
-        f
-    }
-
-    fn flow(&self, f: &InFlight<P>, direction: RuleDirection) -> Flow {
-        let peer = if direction == RuleDirection::Out {
-            *f.d.dst.ip()
-        } else {
-            *f.d.src.ip()
-        };
-        Flow {
-            direction,
-            proto: f.d.proto,
-            src_port: f.d.src.port(),
-            dst_port: f.d.dst.port(),
-            peer_addr: peer,
-            peer_host: self.owners.get(&peer).map(|&h| HostId(h as u32)),
-        }
-    }
-
-    /// The reply a refused SYN brings back.
-    fn reset_of(d: &Datagram<P>) -> Datagram<P> {
-        Datagram::tcp(d.dst, d.src, 0, false, d.payload.clone())
-    }
-
-    fn depart(&mut self, slot: usize, t: Nanos) {
-        let Some(f) = self.inflight[slot].as_ref() else {
-            return;
-        };
-        let Some(&src) = self.owners.get(f.d.src.ip()) else {
-            self.unroutable += 1;
-            self.release(slot);
-            return;
-        };
-        let up = self.hosts[src].up;
-        if *f.d.src.ip() != self.hosts[src].addr {
-            // Sent from an address the host no longer has (it moved to another access point):
-            // that socket is gone, nothing leaves on it.
-            self.links[up].count_dropped(f.d.size, DropReason::AddressChanged);
-            if let Some(f) = self.release(slot) {
-                self.log_drop(t, up, DropReason::AddressChanged, &f.d);
-            }
-            return;
-        }
-        if !f.reset {
-            if let Verdict::Block(how) = self.hosts[src]
-                .firewall
-                .check(&self.flow(f, RuleDirection::Out))
-            {
-                self.links[up].count_dropped(f.d.size, DropReason::Firewall);
-                let d = f.d.clone();
-                self.log_drop(t, up, DropReason::Firewall, &d);
-                let Some(f) = self.inflight[slot].as_ref() else {
-                    return;
-                };
-                if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
-                    let reset = Self::reset_of(&f.d);
-                    self.deliveries.push_back(Delivery {
-                        at: t,
-                        to_host: HostId(src as u32),
-                        datagram: reset,
-                        kind: DeliveryKind::TcpReset,
-                    });
-                }
-                self.release(slot);
-                return;
-            }
-        }
-        let Some(&dst) = self.owners.get(f.d.dst.ip()) else {
-            self.links[up].count_dropped(f.d.size, DropReason::NoRoute);
-            let d = f.d.clone();
-            self.log_drop(t, up, DropReason::NoRoute, &d);
-            self.release(slot);
-            return;
-        };
-        let (route, len) = self.route(src, dst);
-        if let Some(f) = self.inflight[slot].as_mut() {
-            f.to = dst;
-            f.route = route;
-            f.len = len as u8;
-        }
-        self.enter_hop(slot, t);
-    }
-
-    fn enter_hop(&mut self, slot: usize, t: Nanos) {
-        let Some(f) = self.inflight[slot].as_mut() else {
-            return;
-        };
-        let hop = f.hop as usize;
-        if hop > 0 {
-            let prev = f.route[hop - 1] as usize;
-            if self.links[prev].was_down_during(f.entered, t) {
-                let size = f.d.size;
-                self.links[prev].recount_as_dropped(size, DropReason::Outage);
-                if let Some(f) = self.release(slot) {
-                    self.log_drop(t, prev, DropReason::Outage, &f.d);
-                }
-                return;
-            }
-        }
-        if hop == f.len as usize {
-            self.arrive(slot, t);
-            return;
-        }
-        let link = f.route[hop] as usize;
-        match self.links[link].transmit(t, &PacketMeta { size: f.d.size }) {
-            Transmit::Dropped(reason) => {
-                if let Some(f) = self.release(slot) {
-                    self.log_drop(t, link, reason, &f.d);
-                }
-            }
-            Transmit::Delivered { at, duplicate } => {
-                f.hop += 1;
-                f.entered = t;
-                if let Some(dup_at) = duplicate {
-                    let copy = InFlight {
-                        d: f.d.clone(),
-                        ..*f
-                    };
-                    let copy = self.alloc(copy);
-                    self.push(dup_at, EventKind::Hop(copy));
-                }
-                self.push(at, EventKind::Hop(slot));
-            }
-        }
-    }
-
-    fn arrive(&mut self, slot: usize, t: Nanos) {
-        let Some(f) = self.release(slot) else { return };
-        let last = f.route[f.len as usize - 1] as usize;
-        let host = &self.hosts[f.to];
-        if *f.d.dst.ip() != host.addr {
-            self.links[last].recount_as_dropped(f.d.size, DropReason::AddressChanged);
-            self.log_drop(t, last, DropReason::AddressChanged, &f.d);
-            return;
-        }
-        if !f.reset {
-            if let Verdict::Block(how) = host.firewall.check(&self.flow(&f, RuleDirection::In)) {
-                self.links[last].recount_as_dropped(f.d.size, DropReason::Firewall);
-                self.log_drop(t, last, DropReason::Firewall, &f.d);
-                if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
-                    let reset = Self::reset_of(&f.d);
-                    let slot = self.alloc(InFlight {
-                        d: reset,
-                        to: 0,
-                        route: [0; MAX_HOPS],
-                        len: 0,
-                        hop: 0,
-                        entered: 0,
-                        reset: true,
-                    });
-                    self.push(t, EventKind::Send(slot));
-                }
-                return;
-            }
-        }
-        let kind = if f.reset {
-            DeliveryKind::TcpReset
-        } else {
-            DeliveryKind::Datagram
-        };
-        self.deliveries.push_back(Delivery {
-            at: t,
-            to_host: HostId(f.to as u32),
-            datagram: f.d,
             kind,
         });
     }

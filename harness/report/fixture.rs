@@ -192,6 +192,7 @@ fn link(name: &str, packets_in: u64, dropped: &[(&str, u64)], queue_high_water: 
         delivered: packets_in - dropped.values().sum::<u64>(),
         dropped,
         queue_high_water,
+        ..LinkReport::default()
     }
 }
 

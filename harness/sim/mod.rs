@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+mod links;
 pub mod measure;
 pub mod world;
 
