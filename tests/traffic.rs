@@ -1,7 +1,7 @@
 //! Cross-traffic, link counters and fault attribution, end to end: KB scenarios loaded from
 //! `scenarios/kb/` through the library (`scenario::load_str` + `sim::run_scenario`) and run.
 
-use callharness::report::model::ScenarioReport;
+use callharness::report::model::{ScenarioReport, StreamReport};
 use callharness::scenario::{load_str, Scenario};
 use callharness::sim::{run_scenario, RunOptions};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,19 @@ fn scenario(yaml: &str) -> Scenario {
 
 fn run(s: &Scenario, seed: u64) -> ScenarioReport {
     run_scenario(s, seed, &RunOptions::default()).expect("the scenario runs")
+}
+
+fn stream<'a>(r: &'a ScenarioReport, from: &str) -> &'a StreamReport {
+    r.calls[0]
+        .streams
+        .iter()
+        .find(|s| s.from == from)
+        .unwrap_or_else(|| panic!("no stream from {from}"))
+}
+
+/// Every drop the emulator made of the stream's RTP packets is on one of its links.
+fn drops_on_links(st: &StreamReport) -> u64 {
+    st.links.iter().flat_map(|l| l.dropped.values()).sum()
 }
 
 /// NET-CONTENTION with the backup's start moved `shift_ms` later, and `extra` added to the
@@ -155,4 +168,93 @@ fn an_older_report_without_the_new_link_fields_still_reads() {
                   "dropped": {"loss": 1}, "queue_high_water": 3}"#;
     let l: callharness::report::model::LinkReport = serde_json::from_str(old).unwrap();
     assert_eq!((l.delivered, l.in_flight_at_end, l.series.len()), (9, 0, 0));
+}
+
+#[test]
+fn remote_side_puts_the_fault_on_the_far_ends_uplink() {
+    let r = run(&scenario(&kb("remote-side.yaml")), 1);
+    let bad = stream(&r, "bob");
+    let fault = bad.fault.as_deref().expect("a fault for the lossy stream");
+    assert!(
+        fault.starts_with("bob's uplink (bob.up, bob's side, the far end for alice): "),
+        "{fault}"
+    );
+    assert!(
+        fault.ends_with("% of packets dropped (random loss)"),
+        "{fault}"
+    );
+    let links: Vec<&str> = bad.links.iter().map(|l| l.link.as_str()).collect();
+    assert_eq!(links, ["bob.up", "alice.down"], "the path, in order");
+    let up = &bad.links[0];
+    assert_eq!(up.packets_in, bad.packets_sent);
+    assert_eq!(Some(drops_on_links(bad)), bad.emulator_dropped);
+    assert_eq!(up.dropped.keys().collect::<Vec<_>>(), ["loss"]);
+    // 5 % configured: within 4 binomial standard deviations over ~1900 packets (±2 points).
+    let n = up.packets_in as f64;
+    assert!(
+        (up.dropped_pct - 5.0).abs() < 400.0 * (0.05 * 0.95 / n).sqrt(),
+        "{up:?}"
+    );
+    assert!(bad.links[1].dropped.is_empty());
+    // Alice's stream went through clean links: nothing to blame.
+    let good = stream(&r, "alice");
+    assert_eq!(good.fault, None);
+    assert_eq!(drops_on_links(good), 0);
+}
+
+#[test]
+fn a_full_shared_queue_is_named_with_its_delay_and_the_other_links_are_not() {
+    let r = run(&scenario(&kb("net-contention.yaml")), 1);
+    let st = stream(&r, "alice");
+    let fault = st.fault.as_deref().expect("a fault");
+    assert!(
+        fault.starts_with(
+            "site home's shared uplink (site:home.up, alice's side, the far end for bob): "
+        ),
+        "{fault}"
+    );
+    assert!(
+        fault.contains("(queue full)") && fault.contains("; queueing added "),
+        "{fault}"
+    );
+    assert_eq!(Some(drops_on_links(st)), st.emulator_dropped);
+    let links: Vec<&str> = st.links.iter().map(|l| l.link.as_str()).collect();
+    assert_eq!(
+        links,
+        [
+            "alice.up",
+            "site:home.up",
+            "core:home->internet",
+            "bob.down"
+        ]
+    );
+    let shared = &st.links[1];
+    // While the backup runs the 1.2 s queue is full: RTP packets wait most of a second;
+    // averaged over the whole call (about half of it contended) still hundreds of ms.
+    assert!(shared.queue_delay_max_ms > 700.0, "{shared:?}");
+    assert!(shared.queue_delay_mean_ms > 100.0, "{shared:?}");
+    assert!(shared.added_delay_mean_ms >= shared.queue_delay_mean_ms);
+    assert!(shared.dropped.contains_key("queue"));
+    for l in [&st.links[0], &st.links[2], &st.links[3]] {
+        assert!(l.queue_delay_max_ms < 5.0 && l.dropped.is_empty(), "{l:?}");
+    }
+    // Bob's stream comes down the uncontended downlink.
+    let back = stream(&r, "bob");
+    assert!(
+        back.links.iter().all(|l| l.queue_delay_max_ms < 5.0),
+        "{back:?}"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_a_byte_identical_report_with_cross_traffic_and_attribution() {
+    let s = scenario(&kb("net-contention.yaml"));
+    let json = |seed| {
+        let mut r = run(&s, seed);
+        r.wall_ms = 0;
+        serde_json::to_string(&r).expect("json")
+    };
+    let a = json(4);
+    assert_eq!(a, json(4));
+    assert_ne!(a, json(5));
 }

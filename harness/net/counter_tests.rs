@@ -181,3 +181,62 @@ hosts: []
     let f = &counter(&n, "site:home.up").cross_flows[0];
     assert_eq!((f.delivered, f.in_flight), (84, 0));
 }
+
+#[test]
+fn a_watched_flow_sees_each_links_queue_wait_and_added_delay() {
+    // The ten packets of the first test: in a.up the k-th waits 8(k-1) ms in the queue, takes
+    // 8 ms to send and 100 ms to cross: 8k ms beyond the 100 ms of propagation; b.down adds
+    // nothing to its 1 ms. Packets to another port are not watched.
+    let mut n = net(TWO_HOSTS, 1);
+    n.watch(|d| d.dst.port() == 1);
+    for i in 0..10 {
+        n.send(
+            0,
+            Datagram::udp(addr("10.0.0.2:1"), addr("10.0.0.3:1"), 972, i),
+        );
+        n.send(
+            0,
+            Datagram::udp(addr("10.0.0.2:1"), addr("10.0.0.3:2"), 972, i),
+        );
+    }
+    while let Some(t) = n.next_event() {
+        n.advance(t);
+    }
+    let flows = n.watched_flows();
+    assert_eq!(flows.len(), 1);
+    let (up, down) = (&flows[0].links[0], &flows[0].links[1]);
+    assert_eq!(
+        (up.link.as_str(), up.hop, down.link.as_str(), down.hop),
+        ("a.up", 0, "b.down", 1)
+    );
+    assert_eq!(
+        (up.packets_in, up.delivered, up.total_dropped()),
+        (10, 10, 0)
+    );
+    // The unwatched packets share the queue: the watched k-th is the (2k-1)-th in it.
+    assert_eq!(up.queue_wait_max, 144 * MS);
+    assert_eq!(
+        up.queue_wait_total,
+        (0..10).map(|k| 16 * k * MS).sum::<u64>()
+    );
+    assert_eq!(up.added_delay_max, 152 * MS);
+    assert_eq!(up.delay_variation_total, 9 * 16 * MS);
+    assert_eq!(up.delay_variation_count, 9);
+    assert_eq!((down.added_delay_max, down.queue_wait_max), (0, 0));
+    // Drops are counted on the link that made them; the watch does not change the run.
+    let mut lossy = net(TWO_HOSTS, 1);
+    lossy.watch(|_| true);
+    for i in 0..40 {
+        lossy.send(
+            0,
+            Datagram::udp(addr("10.0.0.2:1"), addr("10.0.0.3:1"), 972, i),
+        );
+    }
+    while let Some(t) = lossy.next_event() {
+        lossy.advance(t);
+    }
+    let up = &lossy.watched_flows()[0].links[0];
+    assert_eq!(up.dropped(DropReason::Queue), 20, "a 20-packet queue");
+    assert_eq!(up.packets_in, up.delivered + up.total_dropped());
+    assert_eq!(counter(&lossy, "a.up").dropped(DropReason::Queue), 20);
+}

@@ -16,6 +16,7 @@
 use crate::net::firewall::{Flow, RuleDirection, TcpBlock, Verdict};
 use crate::net::link::{DropReason, PacketMeta, Transmit};
 use crate::net::topology::{DropRecord, EventKind, Network};
+use crate::net::watch::NOT_WATCHED;
 use crate::net::Nanos;
 
 use crate::net::datagram::{Datagram, Delivery, DeliveryKind, HostId, Proto};
@@ -41,6 +42,8 @@ pub(crate) struct InFlight<P> {
     reset: bool,
     /// For a duplicate, the hop of the link that made it; [`ORIGINAL`] otherwise.
     copy_hop: u8,
+    /// The watched flow it belongs to ([`NOT_WATCHED`] for most).
+    pub(crate) watch: u32,
 }
 
 impl<P> InFlight<P> {
@@ -55,6 +58,7 @@ impl<P> InFlight<P> {
             entered: 0,
             reset,
             copy_hop: ORIGINAL,
+            watch: NOT_WATCHED,
         }
     }
 }
@@ -152,6 +156,11 @@ impl<P: Clone> Network<P> {
         if f.copy_hop != ORIGINAL {
             return;
         }
+        if f.watch != NOT_WATCHED {
+            if let Some(w) = self.watch.as_mut() {
+                w.dropped(f.watch, link, hop, why, stage == Stage::Inside);
+            }
+        }
         if let Some(log) = self.drop_log.as_mut() {
             log.push(DropRecord {
                 at: t,
@@ -219,7 +228,7 @@ impl<P: Clone> Network<P> {
         let hop = f.hop as usize;
         if hop > 0 {
             let prev = f.route[hop - 1] as usize;
-            let (entered, made_here) = (f.entered, f.copy_hop as usize == hop - 1);
+            let (entered, made_here, watch) = (f.entered, f.copy_hop as usize == hop - 1, f.watch);
             if self.links[prev].was_down_during(entered, t) {
                 if let Some(f) = self.release(slot) {
                     self.dropped(
@@ -241,6 +250,9 @@ impl<P: Clone> Network<P> {
                 let size = f.d.size;
                 self.links[prev].count_delivered(t, size);
             }
+            if watch != NOT_WATCHED {
+                self.watch_left(watch, prev, hop - 1, t - entered);
+            }
         }
         let Some(f) = self.inflight[slot].as_mut() else {
             return;
@@ -255,10 +267,16 @@ impl<P: Clone> Network<P> {
             Transmit::Delivered { at, duplicate } => {
                 f.hop += 1;
                 f.entered = t;
+                if f.watch != NOT_WATCHED {
+                    if let Some(w) = self.watch.as_mut() {
+                        w.accepted(f.watch, link, hop as u8, self.links[link].last_queue_wait());
+                    }
+                }
                 if let Some(dup_at) = duplicate {
                     let copy = InFlight {
                         d: f.d.clone(),
                         copy_hop: hop as u8,
+                        watch: NOT_WATCHED,
                         ..*f
                     };
                     let copy = self.alloc(copy);
@@ -266,6 +284,15 @@ impl<P: Clone> Network<P> {
                 }
                 self.push(at, EventKind::Hop(slot));
             }
+        }
+    }
+
+    /// A watched packet left `link` (the `hop`-th of its path) after `transit` ns in it.
+    #[cold]
+    fn watch_left(&mut self, flow: u32, link: usize, hop: usize, transit: Nanos) {
+        let base = self.links[link].base_delay();
+        if let Some(w) = self.watch.as_mut() {
+            w.left(flow, link, hop as u8, transit, base);
         }
     }
 
@@ -291,6 +318,9 @@ impl<P: Clone> Network<P> {
         }
         if f.copy_hop != hop {
             self.links[last].count_delivered(t, f.d.size);
+        }
+        if f.watch != NOT_WATCHED {
+            self.watch_left(f.watch, last, hop as usize, t - f.entered);
         }
         let kind = if f.reset {
             DeliveryKind::TcpReset

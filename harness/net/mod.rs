@@ -56,6 +56,7 @@ pub mod schedule;
 pub mod timeline;
 pub mod topology;
 pub mod trace;
+pub mod watch;
 
 /// Simulated time: nanoseconds since the start of the run.
 pub type Nanos = u64;
@@ -78,3 +79,4 @@ pub use topology::{
     NetworkConfig, Proto, SiteConfig,
 };
 pub use trace::{resolve_trace, CapacityTrace, TraceCache, TraceSpec};
+pub use watch::{FlowLinkStats, WatchedFlow};

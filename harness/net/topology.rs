@@ -42,6 +42,7 @@ use crate::net::forward::InFlight;
 use crate::net::link::{DropReason, Link, LinkCounters};
 use crate::net::rng::link_seed;
 use crate::net::trace::TraceCache;
+use crate::net::watch::{Watch, WatchedFlow};
 use crate::net::Nanos;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -141,6 +142,7 @@ pub struct Network<P> {
     pub(crate) traces: TraceCache,
     pub(crate) unroutable: u64,
     pub(crate) drop_log: Option<Vec<DropRecord<P>>>,
+    pub(crate) watch: Option<Watch<P>>,
 }
 
 impl<P: Clone> Network<P> {
@@ -294,6 +296,7 @@ impl<P: Clone> Network<P> {
             traces,
             unroutable: 0,
             drop_log: None,
+            watch: None,
         };
         net.load_schedules(cfg)?;
         Ok(net)
@@ -308,7 +311,11 @@ impl<P: Clone> Network<P> {
             "send at {now} after advancing to {}",
             self.now
         );
-        let slot = self.alloc(InFlight::new(d, false));
+        let mut f = InFlight::new(d, false);
+        if let Some(w) = self.watch.as_mut() {
+            f.watch = w.classify(&f.d);
+        }
+        let slot = self.alloc(f);
         self.push(now.max(self.now), EventKind::Send(slot));
     }
 
@@ -396,6 +403,26 @@ impl<P: Clone> Network<P> {
             Some(log) => std::mem::take(log),
             None => Vec::new(),
         }
+    }
+
+    /// Follows every datagram `filter` picks from now on, hop by hop, per flow (source and
+    /// destination address): see [`Network::watched_flows`]. Replaces an earlier filter and
+    /// forgets what it had followed.
+    pub fn watch(&mut self, filter: fn(&Datagram<P>) -> bool) {
+        self.watch = Some(Watch::new(filter));
+    }
+
+    /// What each watched flow met on each link of its path (empty unless [`Network::watch`]
+    /// was called), flows in address order, links in path order.
+    pub fn watched_flows(&self) -> Vec<WatchedFlow> {
+        self.watch
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.flows(|l| self.links[l].name().to_string()))
+    }
+
+    /// The link named `name` ("bob.up", "site:home.down", "core:a->b").
+    pub fn link(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name() == name)
     }
 
     /// Datagrams whose source address belongs to no host.

@@ -176,6 +176,12 @@ fn stream(from: &str, to: &str, shape: &Shape) -> StreamReport {
             ),
         ]),
         series,
+        links: Vec::new(),
+        fault: (loss_pct > 1.0).then(|| {
+            format!(
+                "{from}'s uplink ({from}.up, {from}'s side, the far end for {to}): {loss_pct} % of packets dropped (random loss)"
+            )
+        }),
     }
 }
 

@@ -394,6 +394,15 @@ fn write_streams_and_links(h: &mut String, s: &ScenarioReport) {
             h.push_str("</tr>");
         }
         h.push_str("</tbody></table></div>");
+        for st in streams.iter().filter(|st| st.fault.is_some()) {
+            let _ = write!(
+                h,
+                r#"<p class="caption">Where {} → {} was hurt: {}</p>"#,
+                esc(&st.from),
+                esc(&st.to),
+                esc(st.fault.as_deref().unwrap_or_default())
+            );
+        }
     }
     h.push_str("</div><div><h4>Emulated links, counted by the emulator</h4>");
     write_links(h, &s.links);

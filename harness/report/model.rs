@@ -144,6 +144,42 @@ pub struct StreamReport {
     pub extra: BTreeMap<String, f64>,
     /// Per-second time series of this stream.
     pub series: Vec<SecondSample>,
+    /// What each emulated link on the stream's path did to its RTP packets, in path order
+    /// (empty in real-network mode).
+    #[serde(default)]
+    pub links: Vec<StreamLinkReport>,
+    /// The link that hurt the stream most, in plain words, with how ("bob's uplink (bob.up,
+    /// bob's side, the far end for alice): 5.2 % of packets dropped (random loss)"); null
+    /// when no link dropped or noticeably delayed its packets.
+    #[serde(default)]
+    pub fault: Option<String>,
+}
+
+/// What one emulated link did to one stream's RTP packets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StreamLinkReport {
+    /// The link, e.g. `bob.up`.
+    pub link: String,
+    /// The stream's RTP packets that entered the link.
+    pub packets_in: u64,
+    /// Those that left it (to the next link or the receiver).
+    pub delivered: u64,
+    /// Those it dropped, per reason (`loss`, `queue`...), zero counts omitted.
+    pub dropped: BTreeMap<String, u64>,
+    /// Dropped over entered, %.
+    pub dropped_pct: f64,
+    /// Mean wait in the link's queue before the packet's turn, ms.
+    pub queue_delay_mean_ms: f64,
+    /// Longest such wait, ms.
+    pub queue_delay_max_ms: f64,
+    /// Mean time in the link beyond its propagation delay (serialisation, queueing, jitter,
+    /// retransmissions, waiting to keep order), ms.
+    pub added_delay_mean_ms: f64,
+    /// Largest such added delay, ms.
+    pub added_delay_max_ms: f64,
+    /// Mean change in time through the link from one packet to the next, ms: this link's
+    /// share of the stream's jitter (unsmoothed, unlike RFC 3550's estimate).
+    pub delay_variation_ms: f64,
 }
 
 /// One second of one stream.

@@ -218,6 +218,8 @@ fn measure_stream(
             extra
         },
         series,
+        links: Vec::new(),
+        fault: None,
     };
     MeasuredStream {
         report,
@@ -431,6 +433,7 @@ pub(crate) fn scenario_report(
         .iter()
         .map(super::links::link_report)
         .collect();
+    super::fault::attribute(sim, s, &mut calls);
     let verdict = if complete && expectations.iter().all(|e| e.met) {
         Verdict::Pass
     } else {
