@@ -35,6 +35,7 @@
 //! for c in net.counters() { println!("{c}"); }
 //! ```
 
+pub(crate) mod codel;
 pub mod config;
 pub mod cross;
 pub mod cross_run;

@@ -20,6 +20,7 @@
 //! assert_eq!(q.enqueue(0, 1250), Ok(20_000_000));
 //! ```
 
+use crate::net::codel::Codel;
 use crate::net::link::DropReason;
 use crate::net::trace::TraceCursor;
 use crate::net::Nanos;
@@ -370,80 +371,6 @@ impl Bottleneck {
             .iter()
             .filter(|(leave, _)| *leave > now)
             .fold((0, 0), |(n, b), (_, bytes)| (n + 1, b + u64::from(*bytes)))
-    }
-}
-
-/// CoDel's control state (RFC 8289, section 5), run once per packet at its dequeue time.
-#[derive(Debug, Clone)]
-struct Codel {
-    target: Nanos,
-    interval: Nanos,
-    first_above: Nanos,
-    drop_next: Nanos,
-    count: u32,
-    last_count: u32,
-    dropping: bool,
-}
-
-/// CoDel's "maxpacket": below one full-size packet of backlog it never drops.
-const CODEL_MTU: u64 = 1500;
-
-impl Codel {
-    fn new(target: Dur, interval: Dur) -> Codel {
-        Codel {
-            target: target.as_nanos(),
-            interval: interval.as_nanos(),
-            first_above: 0,
-            drop_next: 0,
-            count: 0,
-            last_count: 0,
-            dropping: false,
-        }
-    }
-
-    fn control_law(&self, t: Nanos) -> Nanos {
-        t + (self.interval as f64 / f64::from(self.count.max(1)).sqrt()) as Nanos
-    }
-
-    fn ok_to_drop(&mut self, now: Nanos, sojourn: Nanos, backlog: u64) -> bool {
-        if sojourn < self.target || backlog <= CODEL_MTU {
-            self.first_above = 0;
-            return false;
-        }
-        if self.first_above == 0 {
-            self.first_above = now + self.interval;
-            return false;
-        }
-        now >= self.first_above
-    }
-
-    fn should_drop(&mut self, now: Nanos, sojourn: Nanos, backlog: u64) -> bool {
-        let ok = self.ok_to_drop(now, sojourn, backlog);
-        if self.dropping {
-            if !ok {
-                self.dropping = false;
-                return false;
-            }
-            if now >= self.drop_next {
-                self.count += 1;
-                self.drop_next = self.control_law(self.drop_next);
-                return true;
-            }
-            false
-        } else if ok {
-            self.dropping = true;
-            let delta = self.count.wrapping_sub(self.last_count);
-            self.count = if delta > 1 && now.saturating_sub(self.drop_next) < 16 * self.interval {
-                delta
-            } else {
-                1
-            };
-            self.drop_next = self.control_law(now);
-            self.last_count = self.count;
-            true
-        } else {
-            false
-        }
     }
 }
 
