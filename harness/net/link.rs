@@ -27,8 +27,8 @@
 use crate::net::config::{DirectionConfig, Encapsulation, Reorder};
 use crate::net::delay::DelayModel;
 use crate::net::error::NetError;
-use crate::net::link_counters::SecondBins;
 pub use crate::net::link_counters::{LinkCounters, LinkSecond};
+use crate::net::link_counters::{SecondBins, Totals};
 use crate::net::loss::LossModel;
 use crate::net::mtu::Fragments;
 use crate::net::queue::{Bottleneck, QueueLimit};
@@ -141,8 +141,6 @@ pub struct Link {
     outage: (Nanos, Nanos),
     counters: LinkCounters,
     series: SecondBins,
-    /// The latest time the link was used (what [`Link::counters`] reads the queue at).
-    clock: Nanos,
 }
 
 /// Retransmissions tried before a TCP tunnel gives a packet up as lost (bounds the loop when
@@ -182,7 +180,6 @@ impl Link {
                 ..LinkCounters::default()
             },
             series: SecondBins::default(),
-            clock: 0,
         };
         link.configure(cfg.clone(), traces, false)?;
         Ok(link)
@@ -289,7 +286,6 @@ impl Link {
     #[inline]
     pub fn transmit(&mut self, now: Nanos, pkt: &PacketMeta) -> Transmit {
         self.tick(now);
-        self.series.cur.packets_in += 1;
         self.counters.packets_in += 1;
         self.counters.bytes_in += u64::from(pkt.size);
         if now >= self.outage.0 && now < self.outage.1 {
@@ -350,12 +346,13 @@ impl Link {
         Transmit::Delivered { at, duplicate }
     }
 
-    /// Moves the link's clock to `now` and its per-second series to the second holding it.
+    /// Moves the per-second series to the second holding `now` (work only when a second
+    /// ends: the series is the difference of the running totals).
     #[inline]
     fn tick(&mut self, now: Nanos) {
-        self.clock = now;
-        let queue = &mut self.queue;
-        self.series.touch(now, || queue.take_period_high_water());
+        let (c, queue) = (&self.counters, &mut self.queue);
+        self.series
+            .touch(now, || (Totals::of(c), queue.take_period_high_water()));
     }
 
     /// The delay until a retransmitted copy gets through: one timeout per try, each try lost
@@ -398,7 +395,6 @@ impl Link {
     /// calls this when the packet's time to leave comes.
     pub fn count_delivered(&mut self, now: Nanos, size: u32) {
         self.tick(now);
-        self.series.cur.delivered += 1;
         self.counters.delivered += 1;
         self.counters.delivered_bytes += u64::from(size);
     }
@@ -408,7 +404,6 @@ impl Link {
     /// firewall).
     pub fn count_dropped_inside(&mut self, now: Nanos, reason: DropReason) {
         self.tick(now);
-        self.series.cur.dropped += 1;
         self.counters.dropped[reason as usize] += 1;
     }
 
@@ -416,15 +411,12 @@ impl Link {
     /// (firewall, no route, an old source address).
     pub fn count_dropped(&mut self, now: Nanos, size: u32, reason: DropReason) {
         self.tick(now);
-        self.series.cur.packets_in += 1;
-        self.series.cur.dropped += 1;
         self.counters.packets_in += 1;
         self.counters.bytes_in += u64::from(size);
         self.counters.dropped[reason as usize] += 1;
     }
 
     fn drop(&mut self, reason: DropReason) -> Transmit {
-        self.series.cur.dropped += 1;
         self.counters.dropped[reason as usize] += 1;
         Transmit::Dropped(reason)
     }
@@ -435,9 +427,9 @@ impl Link {
         self.queue.last_wait()
     }
 
-    /// The counters at the latest time the link was used.
+    /// The counters, with the queue as the last packet to arrive found it.
     pub fn counters(&self) -> LinkCounters {
-        self.counters_at(self.clock)
+        self.counters_at(0)
     }
 
     /// The counters as they stand at `now` (no earlier than the last time the link was used):
@@ -453,7 +445,9 @@ impl Link {
             queue_hwm_packets: p,
             queue_hwm_bytes: b,
             queue_hwm_wait: w,
-            series: self.series.snapshot(self.queue.period_high_water()),
+            series: self
+                .series
+                .snapshot(Totals::of(c), self.queue.period_high_water()),
             ..c.clone()
         }
     }

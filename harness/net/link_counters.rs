@@ -135,55 +135,87 @@ pub struct LinkSecond {
 
 const SECOND: Nanos = 1_000_000_000;
 
-/// The per-second series as it is built: finished seconds and the current one.
+/// The running totals a second's counts are the differences of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    packets_in: u64,
+    delivered: u64,
+    dropped: u64,
+}
+
+impl Totals {
+    /// The totals of `c` now.
+    #[inline]
+    pub(crate) fn of(c: &LinkCounters) -> Totals {
+        Totals {
+            packets_in: c.packets_in,
+            delivered: c.delivered,
+            dropped: c.total_dropped(),
+        }
+    }
+}
+
+/// The per-second series as it is built: finished seconds, and where the current one started.
+/// Nothing is counted per packet: when a second ends, its counts are the running totals'
+/// differences, so the link's hot path only compares the time with the second's end.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SecondBins {
     done: Vec<LinkSecond>,
-    /// The second being counted.
-    pub(crate) cur: LinkSecond,
+    /// The current second's index.
+    t: u64,
+    /// The totals when the current second started.
+    start: Totals,
     /// When the current second ends (0 before the first packet).
     end: Nanos,
 }
 
 impl SecondBins {
-    /// Makes the second holding `now` current; returns the queue marks of the second just
-    /// closed to be filled in by `close` (called only when a second ends).
+    /// Makes the second holding `now` current. `at_close` gives the running totals and the
+    /// queue's high-water marks (packets, wait ns) since the last call; it is called only
+    /// when a second ends, before anything of `now` is counted.
     #[inline]
-    pub(crate) fn touch(&mut self, now: Nanos, close: impl FnOnce() -> (u64, Nanos)) {
+    pub(crate) fn touch(&mut self, now: Nanos, at_close: impl FnOnce() -> (Totals, (u64, Nanos))) {
         if now >= self.end {
-            self.roll(now, close);
+            self.roll(now, at_close);
         }
     }
 
     #[cold]
-    fn roll(&mut self, now: Nanos, close: impl FnOnce() -> (u64, Nanos)) {
-        let t = now / SECOND;
+    fn roll(&mut self, now: Nanos, at_close: impl FnOnce() -> (Totals, (u64, Nanos))) {
+        let (totals, marks) = at_close();
         if self.end > 0 {
-            let (p, w) = close();
-            self.cur.queue_hwm_packets = self.cur.queue_hwm_packets.max(p);
-            self.cur.queue_hwm_wait = self.cur.queue_hwm_wait.max(w);
-            self.done.push(self.cur);
+            let closed = self.second(totals, marks);
+            self.done.push(closed);
         }
+        let t = now / SECOND;
         let from = self.done.len() as u64;
         self.done.extend((from..t).map(|t| LinkSecond {
             t,
             ..LinkSecond::default()
         }));
-        self.cur = LinkSecond {
-            t,
-            ..LinkSecond::default()
-        };
+        self.t = t;
+        self.start = totals;
         self.end = (t + 1).saturating_mul(SECOND);
     }
 
-    /// The whole series, the current second completed with the queue's marks so far.
-    pub(crate) fn snapshot(&self, queue_marks: (u64, Nanos)) -> Vec<LinkSecond> {
+    /// The current second as it stands, given the totals and queue marks now.
+    fn second(&self, totals: Totals, marks: (u64, Nanos)) -> LinkSecond {
+        LinkSecond {
+            t: self.t,
+            packets_in: totals.packets_in - self.start.packets_in,
+            delivered: totals.delivered - self.start.delivered,
+            dropped: totals.dropped - self.start.dropped,
+            queue_hwm_packets: marks.0,
+            queue_hwm_wait: marks.1,
+        }
+    }
+
+    /// The whole series, the current second completed with the totals and the queue's marks
+    /// so far.
+    pub(crate) fn snapshot(&self, totals: Totals, marks: (u64, Nanos)) -> Vec<LinkSecond> {
         let mut v = self.done.clone();
         if self.end > 0 {
-            let mut cur = self.cur;
-            cur.queue_hwm_packets = cur.queue_hwm_packets.max(queue_marks.0);
-            cur.queue_hwm_wait = cur.queue_hwm_wait.max(queue_marks.1);
-            v.push(cur);
+            v.push(self.second(totals, marks));
         }
         v
     }
@@ -193,22 +225,33 @@ impl SecondBins {
 mod tests {
     use super::*;
 
+    fn totals(packets_in: u64, delivered: u64, dropped: u64) -> Totals {
+        Totals {
+            packets_in,
+            delivered,
+            dropped,
+        }
+    }
+
     #[test]
-    fn seconds_without_packets_are_zero_and_each_second_gets_its_queue_marks() {
+    fn seconds_are_differences_of_the_totals_and_get_their_queue_marks() {
         let mut b = SecondBins::default();
-        b.touch(1_500_000_000, || unreachable!("nothing to close yet"));
-        b.cur.packets_in += 1;
+        // Nothing counted before the first packet, at 1.5 s.
+        b.touch(1_500_000_000, || (totals(0, 0, 0), (0, 0)));
         b.touch(1_900_000_000, || unreachable!("same second"));
-        b.cur.packets_in += 1;
-        b.touch(4_000_000_000, || (7, 30));
-        b.cur.dropped += 1;
-        let s = b.snapshot((2, 10));
+        // Two packets in, one out during second 1; the next event is at 4 s.
+        b.touch(4_000_000_000, || (totals(2, 1, 0), (7, 30)));
+        let s = b.snapshot(totals(3, 1, 1), (2, 10));
         let t: Vec<u64> = s.iter().map(|x| x.t).collect();
         assert_eq!(t, vec![0, 1, 2, 3, 4]);
-        assert_eq!(
-            (s[1].packets_in, s[1].queue_hwm_packets, s[1].queue_hwm_wait),
-            (2, 7, 30)
+        assert_eq!(s[0], LinkSecond::default());
+        let one = (
+            s[1].packets_in,
+            s[1].delivered,
+            s[1].queue_hwm_packets,
+            s[1].queue_hwm_wait,
         );
+        assert_eq!(one, (2, 1, 7, 30));
         assert_eq!(
             s[2],
             LinkSecond {
@@ -216,7 +259,12 @@ mod tests {
                 ..LinkSecond::default()
             }
         );
-        assert_eq!((s[4].dropped, s[4].queue_hwm_packets), (1, 2));
-        assert!(SecondBins::default().snapshot((0, 0)).is_empty());
+        assert_eq!(
+            (s[4].packets_in, s[4].dropped, s[4].queue_hwm_packets),
+            (1, 1, 2)
+        );
+        assert!(SecondBins::default()
+            .snapshot(totals(0, 0, 0), (0, 0))
+            .is_empty());
     }
 }

@@ -365,7 +365,8 @@ impl Bottleneck {
     }
 
     /// Packets (fragments) and bytes on the wire still in the queue, or being sent, at `now`
-    /// (cross-traffic included; for `now` no earlier than the last arrival).
+    /// (cross-traffic included; for `now` no earlier than the last arrival; 0 gives the queue
+    /// as the last arrival found it).
     pub fn queued_at(&self, now: Nanos) -> (u64, u64) {
         self.queued
             .iter()

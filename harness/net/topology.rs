@@ -30,7 +30,10 @@
 //! assert_eq!(net.path_delay(alice, bob), 20_000_000);
 //! ```
 //!
-//! Drops are never returned, only counted ([`Network::counters`]). A TCP SYN blocked by a rule
+//! Drops are never returned, only counted ([`Network::counters`]): each link counts a packet
+//! in when it enters, delivered when it leaves (to the next link or the host), dropped where
+//! it was dropped, and in flight while it is inside (see `forward.rs`). The calls' own
+//! packets can also be followed hop by hop, per flow ([`Network::watch`]). A TCP SYN blocked by a rule
 //! with `tcp_block: reset` brings a [`DeliveryKind::TcpReset`] back to the sender (from the
 //! sender's own stack at once for an outbound rule; across the network from the receiver for
 //! an inbound rule); with `timeout` nothing comes back.
@@ -375,8 +378,9 @@ impl<P: Clone> Network<P> {
         self.now
     }
 
-    /// Every link's counters: hosts' access links (up, down) in configuration order, then
-    /// sites' shared links, then core links.
+    /// Every link's counters as they stand now (what is still inside a link is in flight,
+    /// not delivered): hosts' access links (up, down) in configuration order, then sites'
+    /// shared links, then core links.
     pub fn counters(&self) -> Vec<LinkCounters> {
         self.links
             .iter()
