@@ -4,7 +4,7 @@
 //! not change the others.
 //!
 //! Poisson arrivals form a marked Poisson process: gaps are exponential with mean
-//! E[size] × 8 / rate and each packet's size is drawn independently from the mix, so the mean
+//! mean size × 8 / rate and each packet's size is drawn independently from the mix, so the mean
 //! offered rate is `rate` and the count of packets in any window is Poisson. During an on/off
 //! pattern's pauses nothing is sent; because exponential gaps are memoryless, a gap that would
 //! end in a pause is redrawn from the start of the next burst, which is the Poisson process
