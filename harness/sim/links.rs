@@ -1,5 +1,5 @@
 //! The emulator's side of the report: each link's counters at the end of the run
-//! ([`LinkReport`]), and where each stream's packets were dropped, queued or delayed.
+//! ([`LinkReport`]). Where each stream's packets were dropped or delayed is `fault.rs`.
 
 use crate::net::{DropReason, LinkCounters};
 use crate::report::model::{CrossTrafficReport, LinkReport, LinkSecondSample};
