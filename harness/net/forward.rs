@@ -47,8 +47,9 @@ pub(crate) struct InFlight<P> {
 }
 
 impl<P> InFlight<P> {
-    /// A datagram about to enter the network at its sender.
-    pub(crate) fn new(d: Datagram<P>, reset: bool) -> InFlight<P> {
+    /// A datagram about to enter the network at its sender, in watched flow `watch`.
+    #[inline]
+    pub(crate) fn new(d: Datagram<P>, reset: bool, watch: u32) -> InFlight<P> {
         InFlight {
             d,
             to: 0,
@@ -58,7 +59,7 @@ impl<P> InFlight<P> {
             entered: 0,
             reset,
             copy_hop: ORIGINAL,
-            watch: NOT_WATCHED,
+            watch,
         }
     }
 }
@@ -75,6 +76,7 @@ enum Stage {
 }
 
 impl<P: Clone> Network<P> {
+    #[inline]
     pub(crate) fn alloc(&mut self, f: InFlight<P>) -> usize {
         match self.free.pop() {
             Some(i) => {
@@ -310,7 +312,7 @@ impl<P: Clone> Network<P> {
             if let Verdict::Block(how) = host.firewall.check(&self.flow(&f, RuleDirection::In)) {
                 self.dropped(&f, last, hop, Stage::Inside, DropReason::Firewall, t);
                 if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
-                    let slot = self.alloc(InFlight::new(Self::reset_of(&f.d), true));
+                    let slot = self.alloc(InFlight::new(Self::reset_of(&f.d), true, NOT_WATCHED));
                     self.push(t, EventKind::Send(slot));
                 }
                 return;

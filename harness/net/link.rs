@@ -393,6 +393,7 @@ impl Link {
 
     /// Counts a packet leaving the link at `now` (to the next link or its host): the network
     /// calls this when the packet's time to leave comes.
+    #[inline]
     pub fn count_delivered(&mut self, now: Nanos, size: u32) {
         self.tick(now);
         self.counters.delivered += 1;

@@ -45,7 +45,7 @@ use crate::net::forward::InFlight;
 use crate::net::link::{DropReason, Link, LinkCounters};
 use crate::net::rng::link_seed;
 use crate::net::trace::TraceCache;
-use crate::net::watch::{Watch, WatchedFlow};
+use crate::net::watch::{Watch, WatchedFlow, NOT_WATCHED};
 use crate::net::Nanos;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -314,11 +314,11 @@ impl<P: Clone> Network<P> {
             "send at {now} after advancing to {}",
             self.now
         );
-        let mut f = InFlight::new(d, false);
-        if let Some(w) = self.watch.as_mut() {
-            f.watch = w.classify(&f.d);
-        }
-        let slot = self.alloc(f);
+        let watch = match self.watch.as_mut() {
+            Some(w) => w.classify(&d),
+            None => NOT_WATCHED,
+        };
+        let slot = self.alloc(InFlight::new(d, false, watch));
         self.push(now.max(self.now), EventKind::Send(slot));
     }
 
