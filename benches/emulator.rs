@@ -5,7 +5,10 @@
 //! - `composite_link_overloaded`: the same link offered 10 % more than it can carry, so the
 //!   queue stays full and tail-drops;
 //! - `network_two_sites`: whole datagrams through a `Network` (access up, core, access down,
-//!   each with delay and jitter), the event queue included.
+//!   each with delay and jitter), the event queue included;
+//! - `network_two_sites_watched`: the same with every datagram followed hop by hop
+//!   (`Network::watch`, what the simulation does for the calls' RTP packets to attribute
+//!   drops and delay to links), to show what following costs.
 
 use callharness::net::{
     Datagram, DirectionConfig, Link, Network, NetworkConfig, PacketMeta, Transmit,
@@ -48,6 +51,11 @@ fn composite_link(c: &mut Criterion) {
 }
 
 fn network(c: &mut Criterion) {
+    network_bench(c, "network_two_sites", false);
+    network_bench(c, "network_two_sites_watched", true);
+}
+
+fn network_bench(c: &mut Criterion, name: &str, watched: bool) {
     let cfg: NetworkConfig = serde_yaml::from_str(
         r#"
 sites: [{ name: home }, { name: office }]
@@ -59,6 +67,9 @@ hosts:
     )
     .expect("benchmark network config");
     let mut net: Network<u64> = Network::new(&cfg, 42, &[]).expect("benchmark network");
+    if watched {
+        net.watch(|_| true);
+    }
     let (a, b) = (
         "10.0.1.2:5000".parse().expect("addr"),
         "10.0.2.2:5000".parse().expect("addr"),
@@ -66,7 +77,7 @@ hosts:
     let mut now = 0u64;
     let mut group = c.benchmark_group("emulator");
     group.throughput(Throughput::Elements(BATCH));
-    group.bench_function("network_two_sites", |bench| {
+    group.bench_function(name, |bench| {
         bench.iter(|| {
             let mut got = 0u64;
             for i in 0..BATCH {

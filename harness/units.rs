@@ -76,6 +76,24 @@ macro_rules! serde_via_str {
     };
 }
 
+/// A JSON Schema for a unit type: a string in the unit's notation (the schema of
+/// `callharness schema`, for editors).
+macro_rules! schema_as_text {
+    ($t:ty, $name:literal, $expected:expr) => {
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn inline_schema() -> bool {
+                true
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "description": $expected })
+            }
+        }
+    };
+}
+
 /// A non-negative duration, stored in nanoseconds. Written with a unit: `ns`, `us`, `ms`, `s`,
 /// `m` (minutes) or `h`; decimals allowed ("1.5s").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -160,6 +178,7 @@ impl fmt::Display for Dur {
     }
 }
 serde_via_str!(Dur);
+schema_as_text!(Dur, "Duration", DUR_EXPECTED);
 
 /// A bit rate, stored in bits per second. Written with a unit: `bit`, `kbit`, `Mbit`, `Gbit`
 /// (also `bps`, `kbps`, `Mbps`, `Gbps` and `/s` forms, all meaning bits per second; k = 1000).
@@ -222,6 +241,7 @@ impl fmt::Display for Rate {
     }
 }
 serde_via_str!(Rate);
+schema_as_text!(Rate, "Rate", RATE_EXPECTED);
 
 /// A percentage between 0 % and 100 %, written with a `%` sign ("1%", "0.5%").
 #[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
@@ -274,6 +294,7 @@ impl fmt::Display for Percent {
     }
 }
 serde_via_str!(Percent);
+schema_as_text!(Percent, "Percent", PERCENT_EXPECTED);
 
 /// A size in bytes. Written with a unit: `B`, `kB` (1000), `KiB` (1024), `MB`, `MiB`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -319,6 +340,7 @@ impl fmt::Display for Bytes {
     }
 }
 serde_via_str!(Bytes);
+schema_as_text!(Bytes, "Bytes", BYTES_EXPECTED);
 
 #[cfg(test)]
 mod tests {

@@ -58,6 +58,16 @@ pub enum NetError {
         /// What was expected.
         message: String,
     },
+    /// A cross-traffic flow's settings are out of range or inconsistent.
+    #[error("cross-traffic flow `{flow}`: field `{field}`: {message}")]
+    InvalidFlow {
+        /// The flow's name.
+        flow: String,
+        /// The field (`size_mix`, `rate`).
+        field: String,
+        /// What was wrong and what would be right.
+        message: String,
+    },
     /// The network description refers to something that does not exist or clashes.
     #[error("network: {0}")]
     Topology(String),

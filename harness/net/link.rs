@@ -27,6 +27,8 @@
 use crate::net::config::{DirectionConfig, Encapsulation, Reorder};
 use crate::net::delay::DelayModel;
 use crate::net::error::NetError;
+pub use crate::net::link_counters::{LinkCounters, LinkSecond};
+use crate::net::link_counters::{SecondBins, Totals};
 use crate::net::loss::LossModel;
 use crate::net::mtu::Fragments;
 use crate::net::queue::{Bottleneck, QueueLimit};
@@ -120,73 +122,6 @@ pub enum Transmit {
     Dropped(DropReason),
 }
 
-/// What a link did: packets and bytes in and out, drops by reason, queue high-water marks,
-/// and cross-traffic separately.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LinkCounters {
-    /// The link's name ("alice.up", "core:hq->branch", "site:home.down").
-    pub name: String,
-    /// Packets offered to the link (cross-traffic excluded).
-    pub packets_in: u64,
-    /// Bytes offered (IP sizes, before overhead).
-    pub bytes_in: u64,
-    /// Packets that came out (duplicates not counted).
-    pub delivered: u64,
-    /// Bytes that came out.
-    pub delivered_bytes: u64,
-    /// Drops by reason, indexed in [`DropReason::ALL`] order.
-    pub dropped: [u64; DropReason::COUNT],
-    /// Extra copies made by duplication.
-    pub duplicates: u64,
-    /// Packets that had to be fragmented.
-    pub fragmented: u64,
-    /// Retransmissions under TCP encapsulation (losses turned into delay).
-    pub retransmissions: u64,
-    /// Most packets the queue held at once.
-    pub queue_hwm_packets: u64,
-    /// Most bytes the queue held at once.
-    pub queue_hwm_bytes: u64,
-    /// Longest wait a packet had before its turn, ns.
-    pub queue_hwm_wait: Nanos,
-    /// Cross-traffic packets offered.
-    pub cross_in: u64,
-    /// Cross-traffic packets that got through.
-    pub cross_delivered: u64,
-    /// Cross-traffic packets dropped (any reason).
-    pub cross_dropped: u64,
-}
-
-impl LinkCounters {
-    /// Drops for one reason.
-    pub fn dropped(&self, reason: DropReason) -> u64 {
-        self.dropped[reason as usize]
-    }
-    /// Drops for all reasons.
-    pub fn total_dropped(&self) -> u64 {
-        self.dropped.iter().sum()
-    }
-}
-
-impl fmt::Display for LinkCounters {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: in {} pkts / {} B, delivered {} pkts / {} B, dropped",
-            self.name, self.packets_in, self.bytes_in, self.delivered, self.delivered_bytes
-        )?;
-        for r in DropReason::ALL {
-            write!(f, " {}={}", r, self.dropped(r))?;
-        }
-        write!(
-            f,
-            ", queue max {} pkts / {} B / {:.1} ms",
-            self.queue_hwm_packets,
-            self.queue_hwm_bytes,
-            self.queue_hwm_wait as f64 / 1e6
-        )
-    }
-}
-
 /// One direction of a link.
 #[derive(Debug, Clone)]
 pub struct Link {
@@ -205,6 +140,7 @@ pub struct Link {
     last_delivery: Nanos,
     outage: (Nanos, Nanos),
     counters: LinkCounters,
+    series: SecondBins,
 }
 
 /// Retransmissions tried before a TCP tunnel gives a packet up as lost (bounds the loop when
@@ -243,6 +179,7 @@ impl Link {
                 name: "link".into(),
                 ..LinkCounters::default()
             },
+            series: SecondBins::default(),
         };
         link.configure(cfg.clone(), traces, false)?;
         Ok(link)
@@ -348,6 +285,7 @@ impl Link {
     /// why it does not.
     #[inline]
     pub fn transmit(&mut self, now: Nanos, pkt: &PacketMeta) -> Transmit {
+        self.tick(now);
         self.counters.packets_in += 1;
         self.counters.bytes_in += u64::from(pkt.size);
         if now >= self.outage.0 && now < self.outage.1 {
@@ -404,9 +342,17 @@ impl Link {
             self.counters.duplicates += 1;
             duplicate = Some(dup);
         }
-        self.counters.delivered += 1;
-        self.counters.delivered_bytes += u64::from(pkt.size);
+        self.counters.accepted += 1;
         Transmit::Delivered { at, duplicate }
+    }
+
+    /// Moves the per-second series to the second holding `now` (work only when a second
+    /// ends: the series is the difference of the running totals).
+    #[inline]
+    fn tick(&mut self, now: Nanos) {
+        let (c, queue) = (&self.counters, &mut self.queue);
+        self.series
+            .touch(now, || (Totals::of(c), queue.take_period_high_water()));
     }
 
     /// The delay until a retransmitted copy gets through: one timeout per try, each try lost
@@ -424,34 +370,48 @@ impl Link {
     }
 
     /// A cross-traffic packet of `size` bytes at `now`: takes capacity and queue space, may be
-    /// lost; returns whether it got through. Counted apart from the link's own packets.
-    pub fn transmit_cross(&mut self, now: Nanos, size: u32) -> bool {
+    /// lost. Returns when it leaves the link (its departure from the queue plus the base
+    /// delay; no jitter is drawn for it), or why it was dropped. Counted apart from the link's
+    /// own packets.
+    pub fn transmit_cross(&mut self, now: Nanos, size: u32) -> Result<Nanos, DropReason> {
+        self.tick(now);
         self.counters.cross_in += 1;
-        let ok = !(now >= self.outage.0 && now < self.outage.1)
-            && self.queue.enqueue(now, size + self.overhead).is_ok()
-            && !self.loss.lose(&mut self.rng);
-        if ok {
-            self.counters.cross_delivered += 1;
+        let fate = if now >= self.outage.0 && now < self.outage.1 {
+            Err(DropReason::Outage)
         } else {
+            match self.queue.enqueue(now, size + self.overhead) {
+                Err(r) => Err(r),
+                Ok(_) if self.loss.lose(&mut self.rng) => Err(DropReason::Loss),
+                Ok(leave) => Ok(leave + self.delay.base()),
+            }
+        };
+        if fate.is_err() {
             self.counters.cross_dropped += 1;
         }
-        ok
+        fate
     }
 
-    /// Re-counts a packet this link reported delivered as dropped (it was lost after leaving
-    /// the link: an outage while it was inside, an address change, an inbound firewall).
-    pub fn recount_as_dropped(&mut self, size: u32, reason: DropReason) {
-        self.counters.delivered = self.counters.delivered.saturating_sub(1);
-        self.counters.delivered_bytes = self
-            .counters
-            .delivered_bytes
-            .saturating_sub(u64::from(size));
+    /// Counts a packet leaving the link at `now` (to the next link or its host): the network
+    /// calls this when the packet's time to leave comes.
+    #[inline]
+    pub fn count_delivered(&mut self, now: Nanos, size: u32) {
+        self.tick(now);
+        self.counters.delivered += 1;
+        self.counters.delivered_bytes += u64::from(size);
+    }
+
+    /// Counts a packet the link had accepted as dropped at `now`: lost inside (an outage while
+    /// it was in the link) or refused where it came out (an address change, an inbound
+    /// firewall).
+    pub fn count_dropped_inside(&mut self, now: Nanos, reason: DropReason) {
+        self.tick(now);
         self.counters.dropped[reason as usize] += 1;
     }
 
-    /// Counts a packet that entered and was dropped before the link's models ran (firewall,
-    /// no route).
-    pub fn count_dropped(&mut self, size: u32, reason: DropReason) {
+    /// Counts a packet that entered at `now` and was dropped before the link's models ran
+    /// (firewall, no route, an old source address).
+    pub fn count_dropped(&mut self, now: Nanos, size: u32, reason: DropReason) {
+        self.tick(now);
         self.counters.packets_in += 1;
         self.counters.bytes_in += u64::from(size);
         self.counters.dropped[reason as usize] += 1;
@@ -462,14 +422,34 @@ impl Link {
         Transmit::Dropped(reason)
     }
 
-    /// A snapshot of the counters, queue high-water marks included.
+    /// How long the last packet this link accepted waited in its queue, ns (0 without a
+    /// bottleneck).
+    pub fn last_queue_wait(&self) -> Nanos {
+        self.queue.last_wait()
+    }
+
+    /// The counters, with the queue as the last packet to arrive found it.
     pub fn counters(&self) -> LinkCounters {
+        self.counters_at(0)
+    }
+
+    /// The counters as they stand at `now` (no earlier than the last time the link was used):
+    /// what is still inside and queued then, the high-water marks, the per-second series.
+    pub fn counters_at(&self, now: Nanos) -> LinkCounters {
         let (p, b, w) = self.queue.high_water();
+        let (queued_packets, queued_bytes) = self.queue.queued_at(now);
+        let c = &self.counters;
         LinkCounters {
+            in_flight: c.packets_in.saturating_sub(c.delivered + c.total_dropped()),
+            queued_packets,
+            queued_bytes,
             queue_hwm_packets: p,
             queue_hwm_bytes: b,
             queue_hwm_wait: w,
-            ..self.counters.clone()
+            series: self
+                .series
+                .snapshot(Totals::of(c), self.queue.period_high_water()),
+            ..c.clone()
         }
     }
 }

@@ -93,7 +93,11 @@ fn duplication_and_corruption_rates() {
     let c = l.counters();
     assert_eq!(c.duplicates as f64, dups);
     assert_eq!(c.dropped(DropReason::Corrupt) as f64, corrupt);
-    assert_eq!(c.delivered + c.total_dropped(), c.packets_in);
+    assert_eq!(c.accepted + c.total_dropped(), c.packets_in);
+    assert_eq!(
+        c.in_flight, c.accepted,
+        "alone, a link is told of no departures"
+    );
 }
 
 #[test]

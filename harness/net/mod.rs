@@ -35,13 +35,18 @@
 //! for c in net.counters() { println!("{c}"); }
 //! ```
 
+pub(crate) mod codel;
 pub mod config;
 pub mod cross;
+pub mod cross_run;
+pub mod cross_source;
 pub mod datagram;
 pub mod delay;
 pub mod error;
 pub mod firewall;
+pub(crate) mod forward;
 pub mod link;
+pub mod link_counters;
 pub mod loss;
 pub mod mtu;
 pub mod network_config;
@@ -52,6 +57,7 @@ pub mod schedule;
 pub mod timeline;
 pub mod topology;
 pub mod trace;
+pub mod watch;
 
 /// Simulated time: nanoseconds since the start of the run.
 pub type Nanos = u64;
@@ -59,10 +65,12 @@ pub type Nanos = u64;
 pub use config::{
     DirectionConfig, Distribution, Encapsulation, JitterConfig, LinkProfile, Reorder, Which,
 };
-pub use cross::{CrossTrafficFlow, FlowDirection, TrafficPattern};
+pub use cross::{Arrivals, CrossTrafficFlow, FlowDirection, SizeShare, TrafficPattern};
+pub use cross_run::CrossFlowCounters;
+pub use cross_source::CrossTrafficSource;
 pub use error::NetError;
 pub use firewall::{FirewallAction, FirewallRule, TcpBlock};
-pub use link::{DropReason, Link, LinkCounters, PacketMeta, Transmit};
+pub use link::{DropReason, Link, LinkCounters, LinkSecond, PacketMeta, Transmit};
 pub use loss::LossConfig;
 pub use queue::{AqmConfig, QueueLimit};
 pub use schedule::{PhaseSet, ScheduleEntry};
@@ -72,3 +80,4 @@ pub use topology::{
     NetworkConfig, Proto, SiteConfig,
 };
 pub use trace::{resolve_trace, CapacityTrace, TraceCache, TraceSpec};
+pub use watch::{FlowLinkStats, WatchedFlow};

@@ -20,6 +20,7 @@
 //! assert_eq!(q.enqueue(0, 1250), Ok(20_000_000));
 //! ```
 
+use crate::net::codel::Codel;
 use crate::net::link::DropReason;
 use crate::net::trace::TraceCursor;
 use crate::net::Nanos;
@@ -209,6 +210,11 @@ pub struct Bottleneck {
     hwm_packets: u64,
     hwm_bytes: u64,
     hwm_wait: Nanos,
+    /// High-water marks since the link last took them (packets, wait ns), for its series.
+    period_packets: u64,
+    period_wait: Nanos,
+    /// How long the last accepted packet waited before its turn, ns.
+    last_wait: Nanos,
 }
 
 impl Bottleneck {
@@ -253,6 +259,9 @@ impl Bottleneck {
             hwm_packets: 0,
             hwm_bytes: 0,
             hwm_wait: 0,
+            period_packets: 0,
+            period_wait: 0,
+            last_wait: 0,
         }
     }
 
@@ -270,6 +279,8 @@ impl Bottleneck {
         self.hwm_packets = old.hwm_packets;
         self.hwm_bytes = old.hwm_bytes;
         self.hwm_wait = old.hwm_wait;
+        self.period_packets = old.period_packets;
+        self.period_wait = old.period_wait;
     }
 
     /// Offers a packet of `bytes` (on the wire) at `now`; returns when its last byte leaves, or
@@ -317,9 +328,13 @@ impl Bottleneck {
         self.busy_until = leave;
         self.queued.push_back((leave, bytes));
         self.queued_bytes += u64::from(bytes);
-        self.hwm_packets = self.hwm_packets.max(self.queued.len() as u64);
+        let len = self.queued.len() as u64;
+        self.hwm_packets = self.hwm_packets.max(len);
         self.hwm_bytes = self.hwm_bytes.max(self.queued_bytes);
         self.hwm_wait = self.hwm_wait.max(wait);
+        self.period_packets = self.period_packets.max(len);
+        self.period_wait = self.period_wait.max(wait);
+        self.last_wait = wait;
         Ok(leave)
     }
 
@@ -327,79 +342,36 @@ impl Bottleneck {
     pub fn high_water(&self) -> (u64, u64, Nanos) {
         (self.hwm_packets, self.hwm_bytes, self.hwm_wait)
     }
-}
 
-/// CoDel's control state (RFC 8289, section 5), run once per packet at its dequeue time.
-#[derive(Debug, Clone)]
-struct Codel {
-    target: Nanos,
-    interval: Nanos,
-    first_above: Nanos,
-    drop_next: Nanos,
-    count: u32,
-    last_count: u32,
-    dropping: bool,
-}
-
-/// CoDel's "maxpacket": below one full-size packet of backlog it never drops.
-const CODEL_MTU: u64 = 1500;
-
-impl Codel {
-    fn new(target: Dur, interval: Dur) -> Codel {
-        Codel {
-            target: target.as_nanos(),
-            interval: interval.as_nanos(),
-            first_above: 0,
-            drop_next: 0,
-            count: 0,
-            last_count: 0,
-            dropping: false,
-        }
+    /// The most packets and the longest wait (ns) since the last call of
+    /// [`Bottleneck::take_period_high_water`], without resetting them.
+    pub fn period_high_water(&self) -> (u64, Nanos) {
+        (self.period_packets, self.period_wait)
     }
 
-    fn control_law(&self, t: Nanos) -> Nanos {
-        t + (self.interval as f64 / f64::from(self.count.max(1)).sqrt()) as Nanos
+    /// The most packets and the longest wait (ns) since the last call, then starts afresh
+    /// (a link's per-second series).
+    pub fn take_period_high_water(&mut self) -> (u64, Nanos) {
+        let marks = self.period_high_water();
+        self.period_packets = 0;
+        self.period_wait = 0;
+        marks
     }
 
-    fn ok_to_drop(&mut self, now: Nanos, sojourn: Nanos, backlog: u64) -> bool {
-        if sojourn < self.target || backlog <= CODEL_MTU {
-            self.first_above = 0;
-            return false;
-        }
-        if self.first_above == 0 {
-            self.first_above = now + self.interval;
-            return false;
-        }
-        now >= self.first_above
+    /// How long the last accepted packet (its last fragment) waited before its turn, ns: 0
+    /// on a link without a bottleneck.
+    pub fn last_wait(&self) -> Nanos {
+        self.last_wait
     }
 
-    fn should_drop(&mut self, now: Nanos, sojourn: Nanos, backlog: u64) -> bool {
-        let ok = self.ok_to_drop(now, sojourn, backlog);
-        if self.dropping {
-            if !ok {
-                self.dropping = false;
-                return false;
-            }
-            if now >= self.drop_next {
-                self.count += 1;
-                self.drop_next = self.control_law(self.drop_next);
-                return true;
-            }
-            false
-        } else if ok {
-            self.dropping = true;
-            let delta = self.count.wrapping_sub(self.last_count);
-            self.count = if delta > 1 && now.saturating_sub(self.drop_next) < 16 * self.interval {
-                delta
-            } else {
-                1
-            };
-            self.drop_next = self.control_law(now);
-            self.last_count = self.count;
-            true
-        } else {
-            false
-        }
+    /// Packets (fragments) and bytes on the wire still in the queue, or being sent, at `now`
+    /// (cross-traffic included; for `now` no earlier than the last arrival; 0 gives the queue
+    /// as the last arrival found it).
+    pub fn queued_at(&self, now: Nanos) -> (u64, u64) {
+        self.queued
+            .iter()
+            .filter(|(leave, _)| *leave > now)
+            .fold((0, 0), |(n, b), (_, bytes)| (n + 1, b + u64::from(*bytes)))
     }
 }
 

@@ -4,7 +4,8 @@
 //! Entries come from the profiles in the [`NetworkConfig`] (a host's access profile, a site's
 //! shared profile, a core profile) and from the scenario at run time through
 //! [`Network::schedule_outage`], [`Network::schedule_address_change`],
-//! [`Network::schedule_profile_change`] and [`Network::schedule_cross_traffic`].
+//! [`Network::schedule_profile_change`] and [`Network::schedule_cross_traffic`] (whose
+//! flows run in `cross_run.rs`).
 //!
 //! An address change gives the host the next free address in its /24 (last octet + 1, skipping
 //! .0, .255 and addresses in use or used before), like a new DHCP lease after roaming. Packets
@@ -24,7 +25,6 @@
 //! ```
 
 use crate::net::config::{DirectionConfig, Which};
-use crate::net::cross::{CrossTrafficFlow, FlowDirection};
 use crate::net::error::NetError;
 use crate::net::schedule::{PhaseSet, ScheduleEntry};
 use crate::net::topology::{EventKind, HostId, Network, NetworkConfig};
@@ -113,19 +113,12 @@ pub(crate) enum Target {
     Core(usize, usize),
 }
 
-#[derive(Debug)]
-struct FlowState {
-    site: usize,
-    link: usize,
-    flow: CrossTrafficFlow,
-}
-
 /// Schedule entries, outage ends and cross-traffic flows, indexed by their events.
 #[derive(Debug, Default)]
 pub(crate) struct Timeline {
     entries: Vec<(Target, ScheduleEntry)>,
     outage_ends: Vec<Target>,
-    flows: Vec<FlowState>,
+    pub(crate) flows: Vec<crate::net::cross_run::FlowState>,
 }
 
 impl<P: Clone> Network<P> {
@@ -288,43 +281,6 @@ impl<P: Clone> Network<P> {
         Ok(s)
     }
 
-    /// Adds a cross-traffic flow on `site`'s shared link.
-    pub fn schedule_cross_traffic(
-        &mut self,
-        site: &str,
-        flow: CrossTrafficFlow,
-    ) -> Result<(), NetError> {
-        let s = self
-            .sites
-            .iter()
-            .position(|x| x.name == site)
-            .ok_or_else(|| NetError::UnknownSite(site.to_string()))?;
-        let (up, down) = self.sites[s].shared.ok_or_else(|| {
-            NetError::Topology(format!(
-                "cross-traffic {:?} needs a shared link on site {site}: give the site a `shared` profile",
-                flow.name
-            ))
-        })?;
-        let link = if flow.direction == FlowDirection::Up {
-            up
-        } else {
-            down
-        };
-        let start = flow.start.as_nanos().max(self.now);
-        let stop = flow.stop.map(|d| d.as_nanos().max(start));
-        self.timeline.flows.push(FlowState {
-            site: s,
-            link,
-            flow,
-        });
-        let i = self.timeline.flows.len() - 1;
-        self.push(start, EventKind::FlowStart(i));
-        if let Some(stop) = stop {
-            self.push(stop, EventKind::FlowStop(i));
-        }
-        Ok(())
-    }
-
     fn target_name(&self, t: Target) -> String {
         match t {
             Target::Host(h) => self.hosts[h].name.clone(),
@@ -352,33 +308,8 @@ impl<P: Clone> Network<P> {
                 let target = self.target_name(self.timeline.outage_ends[i]);
                 self.events.push_back(NetEvent::OutageEnd { target, at: t });
             }
-            EventKind::FlowStart(i) => {
-                let f = &self.timeline.flows[i];
-                let (site, flow) = (self.sites[f.site].name.clone(), f.flow.name.clone());
-                let first = f.flow.next_send(t);
-                self.events
-                    .push_back(NetEvent::CrossTrafficStart { site, flow, at: t });
-                if let Some(first) = first {
-                    self.push(first, EventKind::FlowPacket(i));
-                }
-            }
-            EventKind::FlowPacket(i) => {
-                let f = &self.timeline.flows[i];
-                let (link, size, next) = (
-                    f.link,
-                    f.flow.size(),
-                    f.flow.next_send(t + f.flow.interval()),
-                );
-                self.links[link].transmit_cross(t, size);
-                if let Some(next) = next {
-                    self.push(next, EventKind::FlowPacket(i));
-                }
-            }
-            EventKind::FlowStop(i) => {
-                let f = &self.timeline.flows[i];
-                let (site, flow) = (self.sites[f.site].name.clone(), f.flow.name.clone());
-                self.events
-                    .push_back(NetEvent::CrossTrafficStop { site, flow, at: t });
+            EventKind::FlowStart(_) | EventKind::FlowPacket(_) | EventKind::FlowStop(_) => {
+                self.run_flow(kind, t)
             }
             EventKind::Send(_) | EventKind::Hop(_) => {}
         }

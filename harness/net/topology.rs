@@ -30,17 +30,22 @@
 //! assert_eq!(net.path_delay(alice, bob), 20_000_000);
 //! ```
 //!
-//! Drops are never returned, only counted ([`Network::counters`]). A TCP SYN blocked by a rule
+//! Drops are never returned, only counted ([`Network::counters`]): each link counts a packet
+//! in when it enters, delivered when it leaves (to the next link or the host), dropped where
+//! it was dropped, and in flight while it is inside (see `forward.rs`). The calls' own
+//! packets can also be followed hop by hop, per flow ([`Network::watch`]). A TCP SYN blocked by a rule
 //! with `tcp_block: reset` brings a [`DeliveryKind::TcpReset`] back to the sender (from the
 //! sender's own stack at once for an outbound rule; across the network from the receiver for
 //! an inbound rule); with `timeout` nothing comes back.
 
 use crate::net::config::LinkProfile;
 use crate::net::error::NetError;
-use crate::net::firewall::{Firewall, Flow, RuleDirection, TcpBlock, Verdict};
-use crate::net::link::{DropReason, Link, LinkCounters, PacketMeta, Transmit};
+use crate::net::firewall::Firewall;
+use crate::net::forward::InFlight;
+use crate::net::link::{DropReason, Link, LinkCounters};
 use crate::net::rng::link_seed;
 use crate::net::trace::TraceCache;
+use crate::net::watch::{Watch, WatchedFlow, NOT_WATCHED};
 use crate::net::Nanos;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -51,31 +56,18 @@ pub use crate::net::datagram::{Datagram, Delivery, DeliveryKind, HostId, Proto};
 pub use crate::net::network_config::{CorePath, HostConfig, NetworkConfig, SiteConfig};
 pub use crate::net::timeline::NetEvent;
 
-/// Most links a path crosses: access, shared, core, shared, access.
-const MAX_HOPS: usize = 5;
-
 pub(crate) struct HostState {
     pub(crate) name: String,
     pub(crate) addr: Ipv4Addr,
-    site: usize,
+    pub(crate) site: usize,
     pub(crate) up: usize,
     pub(crate) down: usize,
-    firewall: Firewall,
+    pub(crate) firewall: Firewall,
 }
 
 pub(crate) struct SiteState {
     pub(crate) name: String,
     pub(crate) shared: Option<(usize, usize)>,
-}
-
-struct InFlight<P> {
-    d: Datagram<P>,
-    to: usize,
-    route: [u32; MAX_HOPS],
-    len: u8,
-    hop: u8,
-    entered: Nanos,
-    reset: bool,
 }
 
 /// What a queued internal event does.
@@ -97,7 +89,7 @@ pub(crate) enum EventKind {
 
 pub(crate) struct Event {
     at: Nanos,
-    seq: u64,
+    pub(crate) seq: u64,
     pub(crate) kind: EventKind,
 }
 
@@ -135,22 +127,25 @@ pub struct DropRecord<P> {
 /// The emulated network (see the module docs).
 pub struct Network<P> {
     pub(crate) now: Nanos,
+    /// The run's seed, from which every link's and flow's random stream derives.
+    pub(crate) seed: u64,
     pub(crate) links: Vec<Link>,
     pub(crate) hosts: Vec<HostState>,
     pub(crate) sites: Vec<SiteState>,
     /// Core link index for each ordered pair of sites, `a * sites + b`.
     pub(crate) core: Vec<usize>,
     pub(crate) owners: BTreeMap<Ipv4Addr, usize>,
-    heap: BinaryHeap<Event>,
+    pub(crate) heap: BinaryHeap<Event>,
     seq: u64,
-    inflight: Vec<Option<InFlight<P>>>,
-    free: Vec<usize>,
-    deliveries: VecDeque<Delivery<P>>,
+    pub(crate) inflight: Vec<Option<InFlight<P>>>,
+    pub(crate) free: Vec<usize>,
+    pub(crate) deliveries: VecDeque<Delivery<P>>,
     pub(crate) events: VecDeque<NetEvent>,
     pub(crate) timeline: crate::net::timeline::Timeline,
     pub(crate) traces: TraceCache,
-    unroutable: u64,
-    drop_log: Option<Vec<DropRecord<P>>>,
+    pub(crate) unroutable: u64,
+    pub(crate) drop_log: Option<Vec<DropRecord<P>>>,
+    pub(crate) watch: Option<Watch<P>>,
 }
 
 impl<P: Clone> Network<P> {
@@ -288,6 +283,7 @@ impl<P: Clone> Network<P> {
         }
         let mut net = Network {
             now: 0,
+            seed,
             links,
             hosts,
             sites,
@@ -303,6 +299,7 @@ impl<P: Clone> Network<P> {
             traces,
             unroutable: 0,
             drop_log: None,
+            watch: None,
         };
         net.load_schedules(cfg)?;
         Ok(net)
@@ -317,15 +314,11 @@ impl<P: Clone> Network<P> {
             "send at {now} after advancing to {}",
             self.now
         );
-        let slot = self.alloc(InFlight {
-            d,
-            to: 0,
-            route: [0; MAX_HOPS],
-            len: 0,
-            hop: 0,
-            entered: 0,
-            reset: false,
-        });
+        let watch = match self.watch.as_mut() {
+            Some(w) => w.classify(&d),
+            None => NOT_WATCHED,
+        };
+        let slot = self.alloc(InFlight::new(d, false, watch));
         self.push(now.max(self.now), EventKind::Send(slot));
     }
 
@@ -385,10 +378,20 @@ impl<P: Clone> Network<P> {
         self.now
     }
 
-    /// Every link's counters: hosts' access links (up, down) in configuration order, then
-    /// sites' shared links, then core links.
+    /// Every link's counters as they stand now (what is still inside a link is in flight,
+    /// not delivered): hosts' access links (up, down) in configuration order, then sites'
+    /// shared links, then core links.
     pub fn counters(&self) -> Vec<LinkCounters> {
-        self.links.iter().map(Link::counters).collect()
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut c = l.counters_at(self.now);
+                c.cross_flows = self.flow_counters(i);
+                c.cross_delivered = c.cross_flows.iter().map(|f| f.delivered).sum();
+                c
+            })
+            .collect()
     }
 
     /// Datagrams sent from an address no host has (not counted on any link).
@@ -406,15 +409,24 @@ impl<P: Clone> Network<P> {
         }
     }
 
-    fn log_drop(&mut self, at: Nanos, link: usize, reason: DropReason, d: &Datagram<P>) {
-        if let Some(log) = self.drop_log.as_mut() {
-            log.push(DropRecord {
-                at,
-                link: self.links[link].counters().name.clone(),
-                reason,
-                datagram: d.clone(),
-            });
-        }
+    /// Follows every datagram `filter` picks from now on, hop by hop, per flow (source and
+    /// destination address): see [`Network::watched_flows`]. Replaces an earlier filter and
+    /// forgets what it had followed.
+    pub fn watch(&mut self, filter: fn(&Datagram<P>) -> bool) {
+        self.watch = Some(Watch::new(filter));
+    }
+
+    /// What each watched flow met on each link of its path (empty unless [`Network::watch`]
+    /// was called), flows in address order, links in path order.
+    pub fn watched_flows(&self) -> Vec<WatchedFlow> {
+        self.watch
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.flows(|l| self.links[l].name().to_string()))
+    }
+
+    /// The link named `name` ("bob.up", "site:home.down", "core:a->b").
+    pub fn link(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name() == name)
     }
 
     /// Datagrams whose source address belongs to no host.
@@ -432,217 +444,11 @@ impl<P: Clone> Network<P> {
             .sum()
     }
 
-    fn route(&self, src: usize, dst: usize) -> ([u32; MAX_HOPS], usize) {
-        let mut r = [0u32; MAX_HOPS];
-        let mut n = 0;
-        let mut push = |l: usize| {
-            r[n] = l as u32;
-            n += 1;
-        };
-        push(self.hosts[src].up);
-        let (a, b) = (self.hosts[src].site, self.hosts[dst].site);
-        if a != b {
-            if let Some((up, _)) = self.sites[a].shared {
-                push(up);
-            }
-            push(self.core[a * self.sites.len() + b]);
-            if let Some((_, down)) = self.sites[b].shared {
-                push(down);
-            }
-        }
-        push(self.hosts[dst].down);
-        (r, n)
-    }
-
     pub(crate) fn push(&mut self, at: Nanos, kind: EventKind) {
         self.seq += 1;
         self.heap.push(Event {
             at,
             seq: self.seq,
-            kind,
-        });
-    }
-
-    fn alloc(&mut self, f: InFlight<P>) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.inflight[i] = Some(f);
-                i
-            }
-            None => {
-                self.inflight.push(Some(f));
-                self.inflight.len() - 1
-            }
-        }
-    }
-
-    fn release(&mut self, slot: usize) -> Option<InFlight<P>> {
-        let f = self.inflight[slot].take();
-        self.free.push(slot);
-        f
-    }
-
-    fn flow(&self, f: &InFlight<P>, direction: RuleDirection) -> Flow {
-        let peer = if direction == RuleDirection::Out {
-            *f.d.dst.ip()
-        } else {
-            *f.d.src.ip()
-        };
-        Flow {
-            direction,
-            proto: f.d.proto,
-            src_port: f.d.src.port(),
-            dst_port: f.d.dst.port(),
-            peer_addr: peer,
-            peer_host: self.owners.get(&peer).map(|&h| HostId(h as u32)),
-        }
-    }
-
-    /// The reply a refused SYN brings back.
-    fn reset_of(d: &Datagram<P>) -> Datagram<P> {
-        Datagram::tcp(d.dst, d.src, 0, false, d.payload.clone())
-    }
-
-    fn depart(&mut self, slot: usize, t: Nanos) {
-        let Some(f) = self.inflight[slot].as_ref() else {
-            return;
-        };
-        let Some(&src) = self.owners.get(f.d.src.ip()) else {
-            self.unroutable += 1;
-            self.release(slot);
-            return;
-        };
-        let up = self.hosts[src].up;
-        if *f.d.src.ip() != self.hosts[src].addr {
-            // Sent from an address the host no longer has (it moved to another access point):
-            // that socket is gone, nothing leaves on it.
-            self.links[up].count_dropped(f.d.size, DropReason::AddressChanged);
-            if let Some(f) = self.release(slot) {
-                self.log_drop(t, up, DropReason::AddressChanged, &f.d);
-            }
-            return;
-        }
-        if !f.reset {
-            if let Verdict::Block(how) = self.hosts[src]
-                .firewall
-                .check(&self.flow(f, RuleDirection::Out))
-            {
-                self.links[up].count_dropped(f.d.size, DropReason::Firewall);
-                let d = f.d.clone();
-                self.log_drop(t, up, DropReason::Firewall, &d);
-                let Some(f) = self.inflight[slot].as_ref() else {
-                    return;
-                };
-                if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
-                    let reset = Self::reset_of(&f.d);
-                    self.deliveries.push_back(Delivery {
-                        at: t,
-                        to_host: HostId(src as u32),
-                        datagram: reset,
-                        kind: DeliveryKind::TcpReset,
-                    });
-                }
-                self.release(slot);
-                return;
-            }
-        }
-        let Some(&dst) = self.owners.get(f.d.dst.ip()) else {
-            self.links[up].count_dropped(f.d.size, DropReason::NoRoute);
-            let d = f.d.clone();
-            self.log_drop(t, up, DropReason::NoRoute, &d);
-            self.release(slot);
-            return;
-        };
-        let (route, len) = self.route(src, dst);
-        if let Some(f) = self.inflight[slot].as_mut() {
-            f.to = dst;
-            f.route = route;
-            f.len = len as u8;
-        }
-        self.enter_hop(slot, t);
-    }
-
-    fn enter_hop(&mut self, slot: usize, t: Nanos) {
-        let Some(f) = self.inflight[slot].as_mut() else {
-            return;
-        };
-        let hop = f.hop as usize;
-        if hop > 0 {
-            let prev = f.route[hop - 1] as usize;
-            if self.links[prev].was_down_during(f.entered, t) {
-                let size = f.d.size;
-                self.links[prev].recount_as_dropped(size, DropReason::Outage);
-                if let Some(f) = self.release(slot) {
-                    self.log_drop(t, prev, DropReason::Outage, &f.d);
-                }
-                return;
-            }
-        }
-        if hop == f.len as usize {
-            self.arrive(slot, t);
-            return;
-        }
-        let link = f.route[hop] as usize;
-        match self.links[link].transmit(t, &PacketMeta { size: f.d.size }) {
-            Transmit::Dropped(reason) => {
-                if let Some(f) = self.release(slot) {
-                    self.log_drop(t, link, reason, &f.d);
-                }
-            }
-            Transmit::Delivered { at, duplicate } => {
-                f.hop += 1;
-                f.entered = t;
-                if let Some(dup_at) = duplicate {
-                    let copy = InFlight {
-                        d: f.d.clone(),
-                        ..*f
-                    };
-                    let copy = self.alloc(copy);
-                    self.push(dup_at, EventKind::Hop(copy));
-                }
-                self.push(at, EventKind::Hop(slot));
-            }
-        }
-    }
-
-    fn arrive(&mut self, slot: usize, t: Nanos) {
-        let Some(f) = self.release(slot) else { return };
-        let last = f.route[f.len as usize - 1] as usize;
-        let host = &self.hosts[f.to];
-        if *f.d.dst.ip() != host.addr {
-            self.links[last].recount_as_dropped(f.d.size, DropReason::AddressChanged);
-            self.log_drop(t, last, DropReason::AddressChanged, &f.d);
-            return;
-        }
-        if !f.reset {
-            if let Verdict::Block(how) = host.firewall.check(&self.flow(&f, RuleDirection::In)) {
-                self.links[last].recount_as_dropped(f.d.size, DropReason::Firewall);
-                self.log_drop(t, last, DropReason::Firewall, &f.d);
-                if how == TcpBlock::Reset && f.d.proto == (Proto::Tcp { syn: true }) {
-                    let reset = Self::reset_of(&f.d);
-                    let slot = self.alloc(InFlight {
-                        d: reset,
-                        to: 0,
-                        route: [0; MAX_HOPS],
-                        len: 0,
-                        hop: 0,
-                        entered: 0,
-                        reset: true,
-                    });
-                    self.push(t, EventKind::Send(slot));
-                }
-                return;
-            }
-        }
-        let kind = if f.reset {
-            DeliveryKind::TcpReset
-        } else {
-            DeliveryKind::Datagram
-        };
-        self.deliveries.push_back(Delivery {
-            at: t,
-            to_host: HostId(f.to as u32),
-            datagram: f.d,
             kind,
         });
     }

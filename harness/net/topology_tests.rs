@@ -302,7 +302,7 @@ fn cross_traffic_takes_capacity_while_it_runs() {
 sites:
   - name: home
     shared: { name: uplink, up: { rate: 2Mbit, queue: 100pkt } }
-    cross_traffic: [{ name: upload, rate: 2.4Mbit, start: 10s, stop: 20s, direction: up }]
+    cross_traffic: [{ name: upload, rate: 2.4Mbit, arrivals: constant, start: 10s, stop: 20s, direction: up }]
   - { name: dc }
 hosts:
   - { name: alice, site: home, addr: 10.0.0.2 }

@@ -187,6 +187,12 @@ fn stream(from: &str, to: &str, shape: &Shape) -> StreamReport {
             ),
         ]),
         series,
+        links: Vec::new(),
+        fault: (loss_pct > 1.0).then(|| {
+            format!(
+                "{from}'s uplink ({from}.up, {from}'s side, the far end for {to}): {loss_pct} % of packets dropped (random loss)"
+            )
+        }),
     }
 }
 
@@ -203,6 +209,7 @@ fn link(name: &str, packets_in: u64, dropped: &[(&str, u64)], queue_high_water: 
         delivered: packets_in - dropped.values().sum::<u64>(),
         dropped,
         queue_high_water,
+        ..LinkReport::default()
     }
 }
 

@@ -410,6 +410,15 @@ fn write_streams_and_links(h: &mut String, s: &ScenarioReport) {
             h.push_str("</tr>");
         }
         h.push_str("</tbody></table></div>");
+        for st in streams.iter().filter(|st| st.fault.is_some()) {
+            let _ = write!(
+                h,
+                r#"<p class="caption">Where {} → {} was hurt: {}</p>"#,
+                esc(&st.from),
+                esc(&st.to),
+                esc(st.fault.as_deref().unwrap_or_default())
+            );
+        }
     }
     h.push_str("</div><div><h4>Emulated links, counted by the emulator</h4>");
     write_links(h, &s.links);
@@ -428,7 +437,12 @@ fn write_links(h: &mut String, links: &[LinkReport]) {
         return;
     }
     let reasons: BTreeSet<&String> = links.iter().flat_map(|l| l.dropped.keys()).collect();
+    // Only when some packet was still inside a link at the end: a column of zeros says nothing.
+    let inside = links.iter().any(|l| l.in_flight_at_end > 0);
     h.push_str(r#"<div class="tablewrap"><table><thead><tr><th>Link</th><th class="num">In</th><th class="num">Delivered</th>"#);
+    if inside {
+        h.push_str(r#"<th class="num">Inside<br><span class="muted">at the end</span></th>"#);
+    }
     for r in &reasons {
         let _ = write!(
             h,
@@ -445,6 +459,9 @@ fn write_links(h: &mut String, links: &[LinkReport]) {
             l.packets_in,
             l.delivered
         );
+        if inside {
+            let _ = write!(h, r#"<td class="num">{}</td>"#, l.in_flight_at_end);
+        }
         for r in &reasons {
             let n = l.dropped.get(*r).copied().unwrap_or(0);
             let class = if n > 0 { "num bad" } else { "num muted" };
@@ -456,14 +473,53 @@ fn write_links(h: &mut String, links: &[LinkReport]) {
         } else {
             0.0
         };
+        let wait = if l.queue_high_water_ms > 0.0 {
+            format!(
+                r#"<br><span class="muted">{} ms</span>"#,
+                num(l.queue_high_water_ms, 0)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             h,
-            r#"<td class="num">{} %</td><td class="num">{}</td></tr>"#,
+            r#"<td class="num">{} %</td><td class="num">{}{wait}</td></tr>"#,
             num(pct, 2),
             l.queue_high_water
         );
     }
     h.push_str("</tbody></table></div>");
+    for l in links {
+        for f in &l.cross_traffic {
+            let dropped: u64 = f.dropped.values().sum();
+            let why = f
+                .dropped
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = write!(
+                h,
+                r#"<p class="caption">Cross-traffic <b>{}</b> on <span class="mono">{}</span> from {}: sent {}, delivered {}, dropped {}{}{}.</p>"#,
+                esc(&f.flow),
+                esc(&l.link),
+                esc(&super::summary::secs(f.start_ms)),
+                f.sent,
+                f.delivered,
+                dropped,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", esc(&why))
+                },
+                if f.in_flight_at_end > 0 {
+                    format!(", {} still inside at the end", f.in_flight_at_end)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
 }
 
 fn write_legend(h: &mut String, marks: &[Mark]) {

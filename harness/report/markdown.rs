@@ -121,6 +121,7 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         }
         writeln!(md)?;
     }
+    write_faults(md, run)?;
     let cut: Vec<&ScenarioReport> = run.scenarios.iter().filter(|s| !s.complete).collect();
     if !cut.is_empty() {
         writeln!(md, "**Cut short**\n")?;
@@ -142,6 +143,37 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
          report.json.</sub>"
     )?;
     Ok(())
+}
+
+/// Where the emulated network hurt a stream: its fault line, for streams that lost at least
+/// 1 % or were only delayed (a stray random loss on a clean link is left to report.json).
+fn write_faults(md: &mut String, run: &RunReport) -> std::fmt::Result {
+    let hurt: Vec<(&ScenarioReport, &crate::report::model::StreamReport, &str)> = run
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.calls
+                .iter()
+                .flat_map(|c| &c.streams)
+                .filter_map(move |st| Some((s, st, st.fault.as_deref()?)))
+        })
+        .filter(|(_, st, _)| st.loss_pct >= 1.0 || st.links.iter().all(|l| l.dropped.is_empty()))
+        .collect();
+    if hurt.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "**Where the network hurt the streams**\n")?;
+    for (s, st, fault) in hurt {
+        writeln!(
+            md,
+            "- **{}** {} → {}: {}",
+            esc(&display_name(s)),
+            esc(&st.from),
+            esc(&st.to),
+            esc(fault)
+        )?;
+    }
+    writeln!(md)
 }
 
 fn word(v: Verdict) -> &'static str {

@@ -161,6 +161,42 @@ pub struct StreamReport {
     pub extra: BTreeMap<String, f64>,
     /// Per-second time series of this stream.
     pub series: Vec<SecondSample>,
+    /// What each emulated link on the stream's path did to its RTP packets, in path order
+    /// (empty in real-network mode).
+    #[serde(default)]
+    pub links: Vec<StreamLinkReport>,
+    /// The link that hurt the stream most, in plain words, with how ("bob's uplink (bob.up,
+    /// bob's side, the far end for alice): 5.2 % of packets dropped (random loss)"); null
+    /// when no link dropped or noticeably delayed its packets.
+    #[serde(default)]
+    pub fault: Option<String>,
+}
+
+/// What one emulated link did to one stream's RTP packets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StreamLinkReport {
+    /// The link, e.g. `bob.up`.
+    pub link: String,
+    /// The stream's RTP packets that entered the link.
+    pub packets_in: u64,
+    /// Those that left it (to the next link or the receiver).
+    pub delivered: u64,
+    /// Those it dropped, per reason (`loss`, `queue`...), zero counts omitted.
+    pub dropped: BTreeMap<String, u64>,
+    /// Dropped over entered, %.
+    pub dropped_pct: f64,
+    /// Mean wait in the link's queue before the packet's turn, ms.
+    pub queue_delay_mean_ms: f64,
+    /// Longest such wait, ms.
+    pub queue_delay_max_ms: f64,
+    /// Mean time in the link beyond its propagation delay (serialisation, queueing, jitter,
+    /// retransmissions, waiting to keep order), ms.
+    pub added_delay_mean_ms: f64,
+    /// Largest such added delay, ms.
+    pub added_delay_max_ms: f64,
+    /// Mean change in time through the link from one packet to the next, ms: this link's
+    /// share of the stream's jitter (unsmoothed, unlike RFC 3550's estimate).
+    pub delay_variation_ms: f64,
 }
 
 /// One second of one stream.
@@ -184,18 +220,90 @@ pub struct SecondSample {
     pub mos: Option<f64>,
 }
 
-/// One direction of one emulated link, as the emulator counted it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One direction of one emulated link, as the emulator counted it. Every packet that entered
+/// is delivered, dropped, or still inside at the end: `packets_in = delivered + dropped +
+/// in_flight_at_end`. Cross-traffic is counted apart, per flow.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LinkReport {
     /// Stable link name, e.g. `alice.up`, `core:a->b`, `bob.down`.
     pub link: String,
+    /// Packets that entered the link (cross-traffic excluded).
     pub packets_in: u64,
+    /// Bytes that entered (IP sizes, before any tunnel overhead).
     pub bytes_in: u64,
+    /// Packets that left the link, to the next link or the host, before the run ended
+    /// (duplicates not counted).
     pub delivered: u64,
+    /// Bytes that left the link (IP sizes).
+    #[serde(default)]
+    pub delivered_bytes: u64,
     /// Dropped packets per reason (`loss`, `queue`, `outage`, `firewall`...), zero counts omitted.
     pub dropped: BTreeMap<String, u64>,
+    /// Packets still inside the link (queued or propagating) when the run ended.
+    #[serde(default)]
+    pub in_flight_at_end: u64,
+    /// Bytes (on the wire) still in the link's queue when the run ended, cross-traffic included.
+    #[serde(default)]
+    pub queued_at_end_bytes: u64,
     /// Highest queue occupancy seen, packets.
     pub queue_high_water: u64,
+    /// Highest queue occupancy seen, bytes on the wire.
+    #[serde(default)]
+    pub queue_high_water_bytes: u64,
+    /// Longest time a packet waited in the queue before its turn, ms.
+    #[serde(default)]
+    pub queue_high_water_ms: f64,
+    /// Extra copies the link made (duplication).
+    #[serde(default)]
+    pub duplicates: u64,
+    /// Packets the link had to fragment (larger than its MTU after overhead).
+    #[serde(default)]
+    pub fragmented: u64,
+    /// Retransmissions inside a TCP tunnel (losses turned into delay).
+    #[serde(default)]
+    pub retransmissions: u64,
+    /// The cross-traffic flows that loaded this link, in the order they started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cross_traffic: Vec<CrossTrafficReport>,
+    /// Per-second counts, from second 0 to the last second the link carried a packet.
+    #[serde(default)]
+    pub series: Vec<LinkSecondSample>,
+}
+
+/// One cross-traffic flow on one link: what it sent and what became of it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CrossTrafficReport {
+    /// The flow's name.
+    pub flow: String,
+    /// When it started, ms.
+    pub start_ms: u64,
+    /// Packets it sent into the link.
+    pub sent: u64,
+    /// Bytes it sent (IP sizes).
+    pub sent_bytes: u64,
+    /// Packets that left the link before the run ended.
+    pub delivered: u64,
+    /// Dropped packets per reason, zero counts omitted.
+    pub dropped: BTreeMap<String, u64>,
+    /// Packets still inside the link when the run ended.
+    pub in_flight_at_end: u64,
+}
+
+/// One second of one link.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LinkSecondSample {
+    /// Second index from the scenario's start.
+    pub t: u64,
+    /// Packets that entered the link in this second (cross-traffic excluded).
+    pub packets_in: u64,
+    /// Packets that left it in this second.
+    pub delivered: u64,
+    /// Packets it dropped in this second (any reason).
+    pub dropped: u64,
+    /// Most packets its queue held at an arrival in this second (cross-traffic included).
+    pub queue_high_water: u64,
+    /// Longest wait in its queue of a packet that arrived in this second, ms.
+    pub queue_high_water_ms: f64,
 }
 
 /// Something that happened at a point of simulated time, drawn on the report's time axis.

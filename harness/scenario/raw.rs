@@ -158,8 +158,8 @@ pub struct RawAction {
     pub profile: Option<Spanned<String>>,
     /// Change one parameter: `{ up.delay: 80ms }` (`up`, `down` or `both`, then the field).
     pub set: Option<OrderedMap<Opaque<AnyValue>>>,
-    /// Start a cross-traffic flow on the link.
-    pub cross_traffic: Option<Opaque<CrossTrafficText>>,
+    /// Start a cross-traffic flow on the site's shared link (its start is `at`).
+    pub cross_traffic: Option<Opaque<crate::net::CrossTrafficFlow>>,
     /// Stop the cross-traffic flow of this name.
     pub cross_traffic_stop: Option<Spanned<String>>,
 }
@@ -386,22 +386,6 @@ impl JsonSchema for FirewallRuleText {
         json_schema!({
             "type": "object",
             "description": "A firewall rule, like { action: block, proto: udp, ports: 50000-59999 }"
-        })
-    }
-}
-
-/// Schema of a cross-traffic flow (the emulator's type).
-#[derive(Debug, Clone)]
-pub struct CrossTrafficText;
-
-impl JsonSchema for CrossTrafficText {
-    fn schema_name() -> Cow<'static, str> {
-        "CrossTraffic".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "object",
-            "description": "A cross-traffic flow on a link, with a `name` to stop it by"
         })
     }
 }

@@ -9,9 +9,9 @@ use crate::metrics::one_way::OneWayDelay;
 use crate::metrics::playout::{PlayoutRecord, PlayoutSecond, PlayoutSummary, Tick};
 use crate::metrics::rtt::RttEstimator;
 use crate::metrics::{StreamInputs, StreamMetrics};
-use crate::net::{DropReason, NetEvent};
+use crate::net::NetEvent;
 use crate::report::model::{
-    CallReport, Expectation, FailureReport, LinkReport, ScenarioReport, SecondSample, StreamReport,
+    CallReport, Expectation, FailureReport, ScenarioReport, SecondSample, StreamReport,
     TimelineEvent, Verdict,
 };
 use crate::scenario::Scenario;
@@ -286,6 +286,8 @@ fn measure_stream(
             extra
         },
         series,
+        links: Vec::new(),
+        fault: None,
     };
     MeasuredStream {
         report,
@@ -513,21 +515,10 @@ pub(crate) fn scenario_report(
     let links = sim
         .net
         .counters()
-        .into_iter()
-        .map(|c| LinkReport {
-            link: c.name.clone(),
-            packets_in: c.packets_in,
-            bytes_in: c.bytes_in,
-            delivered: c.delivered,
-            dropped: DropReason::ALL
-                .iter()
-                .zip(c.dropped.iter())
-                .filter(|(_, n)| **n > 0)
-                .map(|(r, n)| (r.as_str().to_owned(), *n))
-                .collect::<BTreeMap<_, _>>(),
-            queue_high_water: c.queue_hwm_packets,
-        })
+        .iter()
+        .map(super::links::link_report)
         .collect();
+    super::fault::attribute(sim, s, &mut calls);
     let verdict = if complete && expectations.iter().all(|e| e.met) {
         Verdict::Pass
     } else {

@@ -15,6 +15,8 @@
 //! ```
 
 pub mod capture;
+mod fault;
+mod links;
 pub mod measure;
 pub mod pcapng;
 pub mod world;
@@ -137,6 +139,7 @@ impl Sim {
     fn new(s: &Scenario, seed: u64, opts: &RunOptions) -> Result<Sim, SimError> {
         let mut net = world::build_network(s, sub_seed(seed, "network"), &opts.trace_dirs)?;
         net.record_drops(true);
+        net.watch(fault::is_stream_packet);
         let end = s.duration.as_nanos();
         let mut calls = Vec::new();
         for (i, c) in s.calls.iter().enumerate() {
