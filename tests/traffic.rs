@@ -214,7 +214,7 @@ fn a_full_shared_queue_is_named_with_its_delay_and_the_other_links_are_not() {
         "{fault}"
     );
     assert!(
-        fault.contains("(queue full)") && fault.contains("; queueing added "),
+        fault.contains("queue full") && fault.contains("; queueing added "),
         "{fault}"
     );
     assert_eq!(Some(drops_on_links(st)), st.emulator_dropped);
