@@ -216,3 +216,42 @@ calls:
     );
     assert_eq!(stream(&r, "bob").duplicates, 0);
 }
+
+/// A participant's `profile:` action switches its access link to another profile mid-call
+/// (the README's own example): `lossy-5pct` after 20 s on a clean link loses about 5 % of
+/// what crosses it from then on, and nothing before.
+#[test]
+fn a_profile_switch_on_the_timeline_changes_the_link_from_then_on() {
+    let r = run(
+        r#"
+name: switch
+duration: 42s
+participants:
+  alice: { network: clean }
+  bob: { network: clean }
+timeline:
+  - { at: 20s, participant: bob, profile: lossy-5pct }
+calls:
+  - { caller: alice, callee: bob, at: 0s, duration: 41s }
+"#,
+        4,
+    );
+    assert!(r
+        .events
+        .iter()
+        .any(|e| e.kind == "profile-change" && e.at_ms == 20_000));
+    let st = stream(&r, "alice");
+    let lost_by_second = |from: u64, to: u64| -> f64 {
+        let secs: Vec<f64> = st
+            .series
+            .iter()
+            .filter(|s| s.t >= from && s.t < to)
+            .filter_map(|s| s.loss_pct)
+            .collect();
+        secs.iter().sum::<f64>() / secs.len() as f64
+    };
+    assert_eq!(lost_by_second(1, 20), 0.0);
+    // About 1000 packets after the switch at 5 %: σ = 0.7 points; 5σ bounds.
+    let after = lost_by_second(21, 40);
+    assert!((after - 5.0).abs() < 3.5, "{after}");
+}

@@ -97,10 +97,7 @@ pub fn build_network(
             }
             (ActionTarget::Participant(p), NetAction::SetProfile { profile, .. }) => {
                 let h = host(p)?;
-                let _ = (h, profile);
-                return Err(crate::net::NetError::Topology(
-                    "TEMP: profile replace not wired yet".into(),
-                ));
+                net.schedule_profile_replace(h, at, profile)?;
             }
             (
                 ActionTarget::Participant(p),
