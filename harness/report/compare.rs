@@ -46,6 +46,8 @@ pub struct Tolerances {
     pub max_gap_ms: f64,
     /// Concealed-samples ratio increase, as a ratio (0.01 = one percentage point of samples).
     pub concealed_ratio: f64,
+    /// Playout loss (what the listener heard) increase, percentage points.
+    pub playout_loss_pct: f64,
 }
 
 impl Default for Tolerances {
@@ -58,6 +60,7 @@ impl Default for Tolerances {
             setup_ms: 100.0,
             max_gap_ms: 100.0,
             concealed_ratio: 0.01,
+            playout_loss_pct: 0.5,
         }
     }
 }
@@ -72,6 +75,7 @@ pub enum Metric {
     SetupMs,
     MaxGapMs,
     ConcealedRatio,
+    PlayoutLossPct,
 }
 
 impl Metric {
@@ -85,6 +89,7 @@ impl Metric {
             Metric::SetupMs => "setup_ms",
             Metric::MaxGapMs => "max_gap_ms",
             Metric::ConcealedRatio => "concealed_ratio",
+            Metric::PlayoutLossPct => "playout_loss_pct",
         }
     }
 
@@ -103,19 +108,21 @@ impl Metric {
             Metric::SetupMs => t.setup_ms,
             Metric::MaxGapMs => t.max_gap_ms,
             Metric::ConcealedRatio => t.concealed_ratio,
+            Metric::PlayoutLossPct => t.playout_loss_pct,
         }
     }
 
     fn decimals(self) -> usize {
         match self {
-            Metric::LossPct | Metric::Mos | Metric::JitterMs => 2,
+            Metric::LossPct | Metric::Mos | Metric::JitterMs | Metric::PlayoutLossPct => 2,
             Metric::RttMs | Metric::SetupMs | Metric::MaxGapMs => 1,
             Metric::ConcealedRatio => 4,
         }
     }
 
-    const STREAM: [Metric; 6] = [
+    const STREAM: [Metric; 7] = [
         Metric::LossPct,
+        Metric::PlayoutLossPct,
         Metric::JitterMs,
         Metric::RttMs,
         Metric::Mos,
@@ -536,6 +543,7 @@ fn stream_metric(s: &StreamReport, m: Metric) -> Option<f64> {
         Metric::Mos => Some(s.mos),
         Metric::MaxGapMs => Some(s.max_gap_ms),
         Metric::ConcealedRatio => s.concealed_ratio,
+        Metric::PlayoutLossPct => s.playout_loss_pct,
         Metric::SetupMs => None,
     }
 }
@@ -638,6 +646,19 @@ mod tests {
         assert!(c.to_text().contains("No metric changed."));
         assert!(c.deltas.iter().all(|d| d.delta().is_none_or(|x| x == 0.0)));
         assert_eq!(c.scenarios.len(), 5);
+    }
+
+    #[test]
+    fn a_listener_hearing_more_concealment_is_a_regression_even_at_equal_loss() {
+        let old = complete_run();
+        let mut new = old.clone();
+        let st = &mut new.scenarios[0].calls[0].streams[0];
+        st.playout_loss_pct = st.playout_loss_pct.map(|p| p + 20.0);
+        let c = compare(&old, &new, &Tolerances::default());
+        assert_eq!(c.regressions.len(), 1, "{}", c.to_text());
+        assert!(c
+            .to_text()
+            .contains("playout_loss_pct worse beyond tolerance"));
     }
 
     #[test]
