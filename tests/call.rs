@@ -1,33 +1,10 @@
 //! End-to-end calls through the library's top-level API: a scenario in, a real WebRTC call
 //! (ICE, DTLS-SRTP, Opus over RTP/RTCP) over the emulated network in simulated time, a report out.
 
+mod common;
 use callharness::report::model::{ScenarioReport, StreamReport};
-use callharness::scenario::{load_str, Scenario};
-use callharness::sim::{run_scenario, world, RunOptions};
-use std::path::{Path, PathBuf};
-
-fn profiles() -> Vec<PathBuf> {
-    vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/profiles")]
-}
-
-fn scenario(yaml: &str) -> Scenario {
-    let mut cells = load_str(yaml, Path::new("test.yaml"), &profiles())
-        .unwrap_or_else(|e| panic!("scenario does not load: {e:?}"));
-    assert_eq!(cells.len(), 1);
-    cells.remove(0)
-}
-
-fn run(s: &Scenario, seed: u64) -> ScenarioReport {
-    run_scenario(s, seed, &RunOptions::default()).expect("the scenario runs")
-}
-
-fn stream<'a>(r: &'a ScenarioReport, from: &str) -> &'a StreamReport {
-    r.calls[0]
-        .streams
-        .iter()
-        .find(|s| s.from == from)
-        .unwrap_or_else(|| panic!("no stream from {from}"))
-}
+use callharness::sim::world;
+use common::{run, scenario, stream};
 
 const CLEAN: &str = r#"
 name: clean-60s

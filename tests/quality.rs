@@ -2,31 +2,13 @@
 //! jitter buffer by default, measured one-way delay, duplicates counted where they arrive.
 //! Each test states the closed form or the independent count it is checked against.
 
-use callharness::report::model::{ScenarioReport, StreamReport};
-use callharness::scenario::{load_str, Scenario};
+mod common;
+use callharness::report::model::ScenarioReport;
 use callharness::sim::{run_scenario, world, RunOptions};
-use std::path::{Path, PathBuf};
-
-fn profiles() -> Vec<PathBuf> {
-    vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/profiles")]
-}
-
-fn scenario(yaml: &str) -> Scenario {
-    let mut cells = load_str(yaml, Path::new("test.yaml"), &profiles())
-        .unwrap_or_else(|e| panic!("scenario does not load: {e:?}"));
-    cells.remove(0)
-}
+use common::{scenario, stream};
 
 fn run(yaml: &str, seed: u64) -> ScenarioReport {
-    run_scenario(&scenario(yaml), seed, &RunOptions::default()).expect("the scenario runs")
-}
-
-fn stream<'a>(r: &'a ScenarioReport, from: &str) -> &'a StreamReport {
-    r.calls[0]
-        .streams
-        .iter()
-        .find(|s| s.from == from)
-        .unwrap_or_else(|| panic!("no stream from {from}"))
+    common::run(&scenario(yaml), seed)
 }
 
 /// The KB roaming case: the media path is lost at 20 s, the call drops when ICE gives up

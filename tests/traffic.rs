@@ -1,39 +1,11 @@
 //! Cross-traffic, link counters and fault attribution, end to end: KB scenarios loaded from
 //! `scenarios/kb/` through the library (`scenario::load_str` + `sim::run_scenario`) and run.
 
-use callharness::report::model::{ScenarioReport, StreamReport};
-use callharness::scenario::{load_str, Scenario};
-use callharness::sim::{run_scenario, RunOptions};
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn kb(name: &str) -> String {
-    let path = root().join("scenarios/kb").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn scenario(yaml: &str) -> Scenario {
-    let profiles = [root().join("scenarios/profiles")];
-    let mut cells = load_str(yaml, Path::new("test.yaml"), &profiles)
-        .unwrap_or_else(|e| panic!("scenario does not load: {e:?}"));
-    assert_eq!(cells.len(), 1);
-    cells.remove(0)
-}
-
-fn run(s: &Scenario, seed: u64) -> ScenarioReport {
-    run_scenario(s, seed, &RunOptions::default()).expect("the scenario runs")
-}
-
-fn stream<'a>(r: &'a ScenarioReport, from: &str) -> &'a StreamReport {
-    r.calls[0]
-        .streams
-        .iter()
-        .find(|s| s.from == from)
-        .unwrap_or_else(|| panic!("no stream from {from}"))
-}
+mod common;
+use callharness::report::model::StreamReport;
+use callharness::scenario::load_str;
+use common::{kb, root, run, scenario, stream};
+use std::path::Path;
 
 /// Every drop the emulator made of the stream's RTP packets is on one of its links.
 fn drops_on_links(st: &StreamReport) -> u64 {
