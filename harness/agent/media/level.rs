@@ -28,17 +28,42 @@ pub const SILENCE_DBOV: f64 = -60.0;
 /// The level reported for digital silence, dBov.
 pub const FLOOR_DBOV: f64 = -120.0;
 
-/// RMS level of `samples` in dBov (`20 log10(rms / 32768)`), at least [`FLOOR_DBOV`].
-pub fn rms_dbov(samples: &[i16]) -> f64 {
+/// A PCM sample: 16-bit integer (full scale 32768) or float (full scale 1.0, what libopus's
+/// float decoder gives without the soft clipping its 16-bit output needs).
+pub trait Sample: Copy {
+    /// The sample as a fraction of full scale.
+    fn fraction(self) -> f64;
+}
+
+impl Sample for i16 {
+    fn fraction(self) -> f64 {
+        f64::from(self) / 32768.0
+    }
+}
+
+impl Sample for f32 {
+    fn fraction(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+/// RMS level of `samples` in dBov (`20 log10(rms / full scale)`), at least [`FLOOR_DBOV`].
+pub fn rms_dbov<S: Sample>(samples: &[S]) -> f64 {
     if samples.is_empty() {
         return FLOOR_DBOV;
     }
-    let sum_sq: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    let sum_sq: f64 = samples
+        .iter()
+        .map(|&s| {
+            let x = s.fraction();
+            x * x
+        })
+        .sum();
     let rms = (sum_sq / samples.len() as f64).sqrt();
     if rms <= 0.0 {
         FLOOR_DBOV
     } else {
-        (20.0 * (rms / 32768.0).log10()).max(FLOOR_DBOV)
+        (20.0 * rms.log10()).max(FLOOR_DBOV)
     }
 }
 
@@ -64,7 +89,7 @@ impl LevelMeter {
     }
 
     /// One decoded (or PLC-generated, when `concealed`) frame; returns its level in dBov.
-    pub fn on_decoded(&mut self, samples: &[i16], concealed: bool) -> f64 {
+    pub fn on_decoded<S: Sample>(&mut self, samples: &[S], concealed: bool) -> f64 {
         let db = rms_dbov(samples);
         let n = samples.len() as u64;
         self.count(n, concealed);
@@ -157,6 +182,9 @@ mod tests {
             })
             .collect();
         assert!((rms_dbov(&sine) + 3.01).abs() < 0.02);
+        // Float samples on their own full scale read the same.
+        let sine_f: Vec<f32> = sine.iter().map(|&x| f32::from(x) / 32768.0).collect();
+        assert!((rms_dbov(&sine_f) - rms_dbov(&sine)).abs() < 1e-6);
     }
 
     #[test]

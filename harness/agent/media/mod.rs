@@ -190,7 +190,7 @@ impl ReceivePipeline {
                         }
                         Err(_) => {
                             self.decode_errors += 1;
-                            self.level.on_decoded(&[0; FRAME_SAMPLES], true);
+                            self.level.on_decoded(&[0.0f32; FRAME_SAMPLES], true);
                         }
                     }
                 }
