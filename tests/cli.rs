@@ -857,8 +857,9 @@ fn assert_incomplete(report: &Path) {
     );
 }
 
-/// True once `pid` has a handler for SIGINT (Linux: bit 2 of `SigCgt` in /proc/PID/status).
-/// Where /proc is not there, says yes and leaves it to the wait before the signal.
+/// True once `pid` has a handler for SIGINT, SIGTERM and SIGHUP (Linux: bits 2, 15 and 1 of
+/// `SigCgt` in /proc/PID/status). Where /proc is not there, says yes and leaves it to the wait
+/// before the signal.
 fn catches_sigint(pid: u32) -> bool {
     let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
         return true;
@@ -867,7 +868,7 @@ fn catches_sigint(pid: u32) -> bool {
         .lines()
         .find_map(|l| l.strip_prefix("SigCgt:"))
         .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
+        .is_some_and(|mask| [2, 15, 1].iter().all(|s| mask & (1 << (s - 1)) != 0))
 }
 
 /// Waits for `child` to exit, at most `limit` (generous: this is a hang guard, not a timing
@@ -895,6 +896,20 @@ fn wait_exit(child: &mut std::process::Child, limit: Duration, what: &str) -> i3
 #[cfg(unix)]
 #[test]
 fn interrupt_writes_an_incomplete_report_and_exits_130() {
+    stopped_by_signal("INT", 130);
+}
+
+/// What CI runners send when a job is cancelled or times out, and what a closing terminal
+/// sends: handled like Ctrl-C, with the shell's usual 128 + signal exit code.
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sighup_write_an_incomplete_report_and_exit_143_and_129() {
+    stopped_by_signal("TERM", 143);
+    stopped_by_signal("HUP", 129);
+}
+
+#[cfg(unix)]
+fn stopped_by_signal(signal: &str, exit_code: i32) {
     let tmp = tempdir();
     let file = tmp.path().join("long.yaml");
     write(&file, &long_scenario());
@@ -930,17 +945,17 @@ fn interrupt_writes_an_incomplete_report_and_exits_130() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let kill = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .expect("running kill");
-    assert!(kill.success(), "kill -INT {pid} failed");
+    assert!(kill.success(), "kill -{signal} {pid} failed");
 
     let code = wait_exit(&mut child, Duration::from_secs(300), "interrupted run");
     let (so, se) = (
         read(&tmp.path().join("stdout.txt")),
         read(&tmp.path().join("stderr.txt")),
     );
-    assert_eq!(code, 130, "exit code after Ctrl-C\n{so}\n{se}");
+    assert_eq!(code, exit_code, "exit code after SIG{signal}\n{so}\n{se}");
     assert!(
         so.contains("run incomplete"),
         "the summary does not say the run is incomplete:\n{so}"

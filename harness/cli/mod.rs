@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 every expectation met (or nothing to judge), 1 some expectation not met (or a
 //! regression found by `compare`), 2 bad input (a scenario or report that does not parse, a
-//! missing file), 130 interrupted (the report is still written, marked incomplete).
+//! missing file), 128 + the signal's number when stopped by a signal: 130 Ctrl-C (SIGINT), 143
+//! SIGTERM, 129 SIGHUP (the report is still written, marked incomplete).
 
 mod run;
 
@@ -16,7 +17,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code: bad input.
 pub const EXIT_BAD_INPUT: i32 = 2;
-/// Exit code: interrupted by Ctrl-C.
+/// Exit code: interrupted by Ctrl-C (SIGINT); SIGTERM gives 143 and SIGHUP 129, 128 plus the
+/// signal's number, the same way.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Synthetic media calls over emulated networks: reproduce a call failure, prove the fix.

@@ -1,6 +1,6 @@
 //! The commands' implementations.
 
-use super::{ScenarioArgs, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
+use super::{ScenarioArgs, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use crate::report::model::{RunReport, ScenarioReport, Verdict};
 use crate::report::{self, Format};
 use crate::scenario::{self, Scenario};
@@ -8,7 +8,7 @@ use crate::sim::{self, RunOptions};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -282,16 +282,28 @@ pub fn run(args: RunArgs) -> i32 {
     let runs: Vec<(u64, Option<PathBuf>)> = seeds.iter().copied().zip(pcap_dirs).collect();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let interrupted = Arc::new(AtomicBool::new(false));
+    // The signal that stopped the run (0: none). Ctrl-C (SIGINT), and what CI runners and
+    // closing terminals send (SIGTERM, SIGHUP), all stop the run the same way: what was measured
+    // is written, marked incomplete, and the exit code is 128 + the signal's number. A second
+    // signal exits at once.
+    let signalled = Arc::new(AtomicI32::new(0));
     {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let stop = stop.clone();
-        let interrupted = interrupted.clone();
-        let _ = ctrlc::set_handler(move || {
-            if interrupted.swap(true, Ordering::SeqCst) {
-                std::process::exit(EXIT_INTERRUPTED);
+        let signalled = signalled.clone();
+        match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            Ok(mut signals) => {
+                std::thread::spawn(move || {
+                    for sig in signals.forever() {
+                        if signalled.swap(sig, Ordering::SeqCst) != 0 {
+                            std::process::exit(128 + sig);
+                        }
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                });
             }
-            stop.store(true, Ordering::SeqCst);
-        });
+            Err(e) => eprintln!("warning: cannot catch interrupts ({e}): Ctrl-C will lose the run"),
+        }
     }
     if let Some(limit) = args.timeout {
         let stop = stop.clone();
@@ -378,8 +390,9 @@ pub fn run(args: RunArgs) -> i32 {
         written.push(dir.clone());
     }
     print_summary(&report, &written, args.quiet, not_run);
-    if interrupted.load(Ordering::SeqCst) {
-        EXIT_INTERRUPTED
+    let sig = signalled.load(Ordering::SeqCst);
+    if sig != 0 {
+        128 + sig
     } else if setup_errors > 0 {
         EXIT_BAD_INPUT
     } else if verdict == Verdict::Pass {
