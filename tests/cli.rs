@@ -1269,3 +1269,44 @@ fn expectations_name_each_stream_once() {
         "{whats:#?}"
     );
 }
+
+/// `callharness ... | head -1`: the reader goes away and stdout is a closed pipe. That is not a
+/// crash: the command ends with its own exit code (a run still writes its reports), nothing
+/// panics.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["schema"], 0),
+        (vec!["list", "scenarios"], 0),
+        (vec!["completions", "bash"], 0),
+        (
+            vec![
+                "run",
+                "scenarios/examples/clean-wired-call.yaml",
+                "--out",
+                path_str(&out),
+            ],
+            0,
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut child = callharness()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting callharness");
+        // Close the read end before the command writes anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("waiting for callharness");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert!(
+        out.join("report.json").exists(),
+        "the run wrote its reports"
+    );
+}

@@ -6,6 +6,23 @@
 //! missing file), 128 + the signal's number when stopped by a signal: 130 Ctrl-C (SIGINT), 143
 //! SIGTERM, 129 SIGHUP (the report is still written, marked incomplete).
 
+/// Writes to standard output like `print!`; a closed pipe (`callharness list | head`) ends
+/// the output quietly instead of panicking, and the command goes on to its own exit code.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// As [`out!`], with a newline, like `println!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -162,7 +179,7 @@ pub fn main() -> i32 {
         Command::Coverage { paths, report } => run::coverage(&paths, report.as_deref()),
         Command::Schema => {
             match serde_json::to_string_pretty(&crate::scenario::json_schema()) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => outln!("{s}"),
                 Err(e) => {
                     eprintln!("error: {e}");
                     return EXIT_BAD_INPUT;
@@ -171,12 +188,10 @@ pub fn main() -> i32 {
             EXIT_OK
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "callharness",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: the generator panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "callharness", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             EXIT_OK
         }
     }

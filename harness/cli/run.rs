@@ -136,7 +136,7 @@ pub fn validate(args: &ScenarioArgs) -> i32 {
     match load_all(args) {
         Some(s) => {
             let files: std::collections::BTreeSet<_> = s.iter().map(|s| s.file.clone()).collect();
-            println!(
+            outln!(
                 "ok: {} file{}, {} scenario{} (matrix cells counted), no errors",
                 files.len(),
                 if files.len() == 1 { "" } else { "s" },
@@ -169,7 +169,7 @@ pub fn list(args: &ScenarioArgs, json: bool) -> i32 {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         );
@@ -181,9 +181,9 @@ pub fn list(args: &ScenarioArgs, json: bool) -> i32 {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("{:<name_w$}  {:>5}  {:>8}  KB", "NAME", "CALLS", "DURATION");
+    outln!("{:<name_w$}  {:>5}  {:>8}  KB", "NAME", "CALLS", "DURATION");
     for s in &all {
-        println!(
+        outln!(
             "{:<name_w$}  {:>5}  {:>8}  {}",
             display_name(s),
             s.calls.len(),
@@ -422,7 +422,7 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
                 (Verdict::Pass, _) => "PASS",
                 (Verdict::Fail, _) => "FAIL",
             };
-            println!("{mark:<10} {}{cell}  ({}, seed {})", s.name, s.file, s.seed);
+            outln!("{mark:<10} {}{cell}  ({}, seed {})", s.name, s.file, s.seed);
             for c in &s.calls {
                 let state = match &c.failure {
                     Some(f) => format!("failed: {} ({})", f.class, f.message),
@@ -431,9 +431,9 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
                     }
                     None => "not connected".to_owned(),
                 };
-                println!("           {} -> {}: {state}", c.caller, c.callee);
+                outln!("           {} -> {}: {state}", c.caller, c.callee);
                 for st in &c.streams {
-                    println!(
+                    outln!(
                         "             {} -> {} {}: {}",
                         st.from,
                         st.to,
@@ -443,17 +443,19 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
                 }
             }
             for e in s.expectations.iter().filter(|e| !e.met) {
-                println!(
+                outln!(
                     "           unmet: {}: expected {}, observed {}",
-                    e.what, e.expected, e.observed
+                    e.what,
+                    e.expected,
+                    e.observed
                 );
             }
         }
         if not_run > 0 {
-            println!("{not_run} scenario(s) not run (interrupted or timed out)");
+            outln!("{not_run} scenario(s) not run (interrupted or timed out)");
         }
         for w in written {
-            println!("wrote {}", w.display());
+            outln!("wrote {}", w.display());
         }
     }
     let passed = report
@@ -461,7 +463,7 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
         .iter()
         .filter(|s| s.verdict == Verdict::Pass && s.complete)
         .count();
-    println!(
+    outln!(
         "{}: {passed} of {} scenarios passed{} (seed {}, {:.1} s)",
         match report.verdict {
             Verdict::Pass => "PASS",
@@ -549,7 +551,7 @@ pub fn rerender(path: &Path, out: Option<PathBuf>, format: Vec<Format>) -> i32 {
     match report::write_all(&report, &dir, &formats) {
         Ok(written) => {
             for w in written {
-                println!("wrote {}", w.display());
+                outln!("wrote {}", w.display());
             }
             EXIT_OK
         }
@@ -571,9 +573,9 @@ pub fn compare(old: &Path, new: &Path, tol: &report::compare::Tolerances, markdo
     };
     let c = report::compare::compare(&a, &b, tol);
     if markdown {
-        print!("{}", c.to_markdown());
+        out!("{}", c.to_markdown());
     } else {
-        print!("{}", c.to_text());
+        out!("{}", c.to_text());
     }
     if c.has_regression() {
         EXIT_FAILED
@@ -611,7 +613,7 @@ pub fn coverage(paths: &[PathBuf], report_path: Option<&Path>) -> i32 {
             .collect();
         report::coverage::Coverage::new(&catalog, &kbs)
     };
-    print!("{}", cov.to_markdown());
+    out!("{}", cov.to_markdown());
     EXIT_OK
 }
 
