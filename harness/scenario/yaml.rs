@@ -272,7 +272,24 @@ pub fn plain_scalar(text: &str) -> PlainScalar {
     PlainScalar::Str
 }
 
+/// Deepest nesting of collections a file may have (a scenario needs about ten levels).
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes a file may hold once its aliases are expanded (a large scenario has a few
+/// thousand): a few hundred bytes of nested aliases would otherwise expand to gigabytes.
+pub const MAX_NODES: usize = 200_000;
+
+/// Nodes in the subtree of `node`, itself included.
+fn node_count(node: &Node) -> usize {
+    1 + match &node.kind {
+        NodeKind::Seq(s) => s.iter().map(node_count).sum(),
+        NodeKind::Map(m) => m.iter().map(|(k, v)| node_count(k) + node_count(v)).sum(),
+        _ => 0,
+    }
+}
+
 /// Parses `text` (the contents of `file`) into a node tree. An empty document is a `Null` node.
+/// Nesting deeper than [`MAX_DEPTH`] and more than [`MAX_NODES`] nodes after alias expansion
+/// are errors, so no input can exhaust the stack or memory.
 pub fn parse(text: &str, file: &Arc<PathBuf>) -> Result<Node, SyntaxError> {
     let mark_of = |span: &Span| Mark {
         file: file.clone(),
@@ -286,7 +303,9 @@ pub fn parse(text: &str, file: &Arc<PathBuf>) -> Result<Node, SyntaxError> {
         Map(Node, Option<Node>, usize),
     }
     let mut stack: Vec<Open> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Anchored nodes with their node counts.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut nodes = 0usize;
     let mut root: Option<Node> = None;
     let mut documents = 0usize;
 
@@ -350,32 +369,54 @@ pub fn parse(text: &str, file: &Arc<PathBuf>) -> Result<Node, SyntaxError> {
                     }
                 };
                 let node = Node::new(kind, mark_of(&span));
+                nodes += 1;
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), 1));
                 }
                 attach(&mut stack, &mut root, node)?;
             }
             Event::Alias(id) => {
-                let Some(target) = anchors.get(&id) else {
+                let Some((target, size)) = anchors.get(&id) else {
                     return Err(SyntaxError {
                         mark: mark_of(&span),
                         message: "alias to an unknown anchor".to_string(),
                     });
                 };
+                nodes += size;
+                if nodes > MAX_NODES {
+                    return Err(SyntaxError {
+                        mark: mark_of(&span),
+                        message: format!(
+                            "aliases expand this file past {MAX_NODES} values (an alias bomb?)"
+                        ),
+                    });
+                }
                 let mut copy = target.clone();
                 renumber(&mut copy);
                 copy.mark = mark_of(&span);
                 attach(&mut stack, &mut root, copy)?;
             }
-            Event::SequenceStart(anchor, _) => stack.push(Open::Seq(
-                Node::new(NodeKind::Seq(Vec::new()), mark_of(&span)),
-                anchor,
-            )),
-            Event::MappingStart(anchor, _) => stack.push(Open::Map(
-                Node::new(NodeKind::Map(Vec::new()), mark_of(&span)),
-                None,
-                anchor,
-            )),
+            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
+                return Err(SyntaxError {
+                    mark: mark_of(&span),
+                    message: format!("nested more than {MAX_DEPTH} levels deep"),
+                });
+            }
+            Event::SequenceStart(anchor, _) => {
+                nodes += 1;
+                stack.push(Open::Seq(
+                    Node::new(NodeKind::Seq(Vec::new()), mark_of(&span)),
+                    anchor,
+                ))
+            }
+            Event::MappingStart(anchor, _) => {
+                nodes += 1;
+                stack.push(Open::Map(
+                    Node::new(NodeKind::Map(Vec::new()), mark_of(&span)),
+                    None,
+                    anchor,
+                ))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match stack.pop() {
                     Some(Open::Seq(n, a)) => (n, a),
@@ -383,7 +424,8 @@ pub fn parse(text: &str, file: &Arc<PathBuf>) -> Result<Node, SyntaxError> {
                     None => continue,
                 };
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    let size = node_count(&node);
+                    anchors.insert(anchor, (node.clone(), size));
                 }
                 attach(&mut stack, &mut root, node)?;
             }
@@ -443,6 +485,46 @@ mod tests {
         assert_eq!(plain_scalar("true"), PlainScalar::Bool(true));
         assert_eq!(plain_scalar("30ms"), PlainScalar::Str);
         assert_eq!(plain_scalar("~"), PlainScalar::Null);
+    }
+
+    #[test]
+    fn an_alias_bomb_and_deep_nesting_are_errors_not_exhaustion() {
+        let file = Arc::new(PathBuf::from("bomb.yaml"));
+        // Nine levels of ten aliases each: 10^9 values once expanded, from about 600 bytes.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = format!("*a{}", i - 1);
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![p.as_str(); 10].join(", ")
+            ));
+        }
+        assert!(bomb.len() < 700);
+        let e = parse(&bomb, &file).unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{}", e.message);
+        assert!(e.mark.line > 1);
+        // 40 000 levels of flow and of block nesting: an error at the level past the limit.
+        // (saphyr-parser refuses deep flow nesting itself, past its own recursion limit.)
+        let flow = "[".repeat(40_000) + &"]".repeat(40_000);
+        let e = parse(&flow, &file).unwrap_err();
+        assert!(
+            e.message.contains("nested more than 64") || e.message.contains("recursion limit"),
+            "{}",
+            e.message
+        );
+        let flow = "[".repeat(65) + &"]".repeat(65);
+        let e = parse(&flow, &file).unwrap_err();
+        assert!(e.message.contains("nested more than 64"), "{}", e.message);
+        let block: String = (0..40_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        let e = parse(&block, &file).unwrap_err();
+        assert!(e.message.contains("nested more than 64"), "{}", e.message);
+        assert_eq!(e.mark.line, 65);
+        // Within the limits, aliases still expand.
+        let ok = parse("a: &a [1, 2]\nb: *a\n", &file).unwrap();
+        // The map, two keys, and the list of two twice.
+        assert_eq!(node_count(&ok), 9);
     }
 
     #[test]
