@@ -494,10 +494,7 @@ mod tests {
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let p = format!("*a{}", i - 1);
-            bomb.push_str(&format!(
-                "a{i}: &a{i} [{}]\n",
-                vec![p.as_str(); 10].join(", ")
-            ));
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", [p.as_str(); 10].join(", ")));
         }
         assert!(bomb.len() < 700);
         let e = parse(&bomb, &file).unwrap_err();
