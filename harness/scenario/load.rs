@@ -501,31 +501,51 @@ impl Context {
 
 /// Lists the scenario files at `paths`: a file is taken as it is; a folder gives every
 /// `*.yaml`/`*.yml` under it, recursively and sorted, skipping `profiles/` and `templates/`
-/// folders (and hidden ones). Duplicates are dropped, first occurrence kept.
+/// folders (and hidden ones). Only regular files are read (a FIFO, socket or device named
+/// `*.yaml` is an error, not a hang); a folder reached twice through symbolic links is walked
+/// once (a link loop ends), and a file reached twice is listed once, first occurrence kept.
 pub fn find_scenarios(paths: &[PathBuf]) -> Result<Vec<PathBuf>, super::ScenarioErrors> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    let mut visited = std::collections::BTreeSet::new();
     for p in paths {
-        if p.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut found, &mut errors);
-            found.sort();
-            out.extend(found);
-        } else if p.is_file() {
-            out.push(p.clone());
-        } else {
-            errors.push(ScenarioError::io(p.clone(), "no such file or folder"));
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                walk(p, &mut found, &mut errors, &mut visited);
+                found.sort();
+                out.extend(found);
+            }
+            Ok(m) if m.is_file() => out.push(p.clone()),
+            Ok(_) => errors.push(not_regular(p)),
+            Err(_) => errors.push(ScenarioError::io(p.clone(), "no such file or folder")),
         }
     }
     if !errors.is_empty() {
         return Err(super::ScenarioErrors(errors));
     }
     let mut seen = std::collections::BTreeSet::new();
-    out.retain(|p| seen.insert(p.clone()));
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<ScenarioError>) {
+fn not_regular(p: &Path) -> ScenarioError {
+    ScenarioError::io(
+        p.to_path_buf(),
+        "not a regular file (a FIFO, socket or device): not read",
+    )
+}
+
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    errors: &mut Vec<ScenarioError>,
+    visited: &mut std::collections::BTreeSet<PathBuf>,
+) {
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if !visited.insert(canonical) {
+        return;
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -539,15 +559,22 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<ScenarioError>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().to_string();
-        if path.is_dir() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue; // a dangling link
+        };
+        if meta.is_dir() {
             if name != "profiles" && name != "templates" && !name.starts_with('.') {
-                walk(&path, out, errors);
+                walk(&path, out, errors, visited);
             }
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
         ) {
-            out.push(path);
+            if meta.is_file() {
+                out.push(path);
+            } else {
+                errors.push(not_regular(&path));
+            }
         }
     }
 }

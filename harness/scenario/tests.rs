@@ -1031,3 +1031,32 @@ calls:
         "{errs:?}"
     );
 }
+
+/// A FIFO named `*.yaml` would block reading forever, and a link loop repeats a folder until
+/// the OS gives up: regular files only, each folder and file once.
+#[cfg(unix)]
+#[test]
+fn only_regular_files_each_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("a.yaml"), "name: a\n").expect("write");
+    std::fs::create_dir(root.join("sub")).expect("mkdir");
+    std::os::unix::fs::symlink("..", root.join("sub/loop")).expect("symlink");
+    std::os::unix::fs::symlink("../a.yaml", root.join("sub/again.yaml")).expect("symlink");
+    let found = find_scenarios(&[root.to_path_buf()]).expect("listed");
+    assert_eq!(found, [root.join("a.yaml")], "once, through neither link");
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("pipe.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for arg in [root.to_path_buf(), root.join("pipe.yaml")] {
+        let errs = find_scenarios(&[arg]).expect_err("a FIFO is refused").0;
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].to_string().contains("not a regular file"),
+            "{}",
+            errs[0]
+        );
+    }
+}
