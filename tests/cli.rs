@@ -1310,3 +1310,50 @@ fn a_closed_stdout_is_not_a_crash() {
         "the run wrote its reports"
     );
 }
+
+/// `--filter` selects first and validates what it selected: one broken file that cannot match
+/// does not block a filtered run; a broken file that could match still does.
+#[test]
+fn filter_selects_before_validating() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("s");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::copy(
+        root().join("scenarios/examples/clean-wired-call.yaml"),
+        dir.join("clean.yaml"),
+    )
+    .expect("copy");
+    write(&dir.join("broken.yaml"), "name: [unclosed\n");
+    let out = tmp.path().join("out");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["run", path_str(&dir), "--quiet", "--out", path_str(&out)];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let code = |extra: &[&str]| {
+        let a = args(extra);
+        run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+            .status
+            .code()
+    };
+    assert_eq!(
+        code(&[]),
+        Some(2),
+        "unfiltered: the broken file is bad input"
+    );
+    assert_eq!(
+        code(&["--filter", "clean-wired"]),
+        Some(0),
+        "the broken file is not selected"
+    );
+    assert_eq!(
+        code(&["--filter", "broken"]),
+        Some(2),
+        "the broken file could be selected"
+    );
+    assert_eq!(
+        code(&["--filter", "unclosed"]),
+        Some(2),
+        "its text holds the filter"
+    );
+}

@@ -90,6 +90,20 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 
 /// Loads every scenario under `paths`; on errors prints all of them and returns None.
 fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
+    load_selected(args, None)
+}
+
+/// Whether `s` is selected by `--filter f`: its name, file path or a KB ID contains `f`.
+fn selected(s: &Scenario, f: &str) -> bool {
+    s.name.contains(f)
+        || s.file.display().to_string().contains(f)
+        || s.kb.iter().any(|k| k.contains(f))
+}
+
+/// As [`load_all`], keeping only what `filter` selects. A file that does not load is reported
+/// only when it could be selected (its path or text contains the filter: a name or KB ID that
+/// matches must be written in it), so one broken unrelated file does not block a filtered run.
+fn load_selected(args: &ScenarioArgs, filter: Option<&str>) -> Option<Vec<Scenario>> {
     let files = match scenario::find_scenarios(&args.paths) {
         Ok(f) => f,
         Err(e) => {
@@ -113,10 +127,21 @@ fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
     let mut failed = 0;
     for f in &files {
         match scenario::load(f, &dirs) {
-            Ok(mut s) => all.append(&mut s),
+            Ok(mut s) => {
+                if let Some(sel) = filter {
+                    s.retain(|s| selected(s, sel));
+                }
+                all.append(&mut s)
+            }
             Err(errs) => {
-                failed += 1;
-                eprintln!("{errs}");
+                let could_match = filter.is_none_or(|sel| {
+                    f.display().to_string().contains(sel)
+                        || std::fs::read_to_string(f).is_ok_and(|t| t.contains(sel))
+                });
+                if could_match {
+                    failed += 1;
+                    eprintln!("{errs}");
+                }
             }
         }
     }
@@ -242,15 +267,10 @@ fn opus_version() -> String {
 pub fn run(args: RunArgs) -> i32 {
     let started = Instant::now();
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let Some(mut all) = load_all(&args.scenarios) else {
+    let Some(all) = load_selected(&args.scenarios, args.filter.as_deref()) else {
         return EXIT_BAD_INPUT;
     };
     if let Some(f) = &args.filter {
-        all.retain(|s| {
-            s.name.contains(f.as_str())
-                || s.file.display().to_string().contains(f.as_str())
-                || s.kb.iter().any(|k| k.contains(f.as_str()))
-        });
         if all.is_empty() {
             eprintln!("error: no scenario matches --filter {f:?}");
             return EXIT_BAD_INPUT;
