@@ -1357,3 +1357,57 @@ fn filter_selects_before_validating() {
         "its text holds the filter"
     );
 }
+
+/// A scenario that fails while its world is built is not lost: every report format lists it
+/// with its reason, the totals count it, JUnit shows it as an error, and the exit code is 2.
+#[test]
+fn a_scenario_that_cannot_be_set_up_is_in_every_report() {
+    let tmp = tempdir();
+    let file = tmp.path().join("site-roaming.yaml");
+    // Valid to the loader, refused by the emulator: a shared link cannot change address.
+    write(
+        &file,
+        "name: site-roaming
+duration: 10s
+sites:
+  home: { shared: wifi-roaming }
+participants:
+  alice: { network: wired-lan, site: home }
+  bob: { network: wired-lan }
+calls:
+  - { caller: alice, callee: bob, at: 1s }
+",
+    );
+    let out = tmp.path().join("out");
+    let o = run(&[
+        "run",
+        path_str(&file),
+        "scenarios/examples/clean-wired-call.yaml",
+        "--out",
+        path_str(&out),
+    ]);
+    assert_exit(&o, 2, "a setup error");
+    assert!(
+        stdout(&o).contains("ERROR      site-roaming"),
+        "{}",
+        text(&o)
+    );
+    let json = read_json(&out.join("report.json"));
+    let scenarios = arr(&json["scenarios"], "scenarios");
+    assert_eq!(scenarios.len(), 2);
+    assert_eq!(json["verdict"], "fail");
+    let bad = &scenarios[0];
+    assert_eq!(bad["verdict"], "fail");
+    assert!(bad["error"]
+        .as_str()
+        .unwrap()
+        .contains("only a host's access profile"));
+    let xml = read(&out.join("report.xml"));
+    assert!(
+        xml.contains(r#"<testsuite name="site-roaming" tests="1" failures="0" errors="1""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"type="setup-error""#), "{xml}");
+    assert!(read(&out.join("report.md")).contains("**No result**"));
+    assert!(read(&out.join("report.html")).contains("<b>No result.</b>"));
+}

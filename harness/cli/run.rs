@@ -362,14 +362,31 @@ pub fn run(args: RunArgs) -> i32 {
     let mut scenarios = Vec::new();
     let mut setup_errors = 0;
     let mut not_run = 0;
+    // Every selected scenario is in the report: a scenario that could not be set up, or was not
+    // started before an interrupt, with its reason as the verdict's cause.
     for (i, slot) in results.into_iter().enumerate() {
+        let seed = runs[i].0;
         match slot.into_inner().ok().flatten() {
             Some(Ok(r)) => scenarios.push(r),
             Some(Err(e)) => {
                 setup_errors += 1;
                 eprintln!("error: {}: {e}", all[i].file.display());
+                scenarios.push(crate::sim::measure::error_report(
+                    &all[i],
+                    seed,
+                    format!("could not run: {e}"),
+                    true,
+                ));
             }
-            None => not_run += 1,
+            None => {
+                not_run += 1;
+                scenarios.push(crate::sim::measure::error_report(
+                    &all[i],
+                    seed,
+                    "not run: the run was stopped before this scenario started".into(),
+                    false,
+                ));
+            }
         }
     }
     let complete = not_run == 0 && scenarios.iter().all(|s| s.complete);
@@ -437,12 +454,17 @@ fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: 
                         .join(",")
                 )
             };
-            let mark = match (s.verdict, s.complete) {
-                (_, false) => "INCOMPLETE",
-                (Verdict::Pass, _) => "PASS",
-                (Verdict::Fail, _) => "FAIL",
+            let mark = match (s.verdict, s.complete, &s.error) {
+                (_, true, Some(_)) => "ERROR",
+                (_, false, Some(_)) => "NOT RUN",
+                (_, false, None) => "INCOMPLETE",
+                (Verdict::Pass, _, _) => "PASS",
+                (Verdict::Fail, _, _) => "FAIL",
             };
             outln!("{mark:<10} {}{cell}  ({}, seed {})", s.name, s.file, s.seed);
+            if let Some(e) = &s.error {
+                outln!("           {e}");
+            }
             for c in &s.calls {
                 let state = match &c.failure {
                     Some(f) => format!("failed: {} ({})", f.class, f.message),

@@ -310,6 +310,7 @@ fn clean_call() -> ScenarioReport {
         events: call_events("alice", "bob"),
         wall_ms: 310,
         source: "name: clean wired call\nkb: [KB-2001]\nduration: 60s\nparticipants:\n  alice: { profile: office-lan }\n  bob: { profile: office-lan }\ncalls:\n  - { from: alice, to: bob, at: 0s, hangup: 60s }\nexpect:\n  - call: alice->bob\n    connected: true\nthresholds:\n  - loss < 1% in any 15s\n  - mos >= 4.0\n".to_string(),
+        error: None,
     }
 }
 
@@ -403,6 +404,7 @@ fn roaming_call() -> ScenarioReport {
         events,
         wall_ms: 420,
         source: "name: wifi roaming with outage\nkb: [KB-3105, KB-3107]\nduration: 60s\nparticipants:\n  alice: { profile: wifi-good }\n  bob: { profile: office-lan }\ncalls:\n  - { from: alice, to: bob, at: 0s, hangup: 60s }\ntimeline:\n  - at: 8s\n    cross-traffic: { link: core, rate: 8Mbit, until: 17s }\n  - at: 20s\n    outage: { link: alice, for: 5s }\n  - at: 35s\n    address-change: alice\n  - at: 45s\n    profile: { participant: alice, to: wifi-congested }\nthresholds:\n  - loss < 1% in any 15s\n  - mos >= 3.6\n  - max gap <= 6s\n".to_string(),
+        error: None,
     }
 }
 
@@ -442,6 +444,7 @@ fn loss_sweep_cell(loss: &str, loss_pct: f64, verdict: Verdict) -> ScenarioRepor
         events: call_events("alice", "bob"),
         wall_ms: 290,
         source: format!("name: loss sweep\nkb: [KB-2002]\nmatrix:\n  loss: [1%, 5%]\n  profile: [dsl]\nparticipants:\n  alice: {{ profile: \"${{profile}}\", loss: \"${{loss}}\" }}\n  bob: {{ profile: office-lan }}\n# this cell: loss={loss}\n"),
+        error: None,
     }
 }
 
@@ -511,6 +514,7 @@ fn interrupted() -> ScenarioReport {
         ],
         wall_ms: 820,
         source: "name: transatlantic call (interrupted)\nduration: 120s\n".to_string(),
+        error: None,
     }
 }
 

@@ -249,6 +249,13 @@ fn write_scenario(h: &mut String, index: usize, s: &ScenarioReport) {
     if !s.description.is_empty() {
         let _ = write!(h, r#"<p class="desc">{}</p>"#, esc(&s.description));
     }
+    if let Some(e) = &s.error {
+        let _ = write!(
+            h,
+            r#"<div class="alert"><b>No result.</b> {}</div>"#,
+            esc(e)
+        );
+    }
     write_expectations(h, &s.expectations);
     write_calls(h, &s.calls);
     write_streams_and_links(h, s);

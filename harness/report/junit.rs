@@ -65,7 +65,7 @@ fn write_suite(
 ) -> io::Result<()> {
     let suite_name = token(&display_name(s), "(unnamed scenario)");
     let failures = s.expectations.iter().filter(|e| !e.met).count();
-    let errors = usize::from(!s.complete);
+    let errors = usize::from(!s.complete || s.error.is_some());
     let tests = s.expectations.len() + errors;
     let timestamp = timestamp(&report.started_at);
     let package = token(&s.file, "(no file)");
@@ -87,7 +87,7 @@ fn write_suite(
             for e in &s.expectations {
                 write_case(w, report, s, &suite_name, e)?;
             }
-            if !s.complete {
+            if s.error.is_some() || !s.complete {
                 write_incomplete_case(w, s, &suite_name)?;
             }
             let out = format!(
@@ -171,11 +171,18 @@ fn write_incomplete_case(
     s: &ScenarioReport,
     classname: &str,
 ) -> io::Result<()> {
-    let message = format!(
-        "the scenario was cut short (interrupt or timeout) after {} ms of simulated time; \
-         its results are partial",
-        s.duration_ms
-    );
+    // A scenario with no result says why; one cut short says that its results are partial.
+    let (message, kind) = match &s.error {
+        Some(e) => (clean(e), if s.complete { "setup-error" } else { "not-run" }),
+        None => (
+            format!(
+                "the scenario was cut short (interrupt or timeout) after {} ms of simulated \
+                 time; its results are partial",
+                s.duration_ms
+            ),
+            "incomplete",
+        ),
+    };
     w.create_element("testcase")
         .with_attributes([
             ("name", "scenario ran to the end"),
@@ -184,7 +191,7 @@ fn write_incomplete_case(
         ])
         .write_inner_content(|w| {
             w.create_element("error")
-                .with_attributes([("message", message.as_str()), ("type", "incomplete")])
+                .with_attributes([("message", message.as_str()), ("type", kind)])
                 .write_text_content(BytesText::new(&message))?;
             Ok(())
         })?;

@@ -121,8 +121,24 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         }
         writeln!(md)?;
     }
+    let failed: Vec<(&ScenarioReport, &String)> = run
+        .scenarios
+        .iter()
+        .filter_map(|s| s.error.as_ref().map(|e| (s, e)))
+        .collect();
+    if !failed.is_empty() {
+        writeln!(md, "**No result**\n")?;
+        for (s, e) in failed {
+            writeln!(md, "- **{}**: {}", esc(&display_name(s)), esc(e))?;
+        }
+        writeln!(md)?;
+    }
     write_faults(md, run)?;
-    let cut: Vec<&ScenarioReport> = run.scenarios.iter().filter(|s| !s.complete).collect();
+    let cut: Vec<&ScenarioReport> = run
+        .scenarios
+        .iter()
+        .filter(|s| !s.complete && s.error.is_none())
+        .collect();
     if !cut.is_empty() {
         writeln!(md, "**Cut short**\n")?;
         for s in cut {

@@ -64,6 +64,10 @@ pub struct ScenarioReport {
     pub wall_ms: u64,
     /// The scenario file's own text, so a run can be repeated from the report alone.
     pub source: String,
+    /// Why the scenario produced no result: it could not be set up (the world did not build),
+    /// or it was not started before the run was interrupted. Its verdict is then `fail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One checked expectation: what was expected, what was observed, and whether it was met.

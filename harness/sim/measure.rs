@@ -311,6 +311,29 @@ fn ms(ns: u64) -> f64 {
     round(ns as f64 / MS, 3)
 }
 
+/// The report of a scenario that produced no result: `error` says why (it could not be set up,
+/// or was never started). `complete` is false for one that was not started.
+pub fn error_report(s: &Scenario, seed: u64, error: String, complete: bool) -> ScenarioReport {
+    ScenarioReport {
+        name: s.name.clone(),
+        file: s.file.display().to_string(),
+        description: s.description.clone(),
+        kb: s.kb.clone(),
+        seed,
+        duration_ms: s.duration.as_nanos() / 1_000_000,
+        matrix: s.matrix.clone(),
+        verdict: Verdict::Fail,
+        complete,
+        expectations: Vec::new(),
+        calls: Vec::new(),
+        links: Vec::new(),
+        events: Vec::new(),
+        wall_ms: 0,
+        source: s.source.clone(),
+        error: Some(error),
+    }
+}
+
 /// Builds the scenario's report from the simulation's state.
 pub(crate) fn scenario_report(
     s: &Scenario,
@@ -540,6 +563,7 @@ pub(crate) fn scenario_report(
         events,
         wall_ms: 0,
         source: s.source.clone(),
+        error: None,
     }
 }
 
