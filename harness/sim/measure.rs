@@ -311,9 +311,8 @@ fn ms(ns: u64) -> f64 {
     round(ns as f64 / MS, 3)
 }
 
-/// The report of a scenario that produced no result: `error` says why (it could not be set up,
-/// or was never started). `complete` is false for one that was not started.
-pub fn error_report(s: &Scenario, seed: u64, error: String, complete: bool) -> ScenarioReport {
+/// A report of `s` with its identity filled in and nothing measured yet.
+fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> ScenarioReport {
     ScenarioReport {
         name: s.name.clone(),
         file: s.file.display().to_string(),
@@ -322,7 +321,7 @@ pub fn error_report(s: &Scenario, seed: u64, error: String, complete: bool) -> S
         seed,
         duration_ms: s.duration.as_nanos() / 1_000_000,
         matrix: s.matrix.clone(),
-        verdict: Verdict::Fail,
+        verdict,
         complete,
         expectations: Vec::new(),
         calls: Vec::new(),
@@ -330,7 +329,16 @@ pub fn error_report(s: &Scenario, seed: u64, error: String, complete: bool) -> S
         events: Vec::new(),
         wall_ms: 0,
         source: s.source.clone(),
+        error: None,
+    }
+}
+
+/// The report of a scenario that produced no result: `error` says why (it could not be set up,
+/// or was never started). `complete` is false for one that was not started.
+pub fn error_report(s: &Scenario, seed: u64, error: String, complete: bool) -> ScenarioReport {
+    ScenarioReport {
         error: Some(error),
+        ..blank_report(s, seed, Verdict::Fail, complete)
     }
 }
 
@@ -548,22 +556,11 @@ pub(crate) fn scenario_report(
         Verdict::Fail
     };
     ScenarioReport {
-        name: s.name.clone(),
-        file: s.file.display().to_string(),
-        description: s.description.clone(),
-        kb: s.kb.clone(),
-        seed,
-        duration_ms: s.duration.as_nanos() / 1_000_000,
-        matrix: s.matrix.clone(),
-        verdict,
-        complete,
         expectations,
         calls,
         links,
         events,
-        wall_ms: 0,
-        source: s.source.clone(),
-        error: None,
+        ..blank_report(s, seed, verdict, complete)
     }
 }
 
