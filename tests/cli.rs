@@ -1360,14 +1360,86 @@ fn filter_selects_before_validating() {
 
 /// A scenario that fails while its world is built is not lost: every report format lists it
 /// with its reason, the totals count it, JUnit shows it as an error, and the exit code is 2.
+/// `validate` refuses the same file, and accepts it once `--traces` gives the trace.
 #[test]
 fn a_scenario_that_cannot_be_set_up_is_in_every_report() {
     let tmp = tempdir();
-    let file = tmp.path().join("site-roaming.yaml");
-    // Valid to the loader, refused by the emulator: a shared link cannot change address.
+    let file = tmp.path().join("no-trace.yaml");
+    // Valid to the loader; the capacity trace it names is nowhere to be found.
     write(
         &file,
-        "name: site-roaming
+        "name: no-trace
+duration: 10s
+participants:
+  alice: { network: lte, overrides: { up: { trace: ticket-4711.up } } }
+  bob: { network: wired-lan }
+calls:
+  - { caller: alice, callee: bob, at: 1s }
+",
+    );
+    let v = run(&["validate", path_str(&file)]);
+    assert_exit(&v, 2, "validate with the trace missing");
+    assert!(
+        stderr(&v).contains("no-trace.yaml: scenario `no-trace`: building the network: capacity trace \"ticket-4711.up\" not found"),
+        "{}",
+        text(&v)
+    );
+    let traces = tmp.path().join("traces");
+    fs::create_dir(&traces).unwrap();
+    fs::write(traces.join("ticket-4711.up"), "1\n2\n3\n").unwrap();
+    let v = run(&["validate", path_str(&file), "--traces", path_str(&traces)]);
+    assert_exit(&v, 0, "validate with --traces");
+
+    let out = tmp.path().join("out");
+    let o = run(&[
+        "run",
+        path_str(&file),
+        "scenarios/examples/clean-wired-call.yaml",
+        "--out",
+        path_str(&out),
+    ]);
+    assert_exit(&o, 2, "a setup error");
+    assert!(stdout(&o).contains("ERROR      no-trace"), "{}", text(&o));
+    let json = read_json(&out.join("report.json"));
+    let scenarios = arr(&json["scenarios"], "scenarios");
+    assert_eq!(scenarios.len(), 2);
+    assert_eq!(json["verdict"], "fail");
+    let bad = &scenarios[0];
+    assert_eq!(bad["verdict"], "fail");
+    assert!(bad["error"].as_str().unwrap().contains("ticket-4711.up"));
+    let xml = read(&out.join("report.xml"));
+    assert!(
+        xml.contains(r#"<testsuite name="no-trace" tests="1" failures="0" errors="1""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"type="setup-error""#), "{xml}");
+    assert!(read(&out.join("report.md")).contains("**No result**"));
+    assert!(read(&out.join("report.html")).contains("<b>No result.</b>"));
+}
+
+/// What `run` used to refuse only when building the world, `validate` refuses with the line:
+/// a firewall peer that is no one, a roaming profile as a site's shared link.
+#[test]
+fn validate_refuses_what_run_would_refuse() {
+    let tmp = tempdir();
+    let peer = tmp.path().join("peer.yaml");
+    write(
+        &peer,
+        "name: peer
+duration: 10s
+participants:
+  alice:
+    network: wired-lan
+    firewall: [ { action: block, proto: udp, peer: zzz } ]
+  bob: { network: wired-lan }
+calls:
+  - { caller: alice, callee: bob, at: 1s }
+",
+    );
+    let site = tmp.path().join("site.yaml");
+    write(
+        &site,
+        "name: site
 duration: 10s
 sites:
   home: { shared: wifi-roaming }
@@ -1378,36 +1450,20 @@ calls:
   - { caller: alice, callee: bob, at: 1s }
 ",
     );
-    let out = tmp.path().join("out");
-    let o = run(&[
-        "run",
-        path_str(&file),
-        "scenarios/examples/clean-wired-call.yaml",
-        "--out",
-        path_str(&out),
-    ]);
-    assert_exit(&o, 2, "a setup error");
+    for (file, at) in [(&peer, "peer.yaml:6:"), (&site, "site.yaml:4:")] {
+        for cmd in ["validate", "run"] {
+            let o = run(&[
+                cmd,
+                path_str(file),
+                "--out",
+                path_str(&tmp.path().join("o")),
+            ][..if cmd == "run" { 4 } else { 2 }]);
+            assert_exit(&o, 2, cmd);
+            assert!(stderr(&o).contains(at), "{cmd}: {}", text(&o));
+        }
+    }
     assert!(
-        stdout(&o).contains("ERROR      site-roaming"),
-        "{}",
-        text(&o)
+        !tmp.path().join("o").exists(),
+        "run refused before writing anything"
     );
-    let json = read_json(&out.join("report.json"));
-    let scenarios = arr(&json["scenarios"], "scenarios");
-    assert_eq!(scenarios.len(), 2);
-    assert_eq!(json["verdict"], "fail");
-    let bad = &scenarios[0];
-    assert_eq!(bad["verdict"], "fail");
-    assert!(bad["error"]
-        .as_str()
-        .unwrap()
-        .contains("only a host's access profile"));
-    let xml = read(&out.join("report.xml"));
-    assert!(
-        xml.contains(r#"<testsuite name="site-roaming" tests="1" failures="0" errors="1""#),
-        "{xml}"
-    );
-    assert!(xml.contains(r#"type="setup-error""#), "{xml}");
-    assert!(read(&out.join("report.md")).contains("**No result**"));
-    assert!(read(&out.join("report.html")).contains("<b>No result.</b>"));
 }

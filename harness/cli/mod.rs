@@ -72,6 +72,9 @@ pub enum Command {
     Validate {
         #[command(flatten)]
         scenarios: ScenarioArgs,
+        /// Folder of capacity traces (Mahimahi format), searched as `run --traces` searches.
+        #[arg(long = "traces", value_name = "DIR")]
+        traces: Vec<PathBuf>,
     },
     /// List scenarios with their KB IDs, calls and matrix cells.
     List {
@@ -149,7 +152,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Validate { scenarios } => run::validate(&scenarios),
+        Command::Validate { scenarios, traces } => run::validate(&scenarios, &traces),
         Command::List { scenarios, json } => run::list(&scenarios, json),
         Command::Report {
             report,

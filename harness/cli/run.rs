@@ -156,9 +156,41 @@ fn load_selected(args: &ScenarioArgs, filter: Option<&str>) -> Option<Vec<Scenar
     Some(all)
 }
 
-/// `callharness validate`.
-pub fn validate(args: &ScenarioArgs) -> i32 {
+/// Builds the world of every scenario without running it (traces looked for in `trace_dirs`),
+/// so `validate` refuses what `run` would fail to set up. Prints each failure with its file
+/// and matrix cell; returns whether all could be built.
+fn check_worlds(all: &[Scenario], trace_dirs: &[PathBuf]) -> bool {
+    let mut bad = 0;
+    for s in all {
+        if let Err(e) = crate::sim::world::check(s, trace_dirs) {
+            bad += 1;
+            let cell = s.cell_label();
+            let cell = if cell.is_empty() {
+                String::new()
+            } else {
+                format!(" [{cell}]")
+            };
+            eprintln!(
+                "error: {}: scenario `{}`{cell}: building the network: {e}",
+                s.file.display(),
+                s.name
+            );
+        }
+    }
+    if bad > 0 {
+        eprintln!(
+            "{bad} scenario{} could not be set up (`run` reports such a scenario as an error)",
+            if bad == 1 { "" } else { "s" }
+        );
+    }
+    bad == 0
+}
+
+/// `callharness validate`: loads every file and builds each scenario's world, reporting every
+/// error; traces are looked for as `run` looks for them (`--traces`, then the defaults).
+pub fn validate(args: &ScenarioArgs, traces: &[PathBuf]) -> i32 {
     match load_all(args) {
+        Some(s) if !check_worlds(&s, &trace_dirs(traces)) => EXIT_BAD_INPUT,
         Some(s) => {
             let files: std::collections::BTreeSet<_> = s.iter().map(|s| s.file.clone()).collect();
             outln!(

@@ -327,8 +327,12 @@ impl Context {
                         .and_then(|o| self.opaque_node(o).map(|n| (n, o.at.path.clone())))
                         .into_iter()
                         .collect();
-                    self.resolve_profile(p, &over, &inline_profiles)
-                        .map(|lp| (p.value.clone(), lp))
+                    let lp = self.resolve_profile(p, &over, &inline_profiles);
+                    if let Some(lp) = &lp {
+                        let how = format!("as site `{}`'s shared link", k.value);
+                        self.check_site_profile(lp, &p.value, &p.mark, &p.path, &how);
+                    }
+                    lp.map(|lp| (p.value.clone(), lp))
                 }
                 None => {
                     if let Some(o) = &s.value.overrides {

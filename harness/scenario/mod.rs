@@ -50,6 +50,7 @@ mod profile_shape;
 pub mod raw;
 mod threshold;
 mod timeline;
+mod world_check;
 mod yaml;
 
 pub use de::Spanned;

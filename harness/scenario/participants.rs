@@ -184,6 +184,7 @@ impl Context {
                 return None;
             }
         };
+        self.check_firewall_peers(&r.firewall);
         let mut firewall = Vec::new();
         for (node, path) in &r.firewall {
             match from_node::<FirewallRule>(node, path) {

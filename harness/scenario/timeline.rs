@@ -360,6 +360,10 @@ impl Context {
             let Some(profile) = self.resolve_profile(p, &[], inline_profiles) else {
                 return Vec::new();
             };
+            if let ActionTarget::Site(site) = &target {
+                let how = format!("by the timeline on site `{site}`");
+                self.check_site_profile(&profile, &p.value, &p.mark, &p.path, &how);
+            }
             return one(NetAction::SetProfile {
                 profile_name: p.value.clone(),
                 profile,

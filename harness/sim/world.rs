@@ -147,3 +147,15 @@ fn net_host(net: &Network<Wire>, name: &str) -> Result<HostId, crate::net::NetEr
     net.host_id(name)
         .ok_or_else(|| crate::net::NetError::Topology(format!("no host named `{name}`")))
 }
+
+/// Builds the world of `s` without running it: everything [`build_network`] would refuse
+/// (a trace that cannot be found or read, a link the emulator cannot make, an action the
+/// emulator cannot schedule) is refused here too, so `validate` and `run` agree.
+pub fn check(s: &Scenario, trace_dirs: &[PathBuf]) -> Result<(), crate::net::NetError> {
+    let net = build_network(s, 0, trace_dirs)?;
+    for c in &s.calls {
+        net_host(&net, &c.caller)?;
+        net_host(&net, &c.callee)?;
+    }
+    Ok(())
+}
