@@ -308,6 +308,15 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     }
+    // The output folder is this run's until its reports are written: a second run into it
+    // stops here, before running anything, instead of mixing its files with this one's.
+    let out_folder = match report::set::OutputFolder::lock(&args.out) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let run_seed = args.seed.unwrap_or(DEFAULT_SEED);
     let seeds: Vec<u64> = all
         .iter()
@@ -443,18 +452,22 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         args.format.clone()
     };
-    let written = match report::write_all(&report, &args.out, &formats) {
+    // One commit: the formats asked for and the coverage table, and no file an earlier run
+    // wrote in a format this one did not.
+    let coverage = report::coverage::Coverage::from_run(&catalog_entries(), &report);
+    let extra = vec![(
+        COVERAGE_FILE.to_string(),
+        coverage.to_markdown().into_bytes(),
+    )];
+    let stale: Vec<&str> = Format::ALL.iter().map(|f| f.file_name()).collect();
+    let mut written = match report::write_set(&out_folder, &report, &formats, extra, &stale) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: writing the report: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let mut written = written;
-    match write_coverage(&report, &args.out) {
-        Ok(path) => written.push(path),
-        Err(e) => eprintln!("warning: writing the KB coverage table: {e}"),
-    }
+    drop(out_folder);
     if let Some(dir) = &args.pcap {
         written.push(dir.clone());
     }
@@ -562,14 +575,9 @@ fn catalog_entries() -> Vec<report::coverage::CatalogEntry> {
         .collect()
 }
 
-/// Writes `coverage.md` beside the reports: which KB conditions this run's scenarios name, and
-/// which of them reproduced (a scenario naming the ID passed).
-fn write_coverage(report: &RunReport, dir: &Path) -> Result<PathBuf, report::ReportError> {
-    let cov = report::coverage::Coverage::from_run(&catalog_entries(), report);
-    let path = dir.join("coverage.md");
-    report::write_atomically(&path, cov.to_markdown().as_bytes())?;
-    Ok(path)
-}
+/// The KB coverage table a run writes beside its reports: which KB conditions its scenarios
+/// name, and which of them reproduced.
+const COVERAGE_FILE: &str = "coverage.md";
 
 /// One worker of `run --jobs N`: takes the next scenario until none is left or the run stops.
 /// `runs` holds each scenario's seed and capture folder.

@@ -32,6 +32,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod set;
 pub(crate) mod summary;
 mod svg;
 
@@ -54,6 +55,13 @@ pub enum ReportError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// Another process holds the output folder (see [`set`]).
+    #[error("another callharness run ({holder}) is writing into {dir}; wait for it to finish or give this run another --out")]
+    Busy {
+        dir: PathBuf,
+        /// Who holds it: `pid N since TIME`.
+        holder: String,
     },
     /// A `report.json` that does not parse as a report (the message has line and column).
     #[error("{path}: not a callharness report: {source}")]
@@ -155,37 +163,51 @@ pub fn render(report: &RunReport, format: Format) -> Result<String, ReportError>
 /// Writes `report` into `dir` in each of `formats` (each once, in the order given; the folder is
 /// created when missing) and returns the paths written.
 ///
-/// Each file is written to a temporary file in the same folder, flushed to disk and renamed over
-/// the final name, so an interrupted write never leaves a half file: a reader sees the old file or
-/// the new one. Everything is rendered before anything is written, so a report that cannot be
-/// rendered (a NaN in a metric) leaves the folder as it was.
+/// The files are written as one set ([`set`]): the folder is locked against other runs, each
+/// file goes to a flushed temporary file, and the renames over the final names are journaled,
+/// so a reader never sees half a file and a folder never ends up holding two runs' files.
+/// Everything is rendered before anything is written, so a report that cannot be rendered (a
+/// NaN in a metric) leaves the folder as it was.
 pub fn write_all(
     report: &RunReport,
     dir: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>, ReportError> {
+    // Rendered before the folder is touched: a report that cannot render creates nothing.
+    let files = render_set(report, formats)?;
+    set::OutputFolder::lock(dir)?.commit(&files, &[])
+}
+
+/// Writes `report` in each of `formats`, and the `extra` files (name, bytes), into a folder
+/// this process holds, as one commit; `stale` names files to remove in the same commit (a
+/// format an earlier run wrote and this one does not). Returns the paths written.
+pub fn write_set(
+    folder: &set::OutputFolder,
+    report: &RunReport,
+    formats: &[Format],
+    extra: Vec<(String, Vec<u8>)>,
+    stale: &[&str],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = render_set(report, formats)?;
+    files.extend(extra);
+    folder.commit(&files, stale)
+}
+
+/// Each of `formats` once, in the order given, as (file name, bytes).
+fn render_set(
+    report: &RunReport,
+    formats: &[Format],
+) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let mut unique: Vec<Format> = Vec::new();
     for f in formats {
         if !unique.contains(f) {
             unique.push(*f);
         }
     }
-    let rendered = unique
+    unique
         .iter()
-        .map(|f| render(report, *f).map(|text| (*f, text)))
-        .collect::<Result<Vec<_>, _>>()?;
-    fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        action: "creating folder",
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::with_capacity(rendered.len());
-    for (format, text) in rendered {
-        let path = dir.join(format.file_name());
-        write_atomically(&path, text.as_bytes())?;
-        written.push(path);
-    }
-    Ok(written)
+        .map(|f| render(report, *f).map(|text| (f.file_name().to_string(), text.into_bytes())))
+        .collect()
 }
 
 /// Writes `bytes` to `path` through a temporary sibling file and a rename, so that `path` is
@@ -195,7 +217,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "report".to_string());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(set::temp_name(&file_name));
     let io = |action: &'static str, p: &Path| {
         let p = p.to_path_buf();
         move |source| ReportError::Io {
@@ -251,6 +273,7 @@ mod tests {
         let mut on_disk: Vec<_> = fs::read_dir(&out)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != set::LOCK_FILE)
             .collect();
         on_disk.sort();
         assert_eq!(
