@@ -178,6 +178,8 @@ pub struct StreamMetrics {
     pub max_burst_loss_pct_200ms: Option<f64>,
     /// Highest mean jitter estimate in any 15 s window, ms.
     pub max_jitter_ms_15s: Option<f64>,
+    /// Send time of the first packet of that worst jitter window, ns from the scenario's start.
+    pub max_jitter_at_ns: Option<u64>,
     /// RFC 3611 burst density (lost / packets in bursts, 0..=1).
     pub burst_density: f64,
     /// RFC 3611 gap density (lost / packets in gaps, 0..=1).
@@ -267,6 +269,7 @@ impl StreamMetrics {
             max_loss_pct_15s: w.max_loss().map(|m| m.value),
             max_burst_loss_pct_200ms: w.max_burst_loss().map(|m| m.value),
             max_jitter_ms_15s: w.max_jitter().map(|m| m.value),
+            max_jitter_at_ns: w.max_jitter().map(|m| m.at_ns),
             burst_density: bg.burst_density,
             gap_density: bg.gap_density,
             burst_duration_ms: bg.mean_burst_ms,

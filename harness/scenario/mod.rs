@@ -41,6 +41,7 @@
 
 mod de;
 mod error;
+mod judge;
 pub mod kb_catalog;
 mod load;
 mod matrix;
@@ -55,11 +56,12 @@ mod yaml;
 
 pub use de::Spanned;
 pub use error::{ErrorKind, ScenarioError, ScenarioErrors};
+pub use judge::{judge_thresholds, StreamView, WindowFigure};
 pub use load::{find_scenarios, load_str, validate_file};
 pub use model::*;
 pub use threshold::{
-    judge_thresholds, named_set, named_set_description, named_set_names, Cmp, Metric, StreamView,
-    Threshold, ThresholdError, Unit, BURST_LOSS_WINDOW,
+    named_set, named_set_description, named_set_names, Cmp, Extreme, Metric, Quantifier, Threshold,
+    ThresholdError, Unit, BURST_LOSS_WINDOW,
 };
 pub use yaml::Mark;
 

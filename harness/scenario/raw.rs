@@ -242,7 +242,7 @@ impl JsonSchema for ThresholdList {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let one = json_schema!({
             "type": "string",
-            "description": "`METRIC OP VALUE[ in any WINDOW]` (like \"loss < 1% in any 15s\") or a named set: teams-client-edge, teams-customer-edge, cqd-poor-audio"
+            "description": "`METRIC OP VALUE[ in every|some WINDOW]` or a named set: teams-client-edge, teams-customer-edge, cqd-poor-audio. `loss < 1% in every 15s`: the condition holds in each 15 s window (the report shows the highest window); `loss > 5% in some 15s`: it holds in at least one (the report shows the window that decides, and when it starts). `in any` reads as `in every` with < and <=, and is refused with > and >=, where it could mean either."
         });
         json_schema!({
             "anyOf": [one.clone(), { "type": "array", "items": one }]

@@ -1,17 +1,24 @@
 //! Thresholds on stream metrics, written as text, and how a measured stream is judged by them.
 //!
-//! A threshold reads `METRIC OP VALUE[ in any WINDOW]`:
+//! A threshold reads `METRIC OP VALUE[ in every|some WINDOW]`:
 //!
 //! ```
-//! use callharness::scenario::{Threshold, Metric, Cmp};
-//! let t: Threshold = "loss < 1% in any 15s".parse().unwrap();
+//! use callharness::scenario::{Threshold, Metric, Cmp, Quantifier};
+//! let t: Threshold = "loss < 1% in every 15s".parse().unwrap();
 //! assert_eq!((t.metric, t.op, t.value), (Metric::Loss, Cmp::Lt, 1.0));
 //! assert_eq!(t.window.map(|w| w.as_nanos()), Some(15_000_000_000));
+//! assert_eq!(t.quantifier, Quantifier::Every);
+//! // A symptom seen at least once: the most lossy 15 s window is over 5 %.
+//! let s: Threshold = "loss > 5% in some 15s".parse().unwrap();
+//! assert_eq!(s.quantifier, Quantifier::Some);
 //! ```
 //!
 //! Values carry their unit and are stored in the metric's base unit: percent for ratios, ms for
-//! times, kbit/s for bit rates, plain numbers for MOS. A window asks for the worst window of that
-//! length: the highest value for `<`/`<=`, the lowest for `>`/`>=`.
+//! times, kbit/s for bit rates, plain numbers for MOS. `in every W` holds when the condition
+//! holds in each window of length W (judged on the worst one: the highest value for `<`/`<=`,
+//! the lowest for `>`/`>=`); `in some W` when it holds in at least one (judged on the best
+//! one). `in any W` is read as `in every W` with `<`/`<=` (Microsoft's "loss < 1% in any 15 s"),
+//! and refused with `>`/`>=`, where it could mean either.
 //!
 //! Named sets ship Microsoft's published numbers (`../shared/reference/metrics.md`, section 4):
 //! `teams-client-edge`, `teams-customer-edge` and `cqd-poor-audio`. The Call Quality Dashboard
@@ -19,7 +26,6 @@
 //! conditions holds, so each condition `X > v` becomes `X <= v`.
 
 use super::de::nearest;
-use crate::report::model::Expectation;
 use crate::units::{Dur, Percent, Rate};
 use std::fmt;
 use std::str::FromStr;
@@ -145,9 +151,20 @@ impl Metric {
         self.entry().2
     }
 
-    /// Whether `in any WINDOW` makes sense for it (a per-call number like setup time has none).
+    /// Whether `in every|some WINDOW` makes sense for it (a per-call number like setup time has none).
     pub fn windowed(self) -> bool {
         self.entry().3
+    }
+
+    /// Which windows of it are measured: both the highest and the lowest for loss, playout
+    /// loss, MOS and bit rate; only the highest for jitter (the receiver keeps the maximum over
+    /// its window). Empty for metrics without windows.
+    pub fn window_extremes(self) -> &'static [Extreme] {
+        match self {
+            _ if !self.windowed() => &[],
+            Metric::Jitter => &[Extreme::Highest],
+            _ => &[Extreme::Highest, Extreme::Lowest],
+        }
     }
 
     /// The metric whose windows a windowed threshold on this metric asks the view for: burst
@@ -253,12 +270,67 @@ pub struct Threshold {
     pub op: Cmp,
     /// The limit in the metric's base unit (see [`Metric::unit`]).
     pub value: f64,
-    /// Judge the worst window of this length instead of the whole stream.
+    /// Judge windows of this length instead of the whole stream.
     pub window: Option<Dur>,
+    /// With a window: whether the condition must hold in every window or in some window.
+    pub quantifier: Quantifier,
     /// The threshold as written.
     pub text: String,
     /// The named set it came from, if any.
     pub set: Option<String>,
+}
+
+/// How a windowed threshold reads its windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantifier {
+    /// `in every W`: the condition holds in each window (judged on the worst one).
+    Every,
+    /// `in some W`: the condition holds in at least one window (judged on the best one).
+    Some,
+}
+
+impl fmt::Display for Quantifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Quantifier::Every => "every",
+            Quantifier::Some => "some",
+        })
+    }
+}
+
+/// Which window of a stream decides a windowed threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extreme {
+    /// The window with the highest value.
+    Highest,
+    /// The window with the lowest value.
+    Lowest,
+}
+
+impl Threshold {
+    /// The window that decides this threshold: in every window `< v` holds when the highest is
+    /// under v; in some window `< v` holds when the lowest is. `None` without a window.
+    pub fn deciding_window(&self) -> Option<Extreme> {
+        self.window?;
+        let upper = self.op.is_upper_bound();
+        Some(match (self.quantifier, upper) {
+            (Quantifier::Every, true) | (Quantifier::Some, false) => Extreme::Highest,
+            (Quantifier::Every, false) | (Quantifier::Some, true) => Extreme::Lowest,
+        })
+    }
+
+    /// The expectation as the report prints it: `< 1% in every 15s`.
+    pub fn expected_text(&self) -> String {
+        match self.window {
+            Some(w) => format!(
+                "{} {} in {} {w}",
+                self.op,
+                self.metric.format(self.value),
+                self.quantifier
+            ),
+            None => format!("{} {}", self.op, self.metric.format(self.value)),
+        }
+    }
 }
 
 /// Why a threshold's text could not be read.
@@ -271,7 +343,8 @@ pub struct ThresholdError {
     pub suggestion: Option<String>,
 }
 
-const FORM: &str = "`METRIC OP VALUE[ in any WINDOW]`, like `loss < 1% in any 15s`";
+const FORM: &str =
+    "`METRIC OP VALUE[ in every|some WINDOW]`, like `loss < 1% in every 15s` or `loss > 5% in some 15s`";
 
 impl FromStr for Threshold {
     type Err = ThresholdError;
@@ -317,13 +390,26 @@ impl FromStr for Threshold {
             Some(i) => (rest[..i].trim(), Some(rest[i + 4..].trim())),
             None => (rest, None),
         };
-        let window = match window_text {
-            None => None,
+        let (window, quantifier) = match window_text {
+            None => (None, Quantifier::Every),
             Some(w) => {
-                let Some(w) = w.strip_prefix("any ") else {
+                let (quantifier, w) = if let Some(w) = w.strip_prefix("every ") {
+                    (Quantifier::Every, w)
+                } else if let Some(w) = w.strip_prefix("some ") {
+                    (Quantifier::Some, w)
+                } else if let Some(w) = w.strip_prefix("any ") {
+                    if !op.is_upper_bound() {
+                        return Err(bad(
+                            format!("`in any` is ambiguous with `{op}`: it could mean every window or at least one"),
+                            format!("`{} {op} {value_text} in every {w}` (each window) or `... in some {w}` (at least one window)", name.trim()),
+                            text,
+                        ));
+                    }
+                    (Quantifier::Every, w)
+                } else {
                     return Err(bad(
-                        "a window is written `in any DURATION`".into(),
-                        "`in any 15s`".into(),
+                        "a window is written `in every DURATION` or `in some DURATION`".into(),
+                        "`in every 15s` (each 15 s window) or `in some 15s` (at least one)".into(),
                         &format!("in {w}"),
                     ));
                 };
@@ -344,22 +430,44 @@ impl FromStr for Threshold {
                         w,
                     ));
                 }
-                Some(d)
+                (Some(d), quantifier)
             }
         };
         let value = parse_value(metric, value_text)?;
-        let window = match (metric, window) {
-            (Metric::BurstLoss, None) => Some(BURST_LOSS_WINDOW),
-            (_, w) => w,
+        // Burst loss is the loss of the worst short window: `burst loss > 10%` asks whether
+        // some 200 ms window lost more than 10 %, `burst loss < 10%` whether none did.
+        let (window, quantifier) = match (metric, window) {
+            (Metric::BurstLoss, None) if op.is_upper_bound() => {
+                (Some(BURST_LOSS_WINDOW), Quantifier::Every)
+            }
+            (Metric::BurstLoss, None) => (Some(BURST_LOSS_WINDOW), Quantifier::Some),
+            (_, w) => (w, quantifier),
         };
-        Ok(Threshold {
+        let t = Threshold {
             metric,
             op,
             value,
             window,
+            quantifier,
             text: text.trim().to_string(),
             set: None,
-        })
+        };
+        if let Some(extreme) = t.deciding_window() {
+            if !metric.window_extremes().contains(&extreme) {
+                let has = match metric.window_extremes() {
+                    [Extreme::Highest] => {
+                        "its highest window (for `< X in every W`, `> X in some W`)"
+                    }
+                    _ => "its lowest window (for `> X in every W`, `< X in some W`)",
+                };
+                return Err(bad(
+                    format!("`{metric}` windows are measured only as {has}"),
+                    format!("a `{metric}` threshold judged on {has}"),
+                    text,
+                ));
+            }
+        }
+        Ok(t)
     }
 }
 
@@ -433,9 +541,9 @@ const NAMED_SETS: &[(&str, &str, &[&str])] = &[
         &[
             "one-way delay < 50ms",
             "rtt < 100ms",
-            "loss < 1% in any 15s",
-            "burst loss < 10% in any 200ms",
-            "jitter < 30ms in any 15s",
+            "loss < 1% in every 15s",
+            "burst loss < 10% in every 200ms",
+            "jitter < 30ms in every 15s",
             "reordered < 0.05%",
         ],
     ),
@@ -445,9 +553,9 @@ const NAMED_SETS: &[(&str, &str, &[&str])] = &[
         &[
             "one-way delay < 30ms",
             "rtt < 60ms",
-            "loss < 0.1% in any 15s",
-            "burst loss < 1% in any 200ms",
-            "jitter < 15ms in any 15s",
+            "loss < 0.1% in every 15s",
+            "burst loss < 1% in every 200ms",
+            "jitter < 15ms in every 15s",
             "reordered < 0.01%",
         ],
     ),
@@ -489,75 +597,9 @@ pub fn named_set_description(name: &str) -> Option<&'static str> {
     NAMED_SETS.iter().find(|s| s.0 == name).map(|s| s.1)
 }
 
-/// What the judge needs from one measured stream; the simulation implements it.
-///
-/// Values are in the metric's base unit ([`Metric::unit`]): percent (not fractions) for loss,
-/// concealment, late and reordered; ms for times; kbit/s for bit rates.
-pub trait StreamView {
-    /// The metric over the whole stream; `None` when it was not measured.
-    fn value(&self, m: Metric) -> Option<f64>;
-    /// The highest value of the metric over any window of `window_ns` nanoseconds.
-    /// For burst loss the judge asks for [`Metric::Loss`] (see [`Metric::window_source`]).
-    fn windowed_max(&self, m: Metric, window_ns: u64) -> Option<f64>;
-    /// The lowest value over any window (asked for `>` thresholds such as `mos > 3.5 in any
-    /// 10s`); `None` by default, which judges such a threshold "not measured".
-    fn windowed_min(&self, _m: Metric, _window_ns: u64) -> Option<f64> {
-        None
-    }
-    /// The stream's name in reports, like `alice->bob audio`.
-    fn label(&self) -> String;
-}
-
-/// Judges each threshold on one stream. A metric the view cannot give is an unmet expectation
-/// saying "not measured", never a silent pass.
-pub fn judge_thresholds(thresholds: &[Threshold], view: &dyn StreamView) -> Vec<Expectation> {
-    let label = view.label();
-    thresholds
-        .iter()
-        .map(|t| {
-            let observed = match t.window {
-                None => view.value(t.metric),
-                Some(w) if t.op.is_upper_bound() => {
-                    view.windowed_max(t.metric.window_source(), w.as_nanos())
-                }
-                Some(w) => view.windowed_min(t.metric.window_source(), w.as_nanos()),
-            };
-            let set = t
-                .set
-                .as_ref()
-                .map(|s| format!("[{s}] "))
-                .unwrap_or_default();
-            let expected = match t.window {
-                Some(w) => format!("{} {} in any {w}", t.op, t.metric.format(t.value)),
-                None => format!("{} {}", t.op, t.metric.format(t.value)),
-            };
-            let (observed, met) = match observed {
-                Some(v) if v.is_finite() => {
-                    let worst = match t.window {
-                        Some(w) => format!(" (worst {w} window)"),
-                        None => String::new(),
-                    };
-                    (
-                        format!("{}{worst}", t.metric.format(v)),
-                        t.op.holds(v, t.value),
-                    )
-                }
-                _ => ("not measured".to_string(), false),
-            };
-            Expectation {
-                what: format!("{label}: {set}{}", t.text),
-                expected,
-                observed,
-                met,
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn t(s: &str) -> Threshold {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -607,7 +649,7 @@ mod tests {
             ),
             ("mos > 3.6", Metric::Mos, Cmp::Gt, 3.6, None),
             (
-                "mos >= 3.5 in any 10s",
+                "mos >= 3.5 in every 10s",
                 Metric::Mos,
                 Cmp::Ge,
                 3.5,
@@ -658,7 +700,7 @@ mod tests {
         let e = "rtt < -5ms".parse::<Threshold>().unwrap_err();
         assert!(e.message.contains("negative"));
         let e = "loss < 1% in 15s".parse::<Threshold>().unwrap_err();
-        assert!(e.message.contains("in any"));
+        assert!(e.message.contains("in every DURATION"), "{e:?}");
         let e = "mos > 7".parse::<Threshold>().unwrap_err();
         assert!(e.message.contains("between 0 and 5"));
     }
@@ -690,54 +732,29 @@ mod tests {
         assert!(named_set("nope").is_none());
     }
 
-    struct FakeStream {
-        values: BTreeMap<Metric, f64>,
-        windows: BTreeMap<(Metric, u64), f64>,
-    }
-
-    impl StreamView for FakeStream {
-        fn value(&self, m: Metric) -> Option<f64> {
-            self.values.get(&m).copied()
-        }
-        fn windowed_max(&self, m: Metric, window_ns: u64) -> Option<f64> {
-            self.windows.get(&(m, window_ns)).copied()
-        }
-        fn label(&self) -> String {
-            "alice->bob audio".into()
-        }
-    }
-
     #[test]
-    fn judging_a_stream() {
-        let view = FakeStream {
-            values: BTreeMap::from([
-                (Metric::Loss, 0.4),
-                (Metric::Jitter, 12.0),
-                (Metric::Mos, 4.1),
-            ]),
-            windows: BTreeMap::from([((Metric::Loss, 15_000_000_000), 2.5)]),
-        };
-        let ths = [
-            t("loss < 1%"),
-            t("loss < 1% in any 15s"),
-            t("jitter < 30ms"),
-            t("mos > 3.6"),
-            t("rtt < 100ms"),
-            t("mos > 3.6 in any 10s"),
-        ];
-        let out = judge_thresholds(&ths, &view);
-        let met: Vec<bool> = out.iter().map(|e| e.met).collect();
-        assert_eq!(met, [true, false, true, true, false, false]);
-        assert_eq!(out[0].what, "alice->bob audio: loss < 1%");
-        assert_eq!(out[0].expected, "< 1%");
-        assert_eq!(out[0].observed, "0.4%");
-        assert_eq!(out[1].expected, "< 1% in any 15s");
-        assert_eq!(out[1].observed, "2.5% (worst 15s window)");
-        assert_eq!(out[4].observed, "not measured");
-        assert_eq!(out[5].observed, "not measured");
-        let set = judge_thresholds(&named_set("cqd-poor-audio").expect("set"), &view);
-        assert!(set[0]
-            .what
-            .starts_with("alice->bob audio: [cqd-poor-audio] "));
+    fn every_and_some_read_as_written_and_any_only_where_it_is_plain() {
+        assert_eq!(t("loss < 1% in every 15s").quantifier, Quantifier::Every);
+        assert_eq!(t("loss > 5% in some 15s").quantifier, Quantifier::Some);
+        assert_eq!(t("loss < 1% in any 15s").quantifier, Quantifier::Every);
+        let e = "loss > 1% in any 15s".parse::<Threshold>().unwrap_err();
+        assert!(e.message.contains("ambiguous"), "{e:?}");
+        assert!(e.expected.contains("in every 15s") && e.expected.contains("in some 15s"));
+        // Which window decides.
+        let w = |s: &str| t(s).deciding_window();
+        assert_eq!(w("loss < 1% in every 15s"), Some(Extreme::Highest));
+        assert_eq!(w("loss > 1% in every 15s"), Some(Extreme::Lowest));
+        assert_eq!(w("loss < 1% in some 15s"), Some(Extreme::Lowest));
+        assert_eq!(w("loss > 1% in some 15s"), Some(Extreme::Highest));
+        assert_eq!(w("mos > 3.5 in every 10s"), Some(Extreme::Lowest));
+        assert_eq!(w("burst loss > 10%"), Some(Extreme::Highest));
+        assert_eq!(w("burst loss < 10%"), Some(Extreme::Highest));
+        assert_eq!(w("loss < 1%"), None);
+        // Jitter keeps only its highest window: a threshold needing the lowest is refused.
+        let e = "jitter < 30ms in some 15s"
+            .parse::<Threshold>()
+            .unwrap_err();
+        assert!(e.message.contains("highest window"), "{e:?}");
+        assert!("jitter > 30ms in some 15s".parse::<Threshold>().is_ok());
     }
 }

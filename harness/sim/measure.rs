@@ -15,7 +15,7 @@ use crate::report::model::{
     TimelineEvent, Verdict,
 };
 use crate::scenario::Scenario;
-use crate::scenario::{judge_call, judge_thresholds, Metric, StreamView};
+use crate::scenario::{judge_call, judge_thresholds, Extreme, Metric, StreamView, WindowFigure};
 use std::collections::BTreeMap;
 
 const MS: f64 = 1_000_000.0;
@@ -28,8 +28,8 @@ struct MeasuredStream {
     first_audio_ms: Option<f64>,
     /// Loss record: received flag per expected packet, in order (20 ms apart).
     received: Vec<bool>,
-    /// Per-second MOS, for `mos > X in any W` checks.
-    mos_series: Vec<f64>,
+    /// Nominal send time of the loss record's first packet (anchored at its first arrival), ns.
+    received_start_ns: u64,
     interval_ns: u64,
     jitter_window_ns: u64,
 }
@@ -67,35 +67,43 @@ impl StreamView for MeasuredStream {
         })
     }
 
-    fn windowed_max(&self, m: Metric, window_ns: u64) -> Option<f64> {
+    fn window(&self, m: Metric, window_ns: u64, which: Extreme) -> Option<WindowFigure> {
+        let highest = which == Extreme::Highest;
         match m {
             Metric::Loss | Metric::BurstLoss => {
-                window_loss(&self.received, window_ns, self.interval_ns).map(|(_, max)| max)
+                let w = window_loss(&self.received, window_ns, self.interval_ns)?;
+                let (value, first) = if highest { w.highest } else { w.lowest };
+                Some(WindowFigure {
+                    value,
+                    start_ns: Some(self.received_start_ns + first as u64 * self.interval_ns),
+                })
             }
             // The receiver keeps the maximum over the window the scenario's jitter threshold
-            // names (15 s by default); any other window is "not measured".
-            Metric::Jitter => self
-                .metrics
-                .max_jitter_ms_15s
-                .filter(|_| window_ns == self.jitter_window_ns),
+            // names (15 s by default); any other window, or the lowest, is "not measured".
+            Metric::Jitter if highest && window_ns == self.jitter_window_ns => {
+                self.metrics.max_jitter_ms_15s.map(|value| WindowFigure {
+                    value,
+                    start_ns: self.metrics.max_jitter_at_ns,
+                })
+            }
+            Metric::Mos | Metric::PlayoutLoss | Metric::Bitrate => {
+                let per_second: Vec<(u64, Option<f64>)> = self
+                    .report
+                    .series
+                    .iter()
+                    .map(|s| {
+                        let v = match m {
+                            Metric::Mos => s.mos,
+                            Metric::PlayoutLoss => s.concealed_pct,
+                            _ => Some(s.bitrate_kbps),
+                        };
+                        (s.t, v)
+                    })
+                    .collect();
+                series_window(&per_second, window_ns, highest)
+            }
             _ => None,
         }
-    }
-
-    fn windowed_min(&self, m: Metric, window_ns: u64) -> Option<f64> {
-        if matches!(m, Metric::Loss | Metric::BurstLoss) {
-            return window_loss(&self.received, window_ns, self.interval_ns).map(|(min, _)| min);
-        }
-        if m != Metric::Mos || self.mos_series.is_empty() {
-            return None;
-        }
-        let w = ((window_ns / 1_000_000_000).max(1) as usize).min(self.mos_series.len());
-        self.mos_series
-            .windows(w)
-            .map(|win| win.iter().sum::<f64>() / w as f64)
-            .fold(None, |acc: Option<f64>, v| {
-                Some(acc.map_or(v, |a| a.min(v)))
-            })
     }
 
     fn label(&self) -> String {
@@ -106,23 +114,67 @@ impl StreamView for MeasuredStream {
     }
 }
 
+/// The least and most lossy windows of a loss record: (loss %, index of the window's first
+/// packet) each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossWindows {
+    pub lowest: (f64, usize),
+    pub highest: (f64, usize),
+}
+
 /// Lowest and highest loss % over any run of `window_ns / interval_ns` consecutive packets
-/// (sliding by one packet; packets are `interval_ns` apart in send time).
-pub fn window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Option<(f64, f64)> {
+/// (sliding by one packet; packets are `interval_ns` apart in send time), with where each
+/// starts (the first such window on a tie).
+pub fn window_loss(received: &[bool], window_ns: u64, interval_ns: u64) -> Option<LossWindows> {
     if received.is_empty() || interval_ns == 0 {
         return None;
     }
     let w = ((window_ns / interval_ns).max(1) as usize).min(received.len());
     let mut lost = received[..w].iter().filter(|r| !**r).count();
-    let (mut min, mut max) = (lost, lost);
+    let (mut min, mut max) = ((lost, 0), (lost, 0));
     for i in w..received.len() {
         lost += usize::from(!received[i]);
         lost -= usize::from(!received[i - w]);
-        min = min.min(lost);
-        max = max.max(lost);
+        if lost < min.0 {
+            min = (lost, i + 1 - w);
+        }
+        if lost > max.0 {
+            max = (lost, i + 1 - w);
+        }
     }
     let pct = |n: usize| n as f64 * 100.0 / w as f64;
-    Some((pct(min), pct(max)))
+    Some(LossWindows {
+        lowest: (pct(min.0), min.1),
+        highest: (pct(max.0), max.1),
+    })
+}
+
+/// The highest (or lowest) mean over `window_ns` of consecutive whole seconds of a per-second
+/// series (second from the scenario's start, value), with the window's start; a window with a
+/// second that has no value is skipped.
+fn series_window(
+    per_second: &[(u64, Option<f64>)],
+    window_ns: u64,
+    highest: bool,
+) -> Option<WindowFigure> {
+    let w = ((window_ns / 1_000_000_000).max(1) as usize).min(per_second.len());
+    if w == 0 {
+        return None;
+    }
+    let mut best: Option<(f64, u64)> = None;
+    for win in per_second.windows(w) {
+        let Some(sum) = win.iter().map(|(_, v)| *v).sum::<Option<f64>>() else {
+            continue;
+        };
+        let mean = sum / w as f64;
+        if best.is_none_or(|(b, _)| if highest { mean > b } else { mean < b }) {
+            best = Some((mean, win[0].0));
+        }
+    }
+    best.map(|(value, t)| WindowFigure {
+        value,
+        start_ns: Some(t * 1_000_000_000),
+    })
 }
 
 /// The playout of the stream `sender` -> `receiver`, up to when it should have flowed: all of
@@ -189,7 +241,6 @@ fn measure_stream(
         }
     };
     let mut series = Vec::new();
-    let mut mos_series = Vec::new();
     for t in seconds {
         // Both series are contiguous by second: index them.
         let at = |first: Option<u64>| first.and_then(|f| usize::try_from(t.checked_sub(f)?).ok());
@@ -223,9 +274,6 @@ fn measure_stream(
                 )
                 .mos
         });
-        if let Some(m) = mos {
-            mos_series.push(m);
-        }
         series.push(SecondSample {
             t,
             loss_pct: row.filter(|r| r.expected > 0).map(|r| round(r.loss_pct, 3)),
@@ -295,7 +343,7 @@ fn measure_stream(
         setup_ms: None,
         first_audio_ms: None,
         received,
-        mos_series,
+        received_start_ns: rx.receiver().first_arrival_ns().unwrap_or(0),
         interval_ns,
         jitter_window_ns: rx.receiver().config().windows.long_ns,
     }
@@ -613,19 +661,43 @@ fn timeline_event(sim: &Sim, e: &NetEvent) -> TimelineEvent {
 
 #[cfg(test)]
 mod tests {
-    use super::window_loss;
+    use super::{series_window, window_loss};
 
     #[test]
     fn window_loss_slides_one_packet_at_a_time() {
         // 10 packets 20 ms apart, two adjacent losses: a 100 ms window (5 packets) sees at
         // most 2 lost (40 %), and at least 0 (the last five).
+        // The most lossy window starts at packet 0 (the first with both losses), the least
+        // lossy at packet 4 (the first without any).
         let r = [true, true, false, false, true, true, true, true, true, true];
-        assert_eq!(window_loss(&r, 100_000_000, 20_000_000), Some((0.0, 40.0)));
+        let w = window_loss(&r, 100_000_000, 20_000_000).unwrap();
+        assert_eq!((w.lowest, w.highest), ((0.0, 4), (40.0, 0)));
         // A window longer than the stream is the whole stream.
-        assert_eq!(
-            window_loss(&r, 10_000_000_000, 20_000_000),
-            Some((20.0, 20.0))
-        );
+        let w = window_loss(&r, 10_000_000_000, 20_000_000).unwrap();
+        assert_eq!((w.lowest, w.highest), ((20.0, 0), (20.0, 0)));
         assert_eq!(window_loss(&[], 1, 1), None);
+    }
+
+    #[test]
+    fn series_windows_skip_seconds_without_a_value() {
+        // Seconds 3..9; second 6 has no MOS. 2 s windows: (3,4) 4.0, (4,5) 3.0, (7,8) 2.5,
+        // (8,9) 3.5; the windows touching second 6 are skipped.
+        let s = [
+            (3, Some(4.2)),
+            (4, Some(3.8)),
+            (5, Some(2.2)),
+            (6, None),
+            (7, Some(1.0)),
+            (8, Some(4.0)),
+            (9, Some(3.0)),
+        ];
+        let lo = series_window(&s, 2_000_000_000, false).unwrap();
+        let hi = series_window(&s, 2_000_000_000, true).unwrap();
+        assert_eq!(
+            (lo.start_ns, hi.start_ns),
+            (Some(7_000_000_000), Some(3_000_000_000))
+        );
+        assert!((lo.value - 2.5).abs() < 1e-12 && (hi.value - 4.0).abs() < 1e-12);
+        assert_eq!(series_window(&[], 1_000_000_000, true), None);
     }
 }
