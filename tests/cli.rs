@@ -1388,7 +1388,7 @@ calls:
     ]);
     assert_exit(&o, 2, "a setup error");
     assert!(
-        stdout(&o).contains("ERROR      site-roaming"),
+        stdout(&o).contains("ERROR           site-roaming"),
         "{}",
         text(&o)
     );

@@ -23,6 +23,7 @@ macro_rules! outln {
     }};
 }
 
+mod console;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -426,7 +426,7 @@ pub fn run(args: RunArgs) -> i32 {
     if let Some(dir) = &args.pcap {
         written.push(dir.clone());
     }
-    print_summary(&report, &written, args.quiet, not_run);
+    super::console::print_summary(&report, &written, args.quiet, not_run);
     let sig = signalled.load(Ordering::SeqCst);
     if sig != 0 {
         128 + sig
@@ -437,89 +437,6 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         EXIT_FAILED
     }
-}
-
-fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: usize) {
-    if !quiet {
-        for s in &report.scenarios {
-            let cell = if s.matrix.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " [{}]",
-                    s.matrix
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
-            };
-            let mark = match (s.verdict, s.complete, &s.error) {
-                (_, true, Some(_)) => "ERROR",
-                (_, false, Some(_)) => "NOT RUN",
-                (_, false, None) => "INCOMPLETE",
-                (Verdict::Pass, _, _) => "PASS",
-                (Verdict::Fail, _, _) => "FAIL",
-            };
-            outln!("{mark:<10} {}{cell}  ({}, seed {})", s.name, s.file, s.seed);
-            if let Some(e) = &s.error {
-                outln!("           {e}");
-            }
-            for c in &s.calls {
-                let state = match &c.failure {
-                    Some(f) => format!("failed: {} ({})", f.class, f.message),
-                    None if c.connected => {
-                        format!("connected in {:.0} ms", c.setup_ms.unwrap_or_default())
-                    }
-                    None => "not connected".to_owned(),
-                };
-                outln!("           {} -> {}: {state}", c.caller, c.callee);
-                for st in &c.streams {
-                    outln!(
-                        "             {} -> {} {}: {}",
-                        st.from,
-                        st.to,
-                        st.kind,
-                        crate::report::summary::stream_line(st)
-                    );
-                }
-            }
-            for e in s.expectations.iter().filter(|e| !e.met) {
-                outln!(
-                    "           unmet: {}: expected {}, observed {}",
-                    e.what,
-                    e.expected,
-                    e.observed
-                );
-            }
-        }
-        if not_run > 0 {
-            outln!("{not_run} scenario(s) not run (interrupted or timed out)");
-        }
-        for w in written {
-            outln!("wrote {}", w.display());
-        }
-    }
-    let passed = report
-        .scenarios
-        .iter()
-        .filter(|s| s.verdict == Verdict::Pass && s.complete)
-        .count();
-    outln!(
-        "{}: {passed} of {} scenarios passed{} (seed {}, {:.1} s)",
-        match report.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-        },
-        report.scenarios.len() + not_run,
-        if report.complete {
-            ""
-        } else {
-            ", run incomplete"
-        },
-        report.seed,
-        report.wall_ms as f64 / 1000.0
-    );
 }
 
 /// The KB catalog as the coverage table wants it.
