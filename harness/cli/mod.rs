@@ -116,7 +116,8 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// KB coverage: which catalog conditions have a scenario (and, with --report, which reproduce).
+    /// KB coverage: per catalog condition, its symptom (reproduced, not reproduced, not
+    /// expressible yet...) and its fix (healthy, failed...), with --report from a run.
     Coverage {
         /// Scenario files or folders.
         #[arg(value_name = "PATH", default_value = "scenarios")]

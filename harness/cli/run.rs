@@ -443,12 +443,18 @@ pub fn run(args: RunArgs) -> i32 {
 fn catalog_entries() -> Vec<report::coverage::CatalogEntry> {
     scenario::kb_catalog::catalog()
         .iter()
-        .map(|(id, _section, condition)| report::coverage::CatalogEntry::new(*id, *condition))
+        .map(|(id, _section, condition)| {
+            let entry = report::coverage::CatalogEntry::new(*id, *condition);
+            match scenario::kb_catalog::needs(id) {
+                Some(c) => entry.needing(c.describe()),
+                None => entry,
+            }
+        })
         .collect()
 }
 
-/// Writes `coverage.md` beside the reports: which KB conditions this run's scenarios name, and
-/// which of them reproduced (a scenario naming the ID passed).
+/// Writes `coverage.md` beside the reports: for each KB condition, whether a scenario that
+/// expects its symptom reproduced it, and whether its fix scenarios gave a healthy call.
 fn write_coverage(report: &RunReport, dir: &Path) -> Result<PathBuf, report::ReportError> {
     let cov = report::coverage::Coverage::from_run(&catalog_entries(), report);
     let path = dir.join("coverage.md");
@@ -567,6 +573,7 @@ pub fn coverage(paths: &[PathBuf], report_path: Option<&Path>) -> i32 {
             .map(|s| report::coverage::ScenarioKb {
                 file: s.file.display().to_string(),
                 kb: s.kb.clone(),
+                expects: s.expects(),
                 verdict: None,
             })
             .collect();

@@ -1,36 +1,61 @@
-//! KB coverage: for each catalog ID, which scenario files name it in `kb:` and whether it
-//! reproduces (a scenario naming it passed in the run).
+//! KB coverage: for each catalog ID, whether its symptom is reproduced and, separately, whether
+//! its fix gives a healthy call.
 //!
-//! The catalog (ID and condition) belongs to the scenario module and is passed in, as is the list
-//! of scenarios, so this works from a run ([`Coverage::from_run`]) and without one, from the
-//! scenario files alone ([`Coverage::new`] with no verdicts: "has a scenario" only). IDs that
+//! A scenario counts for the ID's **symptom** only when it expects the symptom (a call expected
+//! to fail, a threshold asserting degradation: [`Expects::Symptom`]); a scenario that names the
+//! ID and expects a healthy call is its **fix** (or a baseline). So a healthy call passing never
+//! makes an ID "reproduced". Symptom status: `reproduced` (a symptom scenario passed), `not
+//! reproduced` (symptom scenarios ran, none passed), `has a scenario` (not run), `no symptom
+//! scenario` (only healthy ones name it), `no scenario`, or `not expressible yet (needs ...)`
+//! when nothing shows the symptom and the catalog says the harness lacks a capability for it.
+//! Fix status: `fix healthy` (every fix scenario passed), `fix failed` (one did not), `has a fix
+//! scenario` (not run), `no fix scenario`.
+//!
+//! The catalog (ID, condition, missing capability) belongs to the scenario module and is passed
+//! in, as is the list of scenarios, so this works from a run ([`Coverage::from_run`]) and
+//! without one, from the scenario files alone ([`Coverage::new`] with no verdicts). IDs that
 //! scenarios name but the catalog lacks are listed too.
 //!
 //! ```
 //! # use callharness::report::{coverage::{Coverage, CatalogEntry}, fixture};
-//! let catalog = [CatalogEntry::new("KB-3105", "Call drops when the laptop roams between access points")];
+//! let catalog = [
+//!     CatalogEntry::new("KB-3105", "Call drops when the laptop roams between access points"),
+//!     CatalogEntry::new("KB-7000", "Video freezes").needing("video, issue 17"),
+//! ];
 //! let table = Coverage::from_run(&catalog, &fixture::sample_run());
-//! assert!(table.to_markdown().contains("| KB-3105 |"));
+//! let md = table.to_markdown();
+//! assert!(md.contains("| KB-3105 |"));
+//! assert!(md.contains("not expressible yet (needs video, issue 17)"));
 //! ```
 
-use super::model::{RunReport, Verdict};
+use super::model::{Expects, RunReport, Verdict};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// One catalog entry: a KB ID and the condition it describes.
+/// One catalog entry: a KB ID, the condition it describes, and what the harness still needs to
+/// express it (none when it can be written today).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEntry {
     pub id: String,
     pub condition: String,
+    /// The missing capability in words, with its issue: `the service, issue 15`.
+    pub needs: Option<String>,
 }
 
 impl CatalogEntry {
-    /// An entry from its ID and condition.
+    /// An entry from its ID and condition, expressible today.
     pub fn new(id: impl Into<String>, condition: impl Into<String>) -> Self {
         CatalogEntry {
             id: id.into(),
             condition: condition.into(),
+            needs: None,
         }
+    }
+
+    /// The entry marked as needing `capability` before a scenario can show its symptom.
+    pub fn needing(mut self, capability: impl Into<String>) -> Self {
+        self.needs = Some(capability.into());
+        self
     }
 }
 
@@ -41,46 +66,76 @@ impl<I: Into<String>, C: Into<String>> From<(I, C)> for CatalogEntry {
     }
 }
 
-/// A scenario as coverage sees it: where it is, which IDs it names, and its verdict when it ran.
+/// A scenario as coverage sees it: where it is, which IDs it names, what it expects, and its
+/// verdict when it ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioKb {
     /// The scenario file.
     pub file: String,
     pub kb: Vec<String>,
+    /// The symptom (it counts for the IDs' symptoms) or a healthy call (their fixes).
+    pub expects: Expects,
     /// None when the scenario has not been run (coverage from the scenario list alone).
     pub verdict: Option<Verdict>,
 }
 
-/// Where an ID stands.
+/// Where an ID's symptom stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
+pub enum Symptom {
+    /// No scenario shows it, and the harness lacks what it needs (the row's `needs`).
+    NotExpressible,
     /// No scenario names the ID.
     NoScenario,
-    /// A scenario names it; no run to say whether it reproduces.
+    /// Scenarios name the ID, but all of them expect a healthy call.
+    NoSymptomScenario,
+    /// A symptom scenario names it; no run to say whether it reproduces.
     HasScenario,
-    /// Scenarios name it and ran, and none passed.
+    /// Symptom scenarios ran, and none passed.
     NotReproduced,
-    /// A scenario naming it ran and passed.
-    Reproduces,
+    /// A symptom scenario ran and passed: the symptom was seen.
+    Reproduced,
 }
 
-impl Status {
+impl Symptom {
+    fn class(self) -> &'static str {
+        match self {
+            Symptom::NotExpressible | Symptom::HasScenario => "cell",
+            Symptom::NoScenario | Symptom::NoSymptomScenario => "warn",
+            Symptom::NotReproduced => "fail",
+            Symptom::Reproduced => "pass",
+        }
+    }
+}
+
+/// Where an ID's fix stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fix {
+    /// No scenario naming the ID expects a healthy call.
+    NoFixScenario,
+    /// Fix scenarios exist; no run.
+    HasFixScenario,
+    /// A fix scenario ran and did not give a healthy call.
+    Failed,
+    /// Every fix scenario that ran gave a healthy call.
+    Healthy,
+}
+
+impl Fix {
     /// Words for the table.
     pub fn label(self) -> &'static str {
         match self {
-            Status::NoScenario => "no scenario",
-            Status::HasScenario => "has a scenario",
-            Status::NotReproduced => "does not reproduce",
-            Status::Reproduces => "reproduces",
+            Fix::NoFixScenario => "no fix scenario",
+            Fix::HasFixScenario => "has a fix scenario",
+            Fix::Failed => "fix failed",
+            Fix::Healthy => "fix healthy",
         }
     }
 
     fn class(self) -> &'static str {
         match self {
-            Status::NoScenario => "warn",
-            Status::HasScenario => "cell",
-            Status::NotReproduced => "fail",
-            Status::Reproduces => "pass",
+            Fix::NoFixScenario | Fix::HasFixScenario => "cell",
+            Fix::Failed => "fail",
+            Fix::Healthy => "pass",
         }
     }
 }
@@ -91,11 +146,53 @@ pub struct CoverageRow {
     pub id: String,
     /// The catalog's condition; empty for IDs that are not in the catalog.
     pub condition: String,
-    /// Scenario files naming this ID, sorted, each once.
-    pub files: Vec<String>,
-    pub status: Status,
+    /// What the harness still needs to express the condition, from the catalog.
+    pub needs: Option<String>,
+    /// Files of the scenarios that expect the symptom, sorted, each once.
+    pub symptom_files: Vec<String>,
+    /// Files of the scenarios that name the ID and expect a healthy call, sorted, each once.
+    pub fix_files: Vec<String>,
+    pub symptom: Symptom,
+    pub fix: Fix,
     /// False for an ID named by a scenario but missing from the catalog.
     pub in_catalog: bool,
+}
+
+impl CoverageRow {
+    /// The symptom status in words: `reproduced`, ..., `not expressible yet (needs the
+    /// service, issue 15)`.
+    pub fn symptom_label(&self) -> String {
+        match self.symptom {
+            Symptom::NotExpressible => format!(
+                "not expressible yet (needs {})",
+                self.needs
+                    .as_deref()
+                    .unwrap_or("a capability the harness lacks")
+            ),
+            Symptom::NoScenario => "no scenario".into(),
+            Symptom::NoSymptomScenario => "no symptom scenario".into(),
+            Symptom::HasScenario => "has a scenario".into(),
+            Symptom::NotReproduced => "not reproduced".into(),
+            Symptom::Reproduced => "reproduced".into(),
+        }
+    }
+}
+
+/// The table's counts, over catalog IDs only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CoverageCounts {
+    /// Catalog IDs.
+    pub catalog: usize,
+    /// IDs with a scenario that expects the symptom.
+    pub symptom_scenarios: usize,
+    /// IDs whose symptom was reproduced.
+    pub reproduced: usize,
+    /// IDs with a fix scenario.
+    pub fix_scenarios: usize,
+    /// IDs whose fix gave a healthy call.
+    pub fixes_healthy: usize,
+    /// IDs whose symptom the harness cannot express yet.
+    pub not_expressible: usize,
 }
 
 /// The coverage table.
@@ -107,56 +204,78 @@ pub struct Coverage {
     pub from_run: bool,
 }
 
+/// What the scenarios of one kind (symptom or fix) naming one ID gave: their files, and how
+/// many ran and passed.
+#[derive(Debug, Clone, Default)]
+struct Named {
+    files: Vec<String>,
+    ran: usize,
+    passed: usize,
+}
+
 impl Coverage {
-    /// Coverage of `catalog` by `scenarios`. Verdicts may be absent (scenarios not run); an ID
-    /// reproduces when any scenario naming it passed (a matrix where one cell passes reproduces
-    /// the condition in that cell).
+    /// Coverage of `catalog` by `scenarios`. Verdicts may be absent (scenarios not run). An ID's
+    /// symptom reproduces when any symptom scenario naming it passed (a matrix where one cell
+    /// shows the symptom reproduces it in that cell); its fix is healthy when every fix scenario
+    /// that ran passed.
     pub fn new(catalog: &[CatalogEntry], scenarios: &[ScenarioKb]) -> Coverage {
-        let mut named: BTreeMap<&str, (Vec<String>, Option<bool>)> = BTreeMap::new();
+        let mut named: BTreeMap<&str, [Named; 2]> = BTreeMap::new();
         for s in scenarios {
+            let kind = usize::from(s.expects == Expects::Healthy);
             for id in &s.kb {
-                let entry = named.entry(id.as_str()).or_default();
-                if !entry.0.contains(&s.file) {
-                    entry.0.push(s.file.clone());
+                let n = &mut named.entry(id.as_str()).or_default()[kind];
+                if !n.files.contains(&s.file) {
+                    n.files.push(s.file.clone());
                 }
                 if let Some(v) = s.verdict {
-                    let passed = v == Verdict::Pass;
-                    entry.1 = Some(entry.1.unwrap_or(false) || passed);
+                    n.ran += 1;
+                    n.passed += usize::from(v == Verdict::Pass);
                 }
             }
         }
-        let status_of = |e: Option<&(Vec<String>, Option<bool>)>| match e {
-            None => Status::NoScenario,
-            Some((_, None)) => Status::HasScenario,
-            Some((_, Some(true))) => Status::Reproduces,
-            Some((_, Some(false))) => Status::NotReproduced,
+        let row = |id: &str, condition: &str, needs: Option<&String>, in_catalog: bool| {
+            let [symptom, fix] = named.get(id).cloned().unwrap_or_default();
+            let status = if !symptom.files.is_empty() {
+                match (symptom.ran, symptom.passed) {
+                    (0, _) => Symptom::HasScenario,
+                    (_, 0) => Symptom::NotReproduced,
+                    _ => Symptom::Reproduced,
+                }
+            } else if needs.is_some() {
+                Symptom::NotExpressible
+            } else if fix.files.is_empty() {
+                Symptom::NoScenario
+            } else {
+                Symptom::NoSymptomScenario
+            };
+            let fix_status = match (fix.files.is_empty(), fix.ran, fix.passed) {
+                (true, _, _) => Fix::NoFixScenario,
+                (false, 0, _) => Fix::HasFixScenario,
+                (false, ran, passed) if passed == ran => Fix::Healthy,
+                _ => Fix::Failed,
+            };
+            let sorted = |mut v: Vec<String>| {
+                v.sort();
+                v
+            };
+            CoverageRow {
+                id: id.to_string(),
+                condition: condition.to_string(),
+                needs: needs.cloned(),
+                symptom_files: sorted(symptom.files),
+                fix_files: sorted(fix.files),
+                symptom: status,
+                fix: fix_status,
+                in_catalog,
+            }
         };
         let mut rows: Vec<CoverageRow> = catalog
             .iter()
-            .map(|c| {
-                let e = named.get(c.id.as_str());
-                let mut files = e.map(|e| e.0.clone()).unwrap_or_default();
-                files.sort();
-                CoverageRow {
-                    id: c.id.clone(),
-                    condition: c.condition.clone(),
-                    files,
-                    status: status_of(e),
-                    in_catalog: true,
-                }
-            })
+            .map(|c| row(&c.id, &c.condition, c.needs.as_ref(), true))
             .collect();
-        for (id, e) in &named {
+        for id in named.keys() {
             if !catalog.iter().any(|c| c.id == *id) {
-                let mut files = e.0.clone();
-                files.sort();
-                rows.push(CoverageRow {
-                    id: id.to_string(),
-                    condition: String::new(),
-                    files,
-                    status: status_of(Some(e)),
-                    in_catalog: false,
-                });
+                rows.push(row(id, "", None, false));
             }
         }
         Coverage {
@@ -165,7 +284,7 @@ impl Coverage {
         }
     }
 
-    /// Coverage from a run's scenarios and their verdicts.
+    /// Coverage from a run's scenarios, what each expects and their verdicts.
     pub fn from_run(catalog: &[CatalogEntry], run: &RunReport) -> Coverage {
         let scenarios: Vec<ScenarioKb> = run
             .scenarios
@@ -173,51 +292,67 @@ impl Coverage {
             .map(|s| ScenarioKb {
                 file: s.file.clone(),
                 kb: s.kb.clone(),
+                expects: s.expects(),
                 verdict: Some(s.verdict),
             })
             .collect();
         Coverage::new(catalog, &scenarios)
     }
 
-    /// (catalog IDs with a scenario, catalog IDs that reproduce, catalog IDs).
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let catalog: Vec<&CoverageRow> = self.rows.iter().filter(|r| r.in_catalog).collect();
-        let with = catalog
-            .iter()
-            .filter(|r| r.status != Status::NoScenario)
-            .count();
-        let repro = catalog
-            .iter()
-            .filter(|r| r.status == Status::Reproduces)
-            .count();
-        (with, repro, catalog.len())
+    /// The counts over catalog IDs.
+    pub fn counts(&self) -> CoverageCounts {
+        let mut c = CoverageCounts::default();
+        for r in self.rows.iter().filter(|r| r.in_catalog) {
+            c.catalog += 1;
+            c.symptom_scenarios += usize::from(!r.symptom_files.is_empty());
+            c.reproduced += usize::from(r.symptom == Symptom::Reproduced);
+            c.fix_scenarios += usize::from(!r.fix_files.is_empty());
+            c.fixes_healthy += usize::from(r.fix == Fix::Healthy);
+            c.not_expressible += usize::from(r.symptom == Symptom::NotExpressible);
+        }
+        c
     }
 
-    fn headline(&self) -> String {
-        let (with, repro, total) = self.counts();
+    /// The summary line: `KB coverage: reproduced 8 of 36 · fixes healthy 6 · not expressible
+    /// yet 27`, or without a run, the scenarios there are.
+    pub fn headline(&self) -> String {
+        let c = self.counts();
         if self.from_run {
-            format!("KB coverage: {with} of {total} IDs have a scenario, {repro} reproduce")
+            format!(
+                "KB coverage: reproduced {} of {} · fixes healthy {} · not expressible yet {}",
+                c.reproduced, c.catalog, c.fixes_healthy, c.not_expressible
+            )
         } else {
-            format!("KB coverage: {with} of {total} IDs have a scenario (not run)")
+            format!(
+                "KB coverage (not run): symptom scenarios for {} of {} · fix scenarios for {} · \
+                 not expressible yet {}",
+                c.symptom_scenarios, c.catalog, c.fix_scenarios, c.not_expressible
+            )
         }
     }
 
     /// The table in Markdown.
     pub fn to_markdown(&self) -> String {
         use super::markdown::esc;
-        let mut m = format!("### {}\n\n", self.headline());
-        let _ = writeln!(m, "| KB | Condition | Scenarios | Status |");
-        let _ = writeln!(m, "|---|---|---|---|");
-        for r in &self.rows {
-            let files = if r.files.is_empty() {
+        let files = |files: &[String]| {
+            if files.is_empty() {
                 "—".to_string()
             } else {
-                r.files
+                files
                     .iter()
                     .map(|f| format!("`{}`", f.replace('`', "'")))
                     .collect::<Vec<_>>()
                     .join(", ")
-            };
+                    .replace('|', "\\|")
+            }
+        };
+        let mut m = format!("### {}\n\n", self.headline());
+        let _ = writeln!(
+            m,
+            "| KB | Condition | Symptom | Fix | Symptom scenarios | Fix scenarios |"
+        );
+        let _ = writeln!(m, "|---|---|---|---|---|---|");
+        for r in &self.rows {
             let condition = if r.in_catalog {
                 esc(&r.condition)
             } else {
@@ -225,37 +360,47 @@ impl Coverage {
             };
             let _ = writeln!(
                 m,
-                "| {} | {condition} | {} | {} |",
+                "| {} | {condition} | {} | {} | {} | {} |",
                 esc(&r.id),
-                files.replace('|', "\\|"),
-                r.status.label()
+                esc(&r.symptom_label()),
+                r.fix.label(),
+                files(&r.symptom_files),
+                files(&r.fix_files)
             );
         }
+        let _ = writeln!(
+            m,
+            "\nA symptom is reproduced only by a scenario that expects it (a call expected to \
+             fail, or a threshold asserting degradation); scenarios that expect a healthy call \
+             are the fixes."
+        );
         m
     }
 
     /// The table as a self-contained HTML page, styled like `report.html`.
     pub fn to_html(&self) -> String {
         use super::html::{esc, page};
+        let files = |files: &[String]| {
+            if files.is_empty() {
+                r#"<span class="muted">—</span>"#.to_string()
+            } else {
+                files
+                    .iter()
+                    .map(|f| format!(r#"<span class="mono">{}</span>"#, esc(f)))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            }
+        };
         let mut h = format!(
-            r#"<h1>{}</h1><p class="meta">From the scenarios' <code>kb:</code> fields against the catalog.{}</p><h3>IDs</h3><div class="tablewrap"><table><thead><tr><th>KB</th><th>Condition</th><th>Scenarios</th><th>Status</th></tr></thead><tbody>"#,
+            r#"<h1>{}</h1><p class="meta">From the scenarios' <code>kb:</code> fields against the catalog. A symptom is reproduced only by a scenario that expects it; scenarios that expect a healthy call are the fixes.{}</p><h3>IDs</h3><div class="tablewrap"><table><thead><tr><th>KB</th><th>Condition</th><th>Symptom</th><th>Fix</th><th>Symptom scenarios</th><th>Fix scenarios</th></tr></thead><tbody>"#,
             esc(&self.headline()),
             if self.from_run {
-                " An ID reproduces when a scenario naming it passed."
+                ""
             } else {
                 " No run: whether each reproduces is not known."
             }
         );
         for r in &self.rows {
-            let files = if r.files.is_empty() {
-                r#"<span class="muted">—</span>"#.to_string()
-            } else {
-                r.files
-                    .iter()
-                    .map(|f| format!(r#"<span class="mono">{}</span>"#, esc(f)))
-                    .collect::<Vec<_>>()
-                    .join("<br>")
-            };
             let condition = if r.in_catalog {
                 esc(&r.condition)
             } else {
@@ -263,10 +408,14 @@ impl Coverage {
             };
             let _ = write!(
                 h,
-                r#"<tr><td class="mono">{}</td><td>{condition}</td><td>{files}</td><td><span class="badge {}">{}</span></td></tr>"#,
+                r#"<tr><td class="mono">{}</td><td>{condition}</td><td><span class="badge {}">{}</span></td><td><span class="badge {}">{}</span></td><td>{}</td><td>{}</td></tr>"#,
                 esc(&r.id),
-                r.status.class(),
-                r.status.label()
+                r.symptom.class(),
+                esc(&r.symptom_label()),
+                r.fix.class(),
+                r.fix.label(),
+                files(&r.symptom_files),
+                files(&r.fix_files)
             );
         }
         h.push_str("</tbody></table></div>\n");
@@ -290,74 +439,134 @@ mod tests {
             CatalogEntry::new(
                 "KB-9999",
                 "Cannot start video: camera in use <by another app>",
-            ),
+            )
+            .needing("devices, issue 17"),
         ]
     }
 
+    fn kb(file: &str, ids: &[&str], expects: Expects, verdict: Option<Verdict>) -> ScenarioKb {
+        ScenarioKb {
+            file: file.into(),
+            kb: ids.iter().map(|s| s.to_string()).collect(),
+            expects,
+            verdict,
+        }
+    }
+
     #[test]
-    fn marks_reproduced_and_not() {
-        let cov = Coverage::from_run(&catalog(), &sample_run());
-        let status: Vec<(&str, Status)> =
-            cov.rows.iter().map(|r| (r.id.as_str(), r.status)).collect();
+    fn a_symptom_is_reproduced_only_by_a_scenario_that_expects_it() {
+        use Expects::{Healthy, Symptom as S};
+        use Verdict::{Fail, Pass};
+        let scenarios = [
+            // KB-2001: only a healthy call passed: not a reproduction, a healthy fix.
+            kb("baseline.yaml", &["KB-2001"], Healthy, Some(Pass)),
+            // KB-2002: the symptom seen in one cell of two; the fix failed.
+            kb("lossy.yaml", &["KB-2002"], S, Some(Fail)),
+            kb("lossy.yaml", &["KB-2002"], S, Some(Pass)),
+            kb("lossy-fixed.yaml", &["KB-2002"], Healthy, Some(Fail)),
+            // KB-3105: the symptom not seen, its fix healthy.
+            kb("roaming.yaml", &["KB-3105"], S, Some(Fail)),
+            kb(
+                "roaming-fixed.yaml",
+                &["KB-3105", "KB-3105"],
+                Healthy,
+                Some(Pass),
+            ),
+            // Named but not in the catalog.
+            kb("roaming.yaml", &["KB-3107"], S, Some(Fail)),
+        ];
+        let cov = Coverage::new(&catalog(), &scenarios);
+        let status: Vec<(&str, Symptom, Fix)> = cov
+            .rows
+            .iter()
+            .map(|r| (r.id.as_str(), r.symptom, r.fix))
+            .collect();
         assert_eq!(
             status,
             [
-                ("KB-2001", Status::Reproduces),
-                // One cell of the loss sweep passed.
-                ("KB-2002", Status::Reproduces),
-                // The roaming scenario failed.
-                ("KB-3105", Status::NotReproduced),
-                ("KB-9999", Status::NoScenario),
-                // Named by a scenario, not in the catalog.
-                ("KB-3107", Status::NotReproduced),
+                ("KB-2001", Symptom::NoSymptomScenario, Fix::Healthy),
+                ("KB-2002", Symptom::Reproduced, Fix::Failed),
+                ("KB-3105", Symptom::NotReproduced, Fix::Healthy),
+                ("KB-9999", Symptom::NotExpressible, Fix::NoFixScenario),
+                ("KB-3107", Symptom::NotReproduced, Fix::NoFixScenario),
             ]
         );
-        assert_eq!(cov.rows[1].files, ["scenarios/examples/loss-sweep.yaml"]);
+        assert_eq!(cov.rows[1].symptom_files, ["lossy.yaml"]);
+        assert_eq!(cov.rows[1].fix_files, ["lossy-fixed.yaml"]);
         assert!(!cov.rows[4].in_catalog);
-        assert_eq!(cov.counts(), (3, 2, 4));
+        let c = cov.counts();
+        assert_eq!(
+            (c.catalog, c.reproduced, c.fixes_healthy, c.not_expressible),
+            (4, 1, 2, 1)
+        );
         let md = cov.to_markdown();
-        assert!(md.contains("### KB coverage: 3 of 4 IDs have a scenario, 2 reproduce"));
-        assert!(md.contains("| KB-3105 | Call drops when the laptop roams between access points | `scenarios/kb/wifi-roaming.yaml` | does not reproduce |"), "{md}");
-        assert!(md.contains("| KB-9999 | Cannot start video: camera in use \\<by another app\\> | — | no scenario |"));
+        assert!(
+            md.starts_with(
+                "### KB coverage: reproduced 1 of 4 · fixes healthy 2 · not expressible yet 1\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| KB-3105 | Call drops when the laptop roams between access points | not reproduced | fix healthy | `roaming.yaml` | `roaming-fixed.yaml` |"), "{md}");
+        assert!(md.contains("| KB-9999 | Cannot start video: camera in use \\<by another app\\> | not expressible yet (needs devices, issue 17) | no fix scenario | — | — |"), "{md}");
         let html = cov.to_html();
-        assert!(html.contains(r#"<span class="badge pass">reproduces</span>"#));
+        assert!(html.contains(r#"<span class="badge pass">reproduced</span>"#));
+        assert!(html.contains(r#"<span class="badge fail">fix failed</span>"#));
         assert!(html.contains("camera in use &lt;by another app&gt;"));
         assert!(!html.to_lowercase().contains("http"));
     }
 
     #[test]
+    fn a_scenario_for_a_condition_marked_not_expressible_counts_as_it_runs() {
+        let scenarios = [kb(
+            "camera.yaml",
+            &["KB-9999"],
+            Expects::Symptom,
+            Some(Verdict::Pass),
+        )];
+        let cov = Coverage::new(&catalog(), &scenarios);
+        assert_eq!(cov.rows[3].symptom, Symptom::Reproduced);
+        assert_eq!(cov.counts().not_expressible, 0);
+    }
+
+    #[test]
+    fn from_a_run_each_scenario_counts_by_what_it_expects() {
+        let mut run = sample_run();
+        // The fixture's scenarios all expect healthy calls: none reproduces anything.
+        let cov = Coverage::from_run(&catalog(), &run);
+        assert_eq!(cov.counts().reproduced, 0);
+        assert_eq!(cov.rows[0].fix, Fix::Healthy);
+        // One loss-sweep cell passed, the other failed: the fix is not healthy.
+        assert_eq!(cov.rows[1].fix, Fix::Failed);
+        run.scenarios[2].expects = Some(Expects::Symptom);
+        let cov = Coverage::from_run(&catalog(), &run);
+        assert_eq!(cov.rows[1].symptom, Symptom::Reproduced);
+        assert_eq!(cov.rows[1].fix, Fix::Failed);
+    }
+
+    #[test]
     fn works_without_a_run() {
         let scenarios = vec![
-            ScenarioKb {
-                file: "scenarios/kb/wifi-roaming.yaml".into(),
-                kb: vec!["KB-3105".into()],
-                verdict: None,
-            },
-            ScenarioKb {
-                file: "scenarios/kb/wifi-roaming-5ghz.yaml".into(),
-                kb: vec!["KB-3105".into(), "KB-3105".into()],
-                verdict: None,
-            },
+            kb("roaming.yaml", &["KB-3105"], Expects::Symptom, None),
+            kb("roaming-fixed.yaml", &["KB-3105"], Expects::Healthy, None),
         ];
         let pairs = [
             ("KB-3105", "Call drops when roaming"),
             ("KB-2001", "Baseline"),
         ];
         let from_pairs: Vec<CatalogEntry> = pairs.into_iter().map(Into::into).collect();
-        assert_eq!(Coverage::new(&from_pairs, &scenarios).counts(), (1, 0, 2));
+        assert_eq!(
+            Coverage::new(&from_pairs, &scenarios)
+                .counts()
+                .symptom_scenarios,
+            1
+        );
         let cov = Coverage::new(&catalog(), &scenarios);
         assert!(!cov.from_run);
-        assert_eq!(cov.rows[2].status, Status::HasScenario);
-        assert_eq!(
-            cov.rows[2].files,
-            [
-                "scenarios/kb/wifi-roaming-5ghz.yaml",
-                "scenarios/kb/wifi-roaming.yaml"
-            ]
-        );
-        assert_eq!(cov.rows[0].status, Status::NoScenario);
-        assert!(cov
-            .to_markdown()
-            .contains("1 of 4 IDs have a scenario (not run)"));
+        assert_eq!(cov.rows[2].symptom, Symptom::HasScenario);
+        assert_eq!(cov.rows[2].fix, Fix::HasFixScenario);
+        assert_eq!(cov.rows[0].symptom, Symptom::NoScenario);
+        assert!(cov.to_markdown().starts_with(
+            "### KB coverage (not run): symptom scenarios for 1 of 4 · fix scenarios for 1 · not expressible yet 1"
+        ));
     }
 }
