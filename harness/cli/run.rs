@@ -6,11 +6,12 @@ use crate::report::{self, Format};
 use crate::scenario::{self, Scenario};
 use crate::sim::{self, RunOptions};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::progress::Progress;
 
 /// The seed used when neither the command line nor the scenario gives one.
 pub const DEFAULT_SEED: u64 = 1;
@@ -89,7 +90,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 }
 
 /// Loads every scenario under `paths`; on errors prints all of them and returns None.
-fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
+pub(super) fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
     load_selected(args, None)
 }
 
@@ -419,7 +420,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let mut written = written;
-    match write_coverage(&report, &args.out) {
+    match super::reports::write_coverage(&report, &args.out) {
         Ok(path) => written.push(path),
         Err(e) => eprintln!("warning: writing the KB coverage table: {e}"),
     }
@@ -437,29 +438,6 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         EXIT_FAILED
     }
-}
-
-/// The KB catalog as the coverage table wants it.
-fn catalog_entries() -> Vec<report::coverage::CatalogEntry> {
-    scenario::kb_catalog::catalog()
-        .iter()
-        .map(|(id, _section, condition)| {
-            let entry = report::coverage::CatalogEntry::new(*id, *condition);
-            match scenario::kb_catalog::needs(id) {
-                Some(c) => entry.needing(c.describe()),
-                None => entry,
-            }
-        })
-        .collect()
-}
-
-/// Writes `coverage.md` beside the reports: for each KB condition, whether a scenario that
-/// expects its symptom reproduced it, and whether its fix scenarios gave a healthy call.
-fn write_coverage(report: &RunReport, dir: &Path) -> Result<PathBuf, report::ReportError> {
-    let cov = report::coverage::Coverage::from_run(&catalog_entries(), report);
-    let path = dir.join("coverage.md");
-    report::write_atomically(&path, cov.to_markdown().as_bytes())?;
-    Ok(path)
 }
 
 /// One worker of `run --jobs N`: takes the next scenario until none is left or the run stops.
@@ -490,182 +468,6 @@ fn run_worker(
         progress.done(&p, all[i].duration.as_nanos() / 1_000_000);
         if let Ok(mut slot) = results[i].lock() {
             *slot = Some(r);
-        }
-    }
-}
-
-/// `callharness report`.
-pub fn rerender(path: &Path, out: Option<PathBuf>, format: Vec<Format>) -> i32 {
-    let report = match report::json::read(path) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let dir = out.unwrap_or_else(|| {
-        path.parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))
-    });
-    let formats = if format.is_empty() {
-        vec![Format::Junit, Format::Markdown, Format::Html]
-    } else {
-        format
-    };
-    match report::write_all(&report, &dir, &formats) {
-        Ok(written) => {
-            for w in written {
-                outln!("wrote {}", w.display());
-            }
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
-}
-
-/// `callharness compare`.
-pub fn compare(old: &Path, new: &Path, tol: &report::compare::Tolerances, markdown: bool) -> i32 {
-    let (a, b) = match (report::json::read(old), report::json::read(new)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let c = report::compare::compare(&a, &b, tol);
-    if markdown {
-        out!("{}", c.to_markdown());
-    } else {
-        out!("{}", c.to_text());
-    }
-    if c.has_regression() {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    }
-}
-
-/// `callharness coverage`.
-pub fn coverage(paths: &[PathBuf], report_path: Option<&Path>) -> i32 {
-    let catalog = catalog_entries();
-    let cov = if let Some(rp) = report_path {
-        match report::json::read(rp) {
-            Ok(r) => report::coverage::Coverage::from_run(&catalog, &r),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        }
-    } else {
-        let args = ScenarioArgs {
-            paths: paths.to_vec(),
-            profiles: Vec::new(),
-        };
-        let Some(all) = load_all(&args) else {
-            return EXIT_BAD_INPUT;
-        };
-        let kbs: Vec<report::coverage::ScenarioKb> = all
-            .iter()
-            .map(|s| report::coverage::ScenarioKb {
-                file: s.file.display().to_string(),
-                kb: s.kb.clone(),
-                expects: s.expects(),
-                verdict: None,
-            })
-            .collect();
-        report::coverage::Coverage::new(&catalog, &kbs)
-    };
-    out!("{}", cov.to_markdown());
-    EXIT_OK
-}
-
-/// A progress bar on stderr (scenarios done, calls up, simulated seconds per wall second),
-/// hidden when stderr is not a terminal or with --quiet.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    slots: Mutex<Vec<(Arc<AtomicU64>, Arc<AtomicU64>)>>,
-    done_ms: AtomicU64,
-    started: Instant,
-}
-
-impl Progress {
-    fn new(scenarios: u64, _total_sim_ms: u64, quiet: bool) -> Progress {
-        let bar = if !quiet && std::io::stderr().is_terminal() {
-            let b = indicatif::ProgressBar::new(scenarios);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30.cyan/blue} {pos}/{len} scenarios  {msg}  [{elapsed}]",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            Some(b)
-        } else {
-            None
-        };
-        Progress {
-            bar,
-            slots: Mutex::new(Vec::new()),
-            done_ms: AtomicU64::new(0),
-            started: Instant::now(),
-        }
-    }
-
-    fn slot(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
-        let s = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        if let Ok(mut v) = self.slots.lock() {
-            v.push(s.clone());
-        }
-        s
-    }
-
-    fn done(&self, p: &Arc<AtomicU64>, sim_ms: u64) {
-        if let Ok(mut v) = self.slots.lock() {
-            v.retain(|(x, _)| !Arc::ptr_eq(x, p));
-        }
-        self.done_ms.fetch_add(sim_ms, Ordering::Relaxed);
-        if let Some(b) = &self.bar {
-            b.inc(1);
-        }
-    }
-
-    /// Redraws the bar every 100 ms until every worker has exited.
-    fn drive(&self, stop: &AtomicBool, alive: &AtomicUsize) {
-        let Some(bar) = &self.bar else { return };
-        while alive.load(Ordering::SeqCst) > 0 {
-            let (sim_ms, up) = match self.slots.lock() {
-                Ok(v) => (
-                    v.iter()
-                        .map(|(p, _)| p.load(Ordering::Relaxed))
-                        .sum::<u64>(),
-                    v.iter()
-                        .map(|(_, c)| c.load(Ordering::Relaxed))
-                        .sum::<u64>(),
-                ),
-                Err(_) => (0, 0),
-            };
-            let sim_s = (sim_ms + self.done_ms.load(Ordering::Relaxed)) as f64 / 1000.0;
-            let wall = self.started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!(
-                "{up} calls up  {:.0} sim-s/s{}",
-                sim_s / wall,
-                if stop.load(Ordering::Relaxed) {
-                    "  stopping..."
-                } else {
-                    ""
-                }
-            ));
-            bar.tick();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
         }
     }
 }
