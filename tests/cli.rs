@@ -399,12 +399,15 @@ fn unmet_threshold_exits_1_and_shows_in_markdown_and_junit() {
     );
 
     let xml = read(&out.join("report.xml"));
-    let failures = xml.matches("<failure").count();
+    let failures = xml.matches("type=\"expectation-unmet\"").count();
     assert_eq!(
         failures,
         unmet.len(),
         "one <failure> per unmet expectation:\n{xml}"
     );
+    // ...and the scenario's outcome case: a healthy call expected, not seen.
+    assert_eq!(xml.matches("<failure").count(), unmet.len() + 1, "{xml}");
+    assert!(xml.contains("type=\"failed\""), "{xml}");
     assert!(
         xml.contains("mos &gt; 4.9"),
         "report.xml does not name the threshold:\n{xml}"
@@ -1399,7 +1402,11 @@ calls:
         path_str(&out),
     ]);
     assert_exit(&o, 2, "a setup error");
-    assert!(stdout(&o).contains("ERROR      no-trace"), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("ERROR           no-trace"),
+        "{}",
+        text(&o)
+    );
     let json = read_json(&out.join("report.json"));
     let scenarios = arr(&json["scenarios"], "scenarios");
     assert_eq!(scenarios.len(), 2);

@@ -23,6 +23,9 @@ macro_rules! outln {
     }};
 }
 
+mod console;
+mod progress;
+mod reports;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -46,7 +49,7 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 #[derive(Parser, Debug)]
 #[command(name = "callharness", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  callharness run scenarios/examples\n  callharness validate my-ticket.yaml\n  callharness compare reports/baseline/report.json reports/latest/report.json"
+    after_help = "Examples:\n  callharness run scenarios/examples\n  callharness validate my-ticket.yaml\n  callharness compare reports/baseline/report.json reports/latest/report.json\n  callharness compare reports/latest/report.json --pair net-roaming=net-roaming-fixed"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -95,10 +98,20 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         format: Vec<crate::report::Format>,
     },
-    /// Compare two report.json files; exit 1 when a metric regressed beyond its tolerance.
+    /// Compare two report.json files, outcomes first, then metrics; exit 1 on a regression (a
+    /// verdict from pass to fail, a call outcome worse, a metric worse beyond its tolerance).
+    ///
+    /// With --pair, compare two scenarios by name whatever they are called; without NEW, the two
+    /// scenarios of each pair come from OLD (a repro beside its fix).
     Compare {
+        /// The old (baseline) report.json.
         old: PathBuf,
-        new: PathBuf,
+        /// The new report.json; without it, --pair compares scenarios within OLD.
+        new: Option<PathBuf>,
+        /// Compare OLD's scenario OLD_NAME with NEW's NEW_NAME (repeatable). A name is a
+        /// scenario's name (matrix cells matched cell by cell) or `name [param=value]`.
+        #[arg(long = "pair", value_name = "OLD_NAME=NEW_NAME", value_parser = parse_pair)]
+        pair: Vec<(String, String)>,
         /// Tolerated loss increase, percentage points.
         #[arg(long, default_value_t = 0.5)]
         loss_pct: f64,
@@ -118,7 +131,8 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// KB coverage: which catalog conditions have a scenario (and, with --report, which reproduce).
+    /// KB coverage: per catalog condition, its symptom (reproduced, not reproduced, not
+    /// expressible yet...) and its fix (healthy, failed...), with --report from a run.
     Coverage {
         /// Scenario files or folders.
         #[arg(value_name = "PATH", default_value = "scenarios")]
@@ -134,6 +148,18 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `OLD_NAME=NEW_NAME` for `compare --pair`: both names non-empty, split at the first `=`.
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            Ok((a.trim().to_string(), b.trim().to_string()))
+        }
+        _ => Err(format!(
+            "expected OLD_NAME=NEW_NAME (two scenario names), like net-roaming=net-roaming-fixed; found `{s}`"
+        )),
+    }
 }
 
 /// Runs the command line; returns the process exit code.
@@ -158,10 +184,11 @@ pub fn main() -> i32 {
             report,
             out,
             format,
-        } => run::rerender(&report, out, format),
+        } => reports::rerender(&report, out, format),
         Command::Compare {
             old,
             new,
+            pair,
             loss_pct,
             jitter_ms,
             rtt_ms,
@@ -177,9 +204,9 @@ pub fn main() -> i32 {
                 setup_ms,
                 ..Default::default()
             };
-            run::compare(&old, &new, &tol, markdown)
+            reports::compare(&old, new.as_deref(), &pair, &tol, markdown)
         }
-        Command::Coverage { paths, report } => run::coverage(&paths, report.as_deref()),
+        Command::Coverage { paths, report } => reports::coverage(&paths, report.as_deref()),
         Command::Schema => {
             match serde_json::to_string_pretty(&crate::scenario::json_schema()) {
                 Ok(s) => outln!("{s}"),

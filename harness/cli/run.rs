@@ -6,11 +6,12 @@ use crate::report::{self, Format};
 use crate::scenario::{self, Scenario};
 use crate::sim::{self, RunOptions};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::progress::Progress;
 
 /// The seed used when neither the command line nor the scenario gives one.
 pub const DEFAULT_SEED: u64 = 1;
@@ -89,7 +90,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 }
 
 /// Loads every scenario under `paths`; on errors prints all of them and returns None.
-fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
+pub(super) fn load_all(args: &ScenarioArgs) -> Option<Vec<Scenario>> {
     load_selected(args, None)
 }
 
@@ -454,10 +455,9 @@ pub fn run(args: RunArgs) -> i32 {
     };
     // One commit: the formats asked for and the coverage table, and no file an earlier run
     // wrote in a format this one did not.
-    let coverage = report::coverage::Coverage::from_run(&catalog_entries(), &report);
     let extra = vec![(
         COVERAGE_FILE.to_string(),
-        coverage.to_markdown().into_bytes(),
+        super::reports::coverage_markdown(&report).into_bytes(),
     )];
     let stale: Vec<&str> = Format::ALL.iter().map(|f| f.file_name()).collect();
     let mut written = match report::write_set(&out_folder, &report, &formats, extra, &stale) {
@@ -471,7 +471,7 @@ pub fn run(args: RunArgs) -> i32 {
     if let Some(dir) = &args.pcap {
         written.push(dir.clone());
     }
-    print_summary(&report, &written, args.quiet, not_run);
+    super::console::print_summary(&report, &written, args.quiet, not_run);
     let sig = signalled.load(Ordering::SeqCst);
     if sig != 0 {
         128 + sig
@@ -482,97 +482,6 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         EXIT_FAILED
     }
-}
-
-fn print_summary(report: &RunReport, written: &[PathBuf], quiet: bool, not_run: usize) {
-    if !quiet {
-        for s in &report.scenarios {
-            let cell = if s.matrix.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " [{}]",
-                    s.matrix
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
-            };
-            let mark = match (s.verdict, s.complete, &s.error) {
-                (_, true, Some(_)) => "ERROR",
-                (_, false, Some(_)) => "NOT RUN",
-                (_, false, None) => "INCOMPLETE",
-                (Verdict::Pass, _, _) => "PASS",
-                (Verdict::Fail, _, _) => "FAIL",
-            };
-            outln!("{mark:<10} {}{cell}  ({}, seed {})", s.name, s.file, s.seed);
-            if let Some(e) = &s.error {
-                outln!("           {e}");
-            }
-            for c in &s.calls {
-                let state = match &c.failure {
-                    Some(f) => format!("failed: {} ({})", f.class, f.message),
-                    None if c.connected => {
-                        format!("connected in {:.0} ms", c.setup_ms.unwrap_or_default())
-                    }
-                    None => "not connected".to_owned(),
-                };
-                outln!("           {} -> {}: {state}", c.caller, c.callee);
-                for st in &c.streams {
-                    outln!(
-                        "             {} -> {} {}: {}",
-                        st.from,
-                        st.to,
-                        st.kind,
-                        crate::report::summary::stream_line(st)
-                    );
-                }
-            }
-            for e in s.expectations.iter().filter(|e| !e.met) {
-                outln!(
-                    "           unmet: {}: expected {}, observed {}",
-                    e.what,
-                    e.expected,
-                    e.observed
-                );
-            }
-        }
-        if not_run > 0 {
-            outln!("{not_run} scenario(s) not run (interrupted or timed out)");
-        }
-        for w in written {
-            outln!("wrote {}", w.display());
-        }
-    }
-    let passed = report
-        .scenarios
-        .iter()
-        .filter(|s| s.verdict == Verdict::Pass && s.complete)
-        .count();
-    outln!(
-        "{}: {passed} of {} scenarios passed{} (seed {}, {:.1} s)",
-        match report.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-        },
-        report.scenarios.len() + not_run,
-        if report.complete {
-            ""
-        } else {
-            ", run incomplete"
-        },
-        report.seed,
-        report.wall_ms as f64 / 1000.0
-    );
-}
-
-/// The KB catalog as the coverage table wants it.
-fn catalog_entries() -> Vec<report::coverage::CatalogEntry> {
-    scenario::kb_catalog::catalog()
-        .iter()
-        .map(|(id, _section, condition)| report::coverage::CatalogEntry::new(*id, *condition))
-        .collect()
 }
 
 /// The KB coverage table a run writes beside its reports: which KB conditions its scenarios
@@ -607,181 +516,6 @@ fn run_worker(
         progress.done(&p, all[i].duration.as_nanos() / 1_000_000);
         if let Ok(mut slot) = results[i].lock() {
             *slot = Some(r);
-        }
-    }
-}
-
-/// `callharness report`.
-pub fn rerender(path: &Path, out: Option<PathBuf>, format: Vec<Format>) -> i32 {
-    let report = match report::json::read(path) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let dir = out.unwrap_or_else(|| {
-        path.parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))
-    });
-    let formats = if format.is_empty() {
-        vec![Format::Junit, Format::Markdown, Format::Html]
-    } else {
-        format
-    };
-    match report::write_all(&report, &dir, &formats) {
-        Ok(written) => {
-            for w in written {
-                outln!("wrote {}", w.display());
-            }
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
-}
-
-/// `callharness compare`.
-pub fn compare(old: &Path, new: &Path, tol: &report::compare::Tolerances, markdown: bool) -> i32 {
-    let (a, b) = match (report::json::read(old), report::json::read(new)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let c = report::compare::compare(&a, &b, tol);
-    if markdown {
-        out!("{}", c.to_markdown());
-    } else {
-        out!("{}", c.to_text());
-    }
-    if c.has_regression() {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    }
-}
-
-/// `callharness coverage`.
-pub fn coverage(paths: &[PathBuf], report_path: Option<&Path>) -> i32 {
-    let catalog = catalog_entries();
-    let cov = if let Some(rp) = report_path {
-        match report::json::read(rp) {
-            Ok(r) => report::coverage::Coverage::from_run(&catalog, &r),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        }
-    } else {
-        let args = ScenarioArgs {
-            paths: paths.to_vec(),
-            profiles: Vec::new(),
-        };
-        let Some(all) = load_all(&args) else {
-            return EXIT_BAD_INPUT;
-        };
-        let kbs: Vec<report::coverage::ScenarioKb> = all
-            .iter()
-            .map(|s| report::coverage::ScenarioKb {
-                file: s.file.display().to_string(),
-                kb: s.kb.clone(),
-                verdict: None,
-            })
-            .collect();
-        report::coverage::Coverage::new(&catalog, &kbs)
-    };
-    out!("{}", cov.to_markdown());
-    EXIT_OK
-}
-
-/// A progress bar on stderr (scenarios done, calls up, simulated seconds per wall second),
-/// hidden when stderr is not a terminal or with --quiet.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    slots: Mutex<Vec<(Arc<AtomicU64>, Arc<AtomicU64>)>>,
-    done_ms: AtomicU64,
-    started: Instant,
-}
-
-impl Progress {
-    fn new(scenarios: u64, _total_sim_ms: u64, quiet: bool) -> Progress {
-        let bar = if !quiet && std::io::stderr().is_terminal() {
-            let b = indicatif::ProgressBar::new(scenarios);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30.cyan/blue} {pos}/{len} scenarios  {msg}  [{elapsed}]",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            Some(b)
-        } else {
-            None
-        };
-        Progress {
-            bar,
-            slots: Mutex::new(Vec::new()),
-            done_ms: AtomicU64::new(0),
-            started: Instant::now(),
-        }
-    }
-
-    fn slot(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
-        let s = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        if let Ok(mut v) = self.slots.lock() {
-            v.push(s.clone());
-        }
-        s
-    }
-
-    fn done(&self, p: &Arc<AtomicU64>, sim_ms: u64) {
-        if let Ok(mut v) = self.slots.lock() {
-            v.retain(|(x, _)| !Arc::ptr_eq(x, p));
-        }
-        self.done_ms.fetch_add(sim_ms, Ordering::Relaxed);
-        if let Some(b) = &self.bar {
-            b.inc(1);
-        }
-    }
-
-    /// Redraws the bar every 100 ms until every worker has exited.
-    fn drive(&self, stop: &AtomicBool, alive: &AtomicUsize) {
-        let Some(bar) = &self.bar else { return };
-        while alive.load(Ordering::SeqCst) > 0 {
-            let (sim_ms, up) = match self.slots.lock() {
-                Ok(v) => (
-                    v.iter()
-                        .map(|(p, _)| p.load(Ordering::Relaxed))
-                        .sum::<u64>(),
-                    v.iter()
-                        .map(|(_, c)| c.load(Ordering::Relaxed))
-                        .sum::<u64>(),
-                ),
-                Err(_) => (0, 0),
-            };
-            let sim_s = (sim_ms + self.done_ms.load(Ordering::Relaxed)) as f64 / 1000.0;
-            let wall = self.started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!(
-                "{up} calls up  {:.0} sim-s/s{}",
-                sim_s / wall,
-                if stop.load(Ordering::Relaxed) {
-                    "  stopping..."
-                } else {
-                    ""
-                }
-            ));
-            bar.tick();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
         }
     }
 }

@@ -12,13 +12,16 @@ use std::collections::BTreeMap;
 
 /// The sample run: five scenarios, 60 s each, seed 42, incomplete.
 pub fn sample_run() -> RunReport {
-    let scenarios = vec![
+    let scenarios = [
         clean_call(),
         roaming_call(),
         loss_sweep_cell("1%", 1.0, Verdict::Pass),
         loss_sweep_cell("5%", 5.0, Verdict::Fail),
         interrupted(),
-    ];
+    ]
+    .into_iter()
+    .map(ScenarioReport::with_outcome)
+    .collect();
     RunReport {
         format: super::json::FORMAT_VERSION,
         seed: 42,
@@ -294,6 +297,8 @@ fn clean_call() -> ScenarioReport {
         duration_ms: 60_000,
         matrix: BTreeMap::new(),
         verdict: Verdict::Pass,
+        expects: Some(Expects::Healthy),
+        outcome: None,
         complete: true,
         expectations: vec![
             expect("alice→bob call connects", "connected", "connected in 182 ms", true),
@@ -383,6 +388,8 @@ fn roaming_call() -> ScenarioReport {
         duration_ms: 60_000,
         matrix: BTreeMap::new(),
         verdict: Verdict::Fail,
+        expects: Some(Expects::Healthy),
+        outcome: None,
         complete: true,
         expectations: vec![
             expect("alice→bob call connects", "connected", "connected in 214 ms", true),
@@ -426,6 +433,8 @@ fn loss_sweep_cell(loss: &str, loss_pct: f64, verdict: Verdict) -> ScenarioRepor
             ("profile".to_string(), "dsl".to_string()),
         ]),
         verdict,
+        expects: Some(Expects::Healthy),
+        outcome: None,
         complete: true,
         expectations: vec![
             expect("alice→bob call connects", "connected", "connected in 182 ms", true),
@@ -462,6 +471,8 @@ fn interrupted() -> ScenarioReport {
         duration_ms: 23_000,
         matrix: BTreeMap::new(),
         verdict: Verdict::Fail,
+        expects: Some(Expects::Healthy),
+        outcome: None,
         complete: false,
         expectations: vec![
             expect(

@@ -5,7 +5,15 @@
 //! expectation's `what`), and for an unmet one a `<failure message="expected X, observed Y">`
 //! whose text also says how to repeat the run. A scenario that was cut short gets one more test
 //! case, `scenario ran to the end`, with an `<error>`, so CI shows it red rather than green-but-
-//! partial. Each suite's `<properties>` carry its seed, KB IDs, file and matrix cell.
+//! partial. Each suite's `<properties>` carry its seed, KB IDs, file, matrix cell, what it
+//! `expects` (`symptom` or `healthy`) and its `outcome` (`reproduced`, `healthy`,
+//! `not-reproduced`, `failed`, `error`, `not-run`).
+//!
+//! A scenario that ran to the end also gets a test case that sums it up, named for what it
+//! expects so its history stays one line in a CI viewer: `outcome: symptom reproduced` (green:
+//! the KB symptom was expected and seen; red with `not reproduced` in its message: it was not)
+//! or `outcome: healthy call` (green: healthy; red: `failed`). A reproduced symptom is a passing
+//! test case, as its verdict is `pass`; the name says it is the symptom that passed.
 //!
 //! The document keeps to the strictest of the schemas CI viewers use (the Ant JUnit task's
 //! schema as published by Windy Road, which is stricter than Jenkins' `junit-10.xsd`): a bare
@@ -20,7 +28,7 @@
 //! assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>"));
 //! ```
 
-use super::model::{Expectation, RunReport, ScenarioReport};
+use super::model::{Expectation, Expects, RunReport, ScenarioReport};
 use super::summary::display_name;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
@@ -64,9 +72,11 @@ fn write_suite(
     s: &ScenarioReport,
 ) -> io::Result<()> {
     let suite_name = token(&display_name(s), "(unnamed scenario)");
-    let failures = s.expectations.iter().filter(|e| !e.met).count();
+    let summed_up = has_outcome_case(s);
+    let failures = s.expectations.iter().filter(|e| !e.met).count()
+        + usize::from(summed_up && !s.outcome().passed());
     let errors = usize::from(!s.complete || s.error.is_some());
-    let tests = s.expectations.len() + errors;
+    let tests = s.expectations.len() + errors + usize::from(summed_up);
     let timestamp = timestamp(&report.started_at);
     let package = token(&s.file, "(no file)");
     w.create_element("testsuite")
@@ -84,17 +94,24 @@ fn write_suite(
         ])
         .write_inner_content(|w| {
             write_properties(w, report, s)?;
+            if summed_up {
+                write_outcome_case(w, s, &suite_name)?;
+            }
             for e in &s.expectations {
-                write_case(w, report, s, &suite_name, e)?;
+                write_case(w, s, &suite_name, e)?;
             }
             if s.error.is_some() || !s.complete {
                 write_incomplete_case(w, s, &suite_name)?;
             }
             let out = format!(
-                "{}\nscenario: {}\nverdict: {}\nsimulated duration: {} ms\n",
+                "{}\nscenario: {}\nexpects: {}\noutcome: {} ({})\nverdict: {}\nseed: {}\nsimulated duration: {} ms\n",
                 clean(&s.description),
                 clean(&s.file),
+                s.expects().word(),
+                s.outcome().word(),
+                s.outcome().meaning(),
                 super::summary::verdict_word(s.verdict),
+                s.seed,
                 s.duration_ms
             );
             w.create_element("system-out")
@@ -117,6 +134,8 @@ fn write_properties(
         ("kb".into(), s.kb.join(",")),
         ("file".into(), s.file.clone()),
         ("complete".into(), s.complete.to_string()),
+        ("expects".into(), s.expects().word().into()),
+        ("outcome".into(), outcome_token(s).into()),
     ];
     for (k, v) in &s.matrix {
         props.push((format!("matrix.{k}"), v.clone()));
@@ -135,9 +154,62 @@ fn write_properties(
     Ok(())
 }
 
+/// The outcome as `report.json` spells it (`not-reproduced`).
+fn outcome_token(s: &ScenarioReport) -> &'static str {
+    match s.outcome() {
+        super::model::Outcome::NotReproduced => "not-reproduced",
+        super::model::Outcome::NotRun => "not-run",
+        o => o.word(),
+    }
+}
+
+/// Whether the suite gets the test case that sums the scenario up: it ran to the end.
+fn has_outcome_case(s: &ScenarioReport) -> bool {
+    s.complete && s.error.is_none()
+}
+
+/// `outcome: symptom reproduced` or `outcome: healthy call`, passing when the scenario did.
+fn write_outcome_case(
+    w: &mut Writer<Vec<u8>>,
+    s: &ScenarioReport,
+    classname: &str,
+) -> io::Result<()> {
+    let name = match s.expects() {
+        Expects::Symptom => "outcome: symptom reproduced",
+        Expects::Healthy => "outcome: healthy call",
+    };
+    let case = w.create_element("testcase").with_attributes([
+        ("name", name),
+        ("classname", classname),
+        ("time", "0"),
+    ]);
+    let o = s.outcome();
+    if o.passed() {
+        case.write_empty()?;
+        return Ok(());
+    }
+    let unmet = s.expectations.iter().filter(|e| !e.met).count();
+    let message = format!(
+        "{}: {} ({unmet} of {} expectations unmet)",
+        o.word(),
+        o.meaning(),
+        s.expectations.len()
+    );
+    let body = clean(&format!(
+        "{message}\nscenario: {} (seed {})\nrepeat: callharness run {} --seed {}\n",
+        s.file, s.seed, s.file, s.seed
+    ));
+    case.write_inner_content(|w| {
+        w.create_element("failure")
+            .with_attributes([("message", message.as_str()), ("type", outcome_token(s))])
+            .write_text_content(BytesText::new(&body))?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
 fn write_case(
     w: &mut Writer<Vec<u8>>,
-    report: &RunReport,
     s: &ScenarioReport,
     classname: &str,
     e: &Expectation,
@@ -153,9 +225,11 @@ fn write_case(
         return Ok(());
     }
     let message = clean(&format!("expected {}, observed {}", e.expected, e.observed));
+    // The scenario's own seed: `--seed` overrides a file's `seed:`, so the run's would not
+    // repeat a scenario that fixes its own.
     let body = clean(&format!(
         "{}\nexpected: {}\nobserved: {}\nscenario: {} (scenario seed {})\nrepeat: callharness run {} --seed {}\n",
-        e.what, e.expected, e.observed, s.file, s.seed, s.file, report.seed
+        e.what, e.expected, e.observed, s.file, s.seed, s.file, s.seed
     ));
     case.write_inner_content(|w| {
         w.create_element("failure")
@@ -316,9 +390,9 @@ mod tests {
         let xml = to_string(&run);
         let suites: Vec<&str> = xml.split("<testsuite ").skip(1).collect();
         assert_eq!(suites.len(), run.scenarios.len());
-        // wifi roaming: 5 expectations, 2 unmet.
+        // wifi roaming: 5 expectations, 2 unmet, and the failed outcome case.
         assert!(suites[1].starts_with(
-            "name=\"wifi roaming with outage\" tests=\"5\" failures=\"2\" errors=\"0\""
+            "name=\"wifi roaming with outage\" tests=\"6\" failures=\"3\" errors=\"0\""
         ));
         // The interrupted scenario: 2 expectations (1 unmet) and the incomplete error case.
         assert!(suites[4].contains("tests=\"3\" failures=\"1\" errors=\"1\""));
@@ -332,11 +406,49 @@ mod tests {
             .iter()
             .map(|s| s.expectations.iter().filter(|e| !e.met).count())
             .sum();
-        assert_eq!(failures, unmet);
+        // Every unmet expectation, and the outcome of the two that ran to the end and failed.
+        assert_eq!(failures, unmet + 2);
         assert!(xml.contains("message=\"expected &lt; 1 %, observed "));
         assert!(xml.contains("<property name=\"kb\" value=\"KB-3105,KB-3107\"/>"));
         assert!(xml.contains("<property name=\"seed\" value=\"7\"/>"));
         assert!(xml.contains("timestamp=\"2025-06-02T09:30:00\""));
+    }
+
+    #[test]
+    fn a_reproduced_symptom_is_a_passing_case_that_says_so() {
+        let mut run = sample_run();
+        let s = &mut run.scenarios[1];
+        s.expects = Some(Expects::Symptom);
+        s.verdict = crate::report::model::Verdict::Pass;
+        for e in &mut s.expectations {
+            e.met = true;
+        }
+        run.scenarios[0].expects = Some(Expects::Symptom);
+        run.scenarios[0].verdict = crate::report::model::Verdict::Fail;
+        let xml = to_string(&run);
+        let suites: Vec<&str> = xml.split("<testsuite ").skip(1).collect();
+        assert!(suites[1].contains(
+            r#"<testcase name="outcome: symptom reproduced" classname="wifi roaming with outage" time="0"/>"#
+        ), "{}", suites[1]);
+        assert!(suites[1].contains(r#"<property name="outcome" value="reproduced"/>"#));
+        assert!(suites[1].contains(r#"<property name="expects" value="symptom"/>"#));
+        assert!(suites[1].contains("outcome: reproduced (the symptom was expected and seen)"));
+        assert!(suites[1].contains(r#"failures="0""#));
+        // A symptom expected and not seen: the same case, red, saying "not reproduced".
+        assert!(suites[0].contains(r#"<failure message="not reproduced: the symptom was expected and not seen (0 of 3 expectations unmet)" type="not-reproduced">"#), "{}", suites[0]);
+        // A healthy call that was healthy, and one cut short (no outcome case, its error case).
+        assert!(suites[2].contains(r#"<testcase name="outcome: healthy call" classname="loss sweep [loss=1%, profile=dsl]" time="0"/>"#));
+        assert!(!suites[4].contains("outcome: healthy call"));
+        validate_or_skip(&xml);
+    }
+
+    #[test]
+    fn the_repeat_line_gives_the_scenarios_own_seed() {
+        let run = sample_run();
+        let xml = to_string(&run);
+        // The roaming scenario ran with seed 7; the run's seed is 42.
+        assert!(xml.contains("repeat: callharness run scenarios/kb/wifi-roaming.yaml --seed 7\n"));
+        assert!(!xml.contains("wifi-roaming.yaml --seed 42"));
     }
 
     #[test]

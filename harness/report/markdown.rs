@@ -1,11 +1,13 @@
 //! `report.md`: a short summary for a CI job summary (GitHub's `$GITHUB_STEP_SUMMARY`, GitLab's
 //! job description) or a ticket comment.
 //!
-//! In order: a warning when the run is incomplete; one verdict line (with seed and version); a
-//! table of the single scenarios (verdict, calls connected, worst loss, worst jitter, lowest
-//! MOS); each matrix as its own table, one row per cell with the matrix parameters as columns;
-//! then every unmet expectation with what was expected and what was observed. Details live in
-//! `report.html` and `report.json`; this stays short.
+//! In order: a warning when the run is incomplete; a heading counting the outcomes
+//! (`12 of 12 scenarios as expected (7 reproduced, 5 healthy)`); one verdict line (with the
+//! seeds the scenarios ran with and the version); a table of the single scenarios (outcome, own
+//! seed, calls connected, worst loss, worst jitter, lowest MOS); each matrix as its own table,
+//! one row per cell with the matrix parameters as columns; then every unmet expectation with
+//! what was expected and what was observed. Details live in `report.html` and `report.json`;
+//! this stays short.
 //!
 //! ```
 //! # use callharness::report::{markdown, fixture};
@@ -13,7 +15,8 @@
 //! assert!(md.starts_with("> [!WARNING]"));
 //! ```
 
-use super::model::{RunReport, ScenarioReport, Verdict};
+use super::model::{Outcome, RunReport, ScenarioReport, Verdict};
+use super::outcome::{seeds_label, Tally};
 use super::summary::{counts, display_name, groups, matrix_params, num, opt_num, ScenarioSummary};
 use std::fmt::Write;
 
@@ -26,7 +29,7 @@ pub fn to_string(report: &RunReport) -> String {
 }
 
 fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
-    let (total, passed, incomplete) = counts(run);
+    let (total, _, incomplete) = counts(run);
     if !run.complete || incomplete > 0 {
         writeln!(md, "> [!WARNING]")?;
         writeln!(
@@ -43,16 +46,15 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         .unwrap_or_default();
     writeln!(
         md,
-        "### {} callharness: {} of {} scenarios passed\n",
+        "### {} callharness: {}\n",
         verdict_mark(run.verdict),
-        passed,
-        total
+        Tally::of(run).headline()
     )?;
     writeln!(
         md,
-        "Verdict **{}** · seed {}{}\n",
+        "Verdict **{}** · {}{}\n",
         word(run.verdict),
-        run.seed,
+        seeds_label(run),
         version
     )?;
 
@@ -60,9 +62,9 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
     if !g.single.is_empty() {
         writeln!(
             md,
-            "| Scenario | Verdict | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
+            "| Scenario | Outcome | Seed | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
         )?;
-        writeln!(md, "|---|---|--:|--:|--:|--:|--:|--:|")?;
+        writeln!(md, "|---|---|--:|--:|--:|--:|--:|--:|--:|")?;
         for s in &g.single {
             writeln!(md, "| {} | {}", esc(&s.name), summary_cells(s))?;
         }
@@ -80,9 +82,9 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         }
         writeln!(
             md,
-            "{head} Verdict | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
+            "{head} Outcome | Seed | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
         )?;
-        writeln!(md, "{rule}---|--:|--:|--:|--:|--:|--:|")?;
+        writeln!(md, "{rule}---|--:|--:|--:|--:|--:|--:|--:|")?;
         for s in cells {
             let mut row = String::from("|");
             for p in &params {
@@ -153,7 +155,9 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
     }
     writeln!(
         md,
-        "<sub>Loss (RFC 3550), concealed (playout ticks concealed: what the listener heard), \
+        "<sub>Outcome: *reproduced*, the symptom the scenario expects was seen; *healthy*, the \
+         healthy call it expects was seen; *not reproduced* and *failed*, they were not; *error*, \
+         it could not be set up; *not run*, the run stopped first. Loss (RFC 3550), concealed (playout ticks concealed: what the listener heard), \
          longest concealment and jitter (the RFC 3550 estimate): worst stream of the scenario; \
          MOS: E-model (G.107) from what was heard, lowest stream. Full detail in report.html and \
          report.json.</sub>"
@@ -206,13 +210,14 @@ fn verdict_mark(v: Verdict) -> &'static str {
     }
 }
 
-/// The cells every summary row ends with: verdict, calls connected, worst loss, worst
+/// The cells every summary row ends with: outcome, seed, calls connected, worst loss, worst
 /// concealed, longest concealment, worst jitter, lowest MOS (each followed by its `|`).
 fn summary_cells(s: &ScenarioReport) -> String {
     let sum = ScenarioSummary::of(s);
     format!(
-        "{} | {}/{} | {} | {} | {} | {} | {} |",
-        verdict_cell(s),
+        "{} | {} | {}/{} | {} | {} | {} | {} | {} |",
+        outcome_cell(s),
+        s.seed,
         sum.connected,
         sum.calls,
         pct(sum.worst_loss_pct),
@@ -224,12 +229,10 @@ fn summary_cells(s: &ScenarioReport) -> String {
     )
 }
 
-fn verdict_cell(s: &ScenarioReport) -> String {
-    let base = format!(
-        "{} {}",
-        verdict_mark(s.verdict),
-        super::summary::verdict_word(s.verdict)
-    );
+/// `✅ reproduced`, `❌ not reproduced`...: the mark follows the verdict, the word the outcome.
+fn outcome_cell(s: &ScenarioReport) -> String {
+    let o: Outcome = s.outcome();
+    let base = format!("{} {}", verdict_mark(s.verdict), o.word());
     if s.complete {
         base
     } else {
@@ -304,21 +307,47 @@ mod tests {
         let md = to_string(&run);
         assert!(md.contains("**Matrix: loss sweep**"));
         assert!(md.contains(
-            "| loss | profile | Verdict | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
+            "| loss | profile | Outcome | Seed | Calls connected | Worst loss | Worst concealed | Longest concealment | Worst jitter | Min MOS |"
         ));
         let cells: Vec<&str> = md
             .lines()
             .filter(|l| l.starts_with("| 1% |") || l.starts_with("| 5% |"))
             .collect();
         assert_eq!(cells.len(), 2, "{md}");
-        assert!(cells[0].starts_with("| 1% | dsl | ✅ pass | 1/1 |"));
-        assert!(cells[1].starts_with("| 5% | dsl | ❌ fail | 1/1 |"));
+        assert!(cells[0].starts_with("| 1% | dsl | ✅ healthy | 43 | 1/1 |"));
+        assert!(cells[1].starts_with("| 5% | dsl | ❌ failed | 47 | 1/1 |"));
         // The main table holds the single scenarios only.
-        assert!(md.contains("| clean wired call | ✅ pass | 1/1 | 0.00 % |"));
+        assert!(md.contains("| clean wired call | ✅ healthy | 42 | 1/1 | 0.00 % |"));
         assert!(!md.contains("| loss sweep |"));
         assert_eq!(
             crate::report::summary::cell_label(&run.scenarios[2].matrix),
             "loss=1%, profile=dsl"
+        );
+    }
+
+    #[test]
+    fn says_reproduced_for_a_symptom_seen_and_gives_each_scenarios_own_seed() {
+        let mut run = sample_run();
+        run.scenarios[1].expects = Some(crate::report::model::Expects::Symptom);
+        run.scenarios[1].verdict = Verdict::Pass;
+        run.scenarios[0].expects = Some(crate::report::model::Expects::Symptom);
+        run.scenarios[0].verdict = Verdict::Fail;
+        let md = to_string(&run);
+        assert!(
+            md.contains("| wifi roaming with outage | ✅ reproduced | 7 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| clean wired call | ❌ not reproduced | 42 |"),
+            "{md}"
+        );
+        assert!(md.contains(
+            "### ❌ callharness: 2 of 5 scenarios as expected (1 reproduced, 1 healthy, 1 not reproduced, 2 failed)"
+        ), "{md}");
+        // The header names the seeds the scenarios ran with, not only the run's 42.
+        assert!(
+            md.contains("Verdict **FAIL** · seeds 7, 42, 43 and 47 ·"),
+            "{md}"
         );
     }
 

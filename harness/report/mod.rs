@@ -32,6 +32,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod outcome;
 pub mod set;
 pub(crate) mod summary;
 mod svg;

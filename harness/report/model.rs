@@ -36,6 +36,37 @@ pub enum Verdict {
     Fail,
 }
 
+/// What a scenario sets out to show (`scenario::Scenario::expects` holds the rule): the user's
+/// symptom (a call expected to fail, or a threshold asserting degradation such as `loss > 3%`
+/// or `mos < 3.6`), or a healthy call (every call connects, every threshold a quality target).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Expects {
+    /// The scenario reproduces a reported symptom: passing means the symptom was seen.
+    Symptom,
+    /// The scenario is a healthy call (a baseline, or a fix applied): passing means it was.
+    Healthy,
+}
+
+/// What a scenario's verdict means, in words (see [`super::outcome`]): the verdict read against
+/// what the scenario expects. `pass` is `reproduced` or `healthy`; `fail` is any other.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The symptom was expected and seen.
+    Reproduced,
+    /// A healthy call was expected and seen.
+    Healthy,
+    /// The symptom was expected and not seen (some expectation unmet).
+    NotReproduced,
+    /// A healthy call was expected and something was unmet.
+    Failed,
+    /// The scenario could not be set up (its world did not build).
+    Error,
+    /// The scenario was not started before the run was interrupted or timed out.
+    NotRun,
+}
+
 /// One scenario's outcome.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScenarioReport {
@@ -52,6 +83,16 @@ pub struct ScenarioReport {
     /// Matrix cell values when the scenario is one cell of a matrix (`param` -> value), else empty.
     pub matrix: BTreeMap<String, String>,
     pub verdict: Verdict,
+    /// `symptom` or `healthy`: what the scenario expects (see [`Expects`]). Null only in
+    /// reports written before the field existed; readers then infer it from the expectations
+    /// ([`ScenarioReport::expects`]).
+    #[serde(default)]
+    pub expects: Option<Expects>,
+    /// The verdict in words: `reproduced`, `not-reproduced`, `healthy`, `failed`, `error` or
+    /// `not-run` (see [`Outcome`]). Derived from `expects`, `verdict`, `error` and `complete`
+    /// ([`ScenarioReport::outcome`]); written for scripts, recomputed by readers.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
     /// False when this scenario was cut short (interrupt, timeout).
     pub complete: bool,
     pub expectations: Vec<Expectation>,

@@ -1,5 +1,8 @@
 //! The failure catalog (`shared/kb/CATALOG.md`) as data: every condition ID with its section and
-//! one-line condition, so scenarios' `kb:` fields can be checked and reports can show coverage.
+//! one-line condition, so scenarios' `kb:` fields can be checked and reports can show coverage;
+//! and, for the conditions the harness cannot express yet, the capability each one needs
+//! ([`needs`]), so coverage says "not expressible yet (needs the service, issue 15)" rather than
+//! only "no scenario".
 
 /// Every catalog entry: (ID, section, condition), in catalog order.
 pub const CATALOG: &[(&str, &str, &str)] = &[
@@ -41,6 +44,77 @@ pub const CATALOG: &[(&str, &str, &str)] = &[
     ("REMOTE-SIDE", "Generic connection troubleshooting (consumer client)", "everything works locally, the problem is the other party's"),
 ];
 
+/// A capability the harness lacks, which some catalog conditions need before a scenario can
+/// show their symptom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// The simulated service: sign-in, tenant and user policy, federation, client versions,
+    /// the test-call service (issue 15).
+    Service,
+    /// Conferences: a meeting to join, with the service's permission check (issue 15).
+    Conferences,
+    /// The media relay and its TCP 443 edge (issue 16).
+    RelayEdge,
+    /// A client socket layer that can fail to bind or send (issue 16).
+    SocketLayer,
+    /// Audio and video devices: missing, busy, silent, muted, not permitted (issue 17).
+    Devices,
+    /// Video streams (issue 17).
+    Video,
+}
+
+impl Capability {
+    /// What is needed and where it is planned, for a coverage table: `the service, issue 15`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Capability::Service => "the service, issue 15",
+            Capability::Conferences => "conferences in the service, issue 15",
+            Capability::RelayEdge => "the relay and TCP edge, issue 16",
+            Capability::SocketLayer => "a client socket layer that can fail, issue 16",
+            Capability::Devices => "devices, issue 17",
+            Capability::Video => "video, issue 17",
+        }
+    }
+}
+
+/// The conditions the harness cannot express yet, with what each needs. Every other ID can be
+/// written as a scenario today.
+pub const NEEDS: &[(&str, Capability)] = &[
+    ("AV-POLICY-DOMAIN", Capability::Service),
+    ("AV-POLICY-USER", Capability::Service),
+    ("DEV-MISSING", Capability::Devices),
+    ("DEV-IN-USE", Capability::Devices),
+    ("DEV-BROKEN", Capability::Devices),
+    ("DEV-DRIVER-OLD", Capability::Devices),
+    ("NET-UDP-MEDIA-BLOCKED", Capability::RelayEdge),
+    ("NET-EDGE-BLOCKED", Capability::RelayEdge),
+    ("NET-SOCKET-STACK", Capability::SocketLayer),
+    ("FED-CONTACT-PERMISSION", Capability::Service),
+    ("FED-DOMAIN-NOT-FEDERATED", Capability::Service),
+    ("FED-DOMAIN-NOT-ALLOWED", Capability::Service),
+    ("FED-EXTERNAL-OFF", Capability::Service),
+    ("FED-SRV-MISSING", Capability::Service),
+    ("FED-PIC-OFF", Capability::Service),
+    ("FED-PIC-FORMAT", Capability::Service),
+    ("FED-CLIENT-OLD", Capability::Service),
+    ("FED-NO-VIDEO", Capability::Video),
+    ("FED-MEETING-JOIN", Capability::Conferences),
+    ("SVC-LOGIN", Capability::Service),
+    ("SVC-OUTAGE", Capability::Service),
+    ("DEV-PERMISSION", Capability::Devices),
+    ("DEV-CAMERA-BLOCKED", Capability::Devices),
+    ("DEV-MIC-DEAD", Capability::Devices),
+    ("DEV-OUTPUT-MUTED", Capability::Devices),
+    ("CLIENT-OUTDATED", Capability::Service),
+    ("TEST-CALL", Capability::Service),
+];
+
+/// The capability condition `id` needs before the harness can express it; `None` when a
+/// scenario can be written today (or the ID is not in the catalog).
+pub fn needs(id: &str) -> Option<Capability> {
+    NEEDS.iter().find(|(i, _)| *i == id).map(|(_, c)| *c)
+}
+
 /// Every catalog entry: (ID, section, condition).
 pub fn catalog() -> &'static [(&'static str, &'static str, &'static str)] {
     CATALOG
@@ -62,5 +136,38 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), c.len());
         assert!(super::is_known("NET-BANDWIDTH") && !super::is_known("NET-BANDWITH"));
+    }
+
+    #[test]
+    fn what_cannot_be_expressed_yet_is_named_once_with_its_issue() {
+        use super::{needs, Capability, NEEDS};
+        let mut ids: Vec<&str> = NEEDS.iter().map(|(id, _)| *id).collect();
+        assert!(ids.iter().all(|id| super::is_known(id)), "{ids:?}");
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), NEEDS.len());
+        // 36 conditions, 9 of them network conditions (and the far end) the emulator can make.
+        assert_eq!(NEEDS.len(), 27);
+        for expressible in [
+            "NET-ALL-MEDIA-BLOCKED",
+            "NET-BANDWIDTH",
+            "NET-ROAMING",
+            "NET-VPN",
+            "NET-CONN-TYPE",
+            "CONTACTS-ONE-VS-MANY",
+            "NET-OFFLINE",
+            "NET-CONTENTION",
+            "REMOTE-SIDE",
+        ] {
+            assert_eq!(needs(expressible), None, "{expressible}");
+        }
+        assert_eq!(needs("FED-PIC-OFF"), Some(Capability::Service));
+        assert_eq!(
+            needs("NET-UDP-MEDIA-BLOCKED").map(Capability::describe),
+            Some("the relay and TCP edge, issue 16")
+        );
+        assert!(NEEDS
+            .iter()
+            .all(|(id, c)| !id.starts_with("DEV-") || *c == Capability::Devices));
     }
 }

@@ -25,7 +25,8 @@
 //! raw file-format types collecting every error (`raw.rs`, `de.rs`), then resolve names and
 //! check what types cannot (`load.rs`) into the typed model (`model.rs`). Every error names
 //! file, line, column and field path, what was expected and found, and the nearest valid name
-//! (`error.rs`). Thresholds and their judging are in `threshold.rs`; the failure catalog IDs in
+//! (`error.rs`). Thresholds and their judging are in `threshold.rs`; whether a scenario expects
+//! the user's symptom or a healthy call in `expects.rs`; the failure catalog IDs in
 //! `kb_catalog.rs`.
 //!
 //! Conventions a scenario author needs:
@@ -41,6 +42,7 @@
 
 mod de;
 mod error;
+mod expects;
 mod judge;
 pub mod kb_catalog;
 mod load;

@@ -370,6 +370,8 @@ fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> Sc
         duration_ms: s.duration.as_nanos() / 1_000_000,
         matrix: s.matrix.clone(),
         verdict,
+        expects: Some(s.expects()),
+        outcome: None,
         complete,
         expectations: Vec::new(),
         calls: Vec::new(),
@@ -379,6 +381,7 @@ fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> Sc
         source: s.source.clone(),
         error: None,
     }
+    .with_outcome()
 }
 
 /// The report of a scenario that produced no result: `error` says why (it could not be set up,
@@ -388,6 +391,7 @@ pub fn error_report(s: &Scenario, seed: u64, error: String, complete: bool) -> S
         error: Some(error),
         ..blank_report(s, seed, Verdict::Fail, complete)
     }
+    .with_outcome()
 }
 
 /// Builds the scenario's report from the simulation's state.

@@ -2,15 +2,17 @@
 //! script, no font, image or stylesheet from anywhere else, so it opens offline, from a CI
 //! artefact or an e-mail attachment, and prints.
 //!
-//! The page: a header with the run's verdict, seed, versions and whether it is complete; a
-//! summary table of scenarios (matrices side by side); then per scenario its verdict, KB IDs,
+//! The page: a header with the run's verdict, its outcomes counted (`7 reproduced, 5 healthy`),
+//! the seeds the scenarios ran with, versions and whether it is complete; a summary table of
+//! scenarios with each one's outcome and own seed (matrices side by side); then per scenario its
+//! outcome (`reproduced`, `healthy`, `not reproduced`, `failed`, `error`, `not run`), KB IDs,
 //! expectations (unmet ones highlighted), calls (connected, failure class and message, setup
 //! time, time to first audio, candidate pair), streams (every number of the stream report) beside
 //! the emulator's link counters (dropped by reason), a timeline of its events, small charts of
 //! each stream over time (loss, jitter, bitrate, RTT, MOS) with the events drawn on them, and the
 //! scenario's own text. All text from the report is escaped.
 //!
-//! `check_html.sh` beside this file renders a report to PNG in headless Chromium.
+//! The charts over time are in `charts.rs`. `check_html.sh` in `report/` renders a report to PNG in headless Chromium.
 //!
 //! ```
 //! # use callharness::report::{html, fixture};
@@ -18,19 +20,20 @@
 //! assert!(page.starts_with("<!doctype html>"));
 //! ```
 
-use super::model::{
-    CallReport, Expectation, LinkReport, RunReport, ScenarioReport, SecondSample, StreamReport,
-    Verdict,
-};
+use super::model::{CallReport, Expectation, Outcome, RunReport, ScenarioReport};
+use super::outcome::{seeds_label, Tally};
 use super::summary::{
     cell_label, counts, groups, matrix_params, num, opt_num, secs, verdict_word, ScenarioSummary,
 };
-use super::svg::{self, Chart, Mark, MarkKind};
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
+mod charts;
+mod streams;
+use charts::write_time;
+use streams::write_streams_and_links;
+
 /// The page's stylesheet, inlined into every page this module and [`super::coverage`] write.
-pub(crate) const STYLE: &str = include_str!("report.css");
+pub(crate) const STYLE: &str = include_str!("../report.css");
 
 /// The report as one HTML page.
 pub fn to_string(report: &RunReport) -> String {
@@ -42,11 +45,13 @@ pub fn to_string(report: &RunReport) -> String {
         write_scenario(&mut body, i, s);
     }
     write_footer(&mut body);
-    let (total, passed, _) = counts(report);
+    let tally = Tally::of(report);
     page(
         &format!(
-            "{} · {passed}/{total} passed · callharness report",
-            verdict_word(report.verdict).to_uppercase()
+            "{} · {}/{} as expected · callharness report",
+            verdict_word(report.verdict).to_uppercase(),
+            tally.as_expected(),
+            tally.total()
         ),
         &body,
     )
@@ -82,9 +87,15 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-fn badge(v: Verdict) -> String {
-    let w = verdict_word(v);
-    format!(r#"<span class="badge {w}">{w}</span>"#)
+/// The outcome as a badge: green for `reproduced` and `healthy`, red for the others; its title
+/// says what the word means.
+fn badge(o: Outcome) -> String {
+    let class = if o.passed() { "pass" } else { "fail" };
+    format!(
+        r#"<span class="badge {class}" title="{}">{}</span>"#,
+        esc(o.meaning()),
+        o.word()
+    )
 }
 
 fn incomplete_badge() -> &'static str {
@@ -92,8 +103,9 @@ fn incomplete_badge() -> &'static str {
 }
 
 fn write_header(h: &mut String, run: &RunReport) {
-    let (total, passed, incomplete) = counts(run);
+    let (total, _, incomplete) = counts(run);
     let v = verdict_word(run.verdict);
+    let tally = Tally::of(run);
     let versions = run
         .versions
         .iter()
@@ -107,9 +119,12 @@ fn write_header(h: &mut String, run: &RunReport) {
     };
     let _ = write!(
         h,
-        r#"<header class="run {v}"><div class="verdict-big">{}</div><div><h1>callharness report</h1><p class="meta"><b>{passed} of {total}</b> scenarios passed · seed <b>{}</b>{started} · took <b>{}</b> · {}</p><p class="meta">{versions}</p></div></header>"#,
+        r#"<header class="run {v}"><div class="verdict-big">{}</div><div><h1>callharness report</h1><p class="meta"><b>{} of {}</b> scenarios as expected ({}) · {}{started} · took <b>{}</b> · {}</p><p class="meta">{versions}</p></div></header>"#,
         v.to_uppercase(),
-        run.seed,
+        tally.as_expected(),
+        tally.total(),
+        esc(&tally.breakdown()),
+        esc(&seeds_label(run)),
         esc(&wall(run.wall_ms)),
         if run.complete {
             "complete"
@@ -143,8 +158,9 @@ fn summary_cells(h: &mut String, s: &ScenarioReport) {
     let unmet_class = if sum.unmet > 0 { "num bad" } else { "num" };
     let _ = write!(
         h,
-        r#"<td>{} {warn}</td><td>{kb}</td><td class="num">{}/{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="{unmet_class}">{}</td>"#,
-        badge(s.verdict),
+        r#"<td>{} {warn}</td><td class="num">{}</td><td>{kb}</td><td class="num">{}/{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="{unmet_class}">{}</td>"#,
+        badge(s.outcome()),
+        s.seed,
         sum.connected,
         sum.calls,
         unit(sum.worst_loss_pct, 2, " %"),
@@ -157,7 +173,7 @@ fn summary_cells(h: &mut String, s: &ScenarioReport) {
     );
 }
 
-const SUMMARY_HEAD: &str = r#"<th>Verdict</th><th>KB</th><th class="num">Calls connected</th><th class="num">Worst loss</th><th class="num">Worst concealed</th><th class="num">Longest concealment</th><th class="num">Worst jitter</th><th class="num">Min MOS</th><th class="num">Unmet</th>"#;
+const SUMMARY_HEAD: &str = r#"<th>Outcome</th><th class="num">Seed</th><th>KB</th><th class="num">Calls connected</th><th class="num">Worst loss</th><th class="num">Worst concealed</th><th class="num">Longest concealment</th><th class="num">Worst jitter</th><th class="num">Min MOS</th><th class="num">Unmet</th>"#;
 
 fn write_summary(h: &mut String, run: &RunReport) {
     let g = groups(run);
@@ -228,7 +244,7 @@ fn write_scenario(h: &mut String, index: usize, s: &ScenarioReport) {
     let _ = write!(
         h,
         r#"<section class="scenario {v}" id="s{index}"><h2>{} {warn} <span>{}</span> {cell}</h2>"#,
-        badge(s.verdict),
+        badge(s.outcome()),
         esc(&s.name)
     );
     let kb = if s.kb.is_empty() {
@@ -240,9 +256,13 @@ fn write_scenario(h: &mut String, index: usize, s: &ScenarioReport) {
     };
     let _ = write!(
         h,
-        r#"<p class="meta"><span class="mono">{}</span> · seed <b>{}</b> · simulated <b>{}</b>{} · KB {kb}</p>"#,
+        r#"<p class="meta"><span class="mono">{}</span> · seed <b>{}</b> · expects {} · simulated <b>{}</b>{} · KB {kb}</p>"#,
         esc(&s.file),
         s.seed,
+        match s.expects() {
+            super::model::Expects::Symptom => "<b>the symptom</b>",
+            super::model::Expects::Healthy => "<b>a healthy call</b>",
+        },
         secs(s.duration_ms),
         if s.complete { "" } else { " (cut short)" }
     );
@@ -331,384 +351,6 @@ fn write_calls(h: &mut String, calls: &[CallReport]) {
     h.push_str("</tbody></table></div>");
 }
 
-/// One row of the stream table: label, and how to print the value of a stream.
-type StreamRow = (&'static str, fn(&StreamReport) -> String);
-
-const STREAM_ROWS: &[StreamRow] = &[
-    ("Packets sent", |s| s.packets_sent.to_string()),
-    ("Packets received", |s| s.packets_received.to_string()),
-    ("Lost (RFC 3550)", |s| s.lost.to_string()),
-    ("Loss", |s| format!("{} %", num(s.loss_pct, 2))),
-    ("Concealed playout (heard)", |s| {
-        unit(s.playout_loss_pct, 2, " %")
-    }),
-    ("Longest concealment", |s| {
-        unit(s.max_concealment_ms, 0, " ms")
-    }),
-    ("One-way delay", |s| {
-        let src = s.one_way_delay_source.as_deref().unwrap_or("");
-        match s.one_way_delay_ms {
-            Some(v) => format!("{} ms ({})", num(v, 1), esc(src)),
-            None => "—".to_string(),
-        }
-    }),
-    ("Jitter (RFC 3550 estimate)", |s| {
-        format!("{} ms", num(s.jitter_ms, 2))
-    }),
-    ("Delay variation p95", |s| {
-        format!("{} ms", num(s.jitter_p95_ms, 2))
-    }),
-    ("RTT (RTCP)", |s| unit(s.rtt_ms, 1, " ms")),
-    ("Late", |s| s.late.to_string()),
-    ("Duplicates", |s| s.duplicates.to_string()),
-    ("Reordered", |s| s.reordered.to_string()),
-    ("Concealed", |s| {
-        s.concealed_ratio.map_or_else(
-            || "not measured".to_string(),
-            |r| format!("{} %", num(r * 100.0, 2)),
-        )
-    }),
-    ("Longest media gap", |s| {
-        format!("{} ms", num(s.max_gap_ms, 0))
-    }),
-    ("E-model R", |s| num(s.r_factor, 1)),
-    ("MOS", |s| num(s.mos, 2)),
-    ("MOS degradation", |s| num(s.mos_degradation, 2)),
-];
-
-fn write_streams_and_links(h: &mut String, s: &ScenarioReport) {
-    let streams: Vec<&StreamReport> = s.calls.iter().flat_map(|c| &c.streams).collect();
-    h.push_str(r#"<h3>Streams and links</h3><div class="pair"><div><h4>Streams, measured at the receiver</h4>"#);
-    if streams.is_empty() {
-        h.push_str(r#"<p class="muted">No media flowed.</p>"#);
-    } else {
-        h.push_str(r#"<div class="tablewrap"><table><thead><tr><th></th>"#);
-        for st in &streams {
-            let _ = write!(
-                h,
-                r#"<th class="num">{} → {}<br><span class="muted">{}</span></th>"#,
-                esc(&st.from),
-                esc(&st.to),
-                esc(&st.kind)
-            );
-        }
-        h.push_str("</tr></thead><tbody>");
-        for (label, value) in STREAM_ROWS {
-            let _ = write!(h, r#"<tr><th class="rowhead">{label}</th>"#);
-            for st in &streams {
-                let _ = write!(h, r#"<td class="num">{}</td>"#, esc(&value(st)));
-            }
-            h.push_str("</tr>");
-        }
-        let extra: BTreeSet<&String> = streams.iter().flat_map(|st| st.extra.keys()).collect();
-        for key in extra {
-            let _ = write!(
-                h,
-                r#"<tr class="extra"><th class="rowhead mono">{}</th>"#,
-                esc(key)
-            );
-            for st in &streams {
-                let v = st
-                    .extra
-                    .get(key)
-                    .map_or_else(|| "—".to_string(), |v| short(*v));
-                let _ = write!(h, r#"<td class="num">{v}</td>"#);
-            }
-            h.push_str("</tr>");
-        }
-        h.push_str("</tbody></table></div>");
-        for st in streams.iter().filter(|st| st.fault.is_some()) {
-            let _ = write!(
-                h,
-                r#"<p class="caption">Where {} → {} was hurt: {}</p>"#,
-                esc(&st.from),
-                esc(&st.to),
-                esc(st.fault.as_deref().unwrap_or_default())
-            );
-        }
-    }
-    h.push_str("</div><div><h4>Emulated links, counted by the emulator</h4>");
-    write_links(h, &s.links);
-    let dropped: u64 = s.links.iter().flat_map(|l| l.dropped.values()).sum();
-    let lost: i64 = streams.iter().map(|st| st.lost).sum();
-    let _ = write!(
-        h,
-        r#"<p class="caption">The emulator dropped <b>{dropped}</b> packets on these links; the receivers counted <b>{lost}</b> lost. Links also carry signaling, RTCP and cross-traffic, so the two can differ.</p>"#
-    );
-    h.push_str("</div></div>");
-}
-
-fn write_links(h: &mut String, links: &[LinkReport]) {
-    if links.is_empty() {
-        h.push_str(r#"<p class="muted">No link counters in this report.</p>"#);
-        return;
-    }
-    let reasons: BTreeSet<&String> = links.iter().flat_map(|l| l.dropped.keys()).collect();
-    // Only when some packet was still inside a link at the end: a column of zeros says nothing.
-    let inside = links.iter().any(|l| l.in_flight_at_end > 0);
-    h.push_str(r#"<div class="tablewrap"><table><thead><tr><th>Link</th><th class="num">In</th><th class="num">Delivered</th>"#);
-    if inside {
-        h.push_str(r#"<th class="num">Inside<br><span class="muted">at the end</span></th>"#);
-    }
-    for r in &reasons {
-        let _ = write!(
-            h,
-            r#"<th class="num">Dropped<br><span class="muted">{}</span></th>"#,
-            esc(r)
-        );
-    }
-    h.push_str(r#"<th class="num">Dropped<br><span class="muted">total</span></th><th class="num">Queue<br><span class="muted">peak</span></th></tr></thead><tbody>"#);
-    for l in links {
-        let _ = write!(
-            h,
-            r#"<tr><td class="mono link">{}</td><td class="num">{}</td><td class="num">{}</td>"#,
-            esc(&l.link),
-            l.packets_in,
-            l.delivered
-        );
-        if inside {
-            let _ = write!(h, r#"<td class="num">{}</td>"#, l.in_flight_at_end);
-        }
-        for r in &reasons {
-            let n = l.dropped.get(*r).copied().unwrap_or(0);
-            let class = if n > 0 { "num bad" } else { "num muted" };
-            let _ = write!(h, r#"<td class="{class}">{n}</td>"#);
-        }
-        let total: u64 = l.dropped.values().sum();
-        let pct = if l.packets_in > 0 {
-            total as f64 * 100.0 / l.packets_in as f64
-        } else {
-            0.0
-        };
-        let wait = if l.queue_high_water_ms > 0.0 {
-            format!(
-                r#"<br><span class="muted">{} ms</span>"#,
-                num(l.queue_high_water_ms, 0)
-            )
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            h,
-            r#"<td class="num">{} %</td><td class="num">{}{wait}</td></tr>"#,
-            num(pct, 2),
-            l.queue_high_water
-        );
-    }
-    h.push_str("</tbody></table></div>");
-    for l in links {
-        for f in &l.cross_traffic {
-            let dropped: u64 = f.dropped.values().sum();
-            let why = f
-                .dropped
-                .iter()
-                .map(|(r, n)| format!("{r} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let _ = write!(
-                h,
-                r#"<p class="caption">Cross-traffic <b>{}</b> on <span class="mono">{}</span> from {}: sent {}, delivered {}, dropped {}{}{}.</p>"#,
-                esc(&f.flow),
-                esc(&l.link),
-                esc(&super::summary::secs(f.start_ms)),
-                f.sent,
-                f.delivered,
-                dropped,
-                if why.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", esc(&why))
-                },
-                if f.in_flight_at_end > 0 {
-                    format!(", {} still inside at the end", f.in_flight_at_end)
-                } else {
-                    String::new()
-                }
-            );
-        }
-    }
-}
-
-fn write_legend(h: &mut String, marks: &[Mark]) {
-    let kinds = [
-        (MarkKind::Outage, "outage (shaded: its duration)", false),
-        (
-            MarkKind::CrossTraffic,
-            "cross-traffic (shaded: start to stop)",
-            false,
-        ),
-        (MarkKind::AddressChange, "address change", true),
-        (MarkKind::ProfileChange, "profile change", true),
-        (MarkKind::CallOk, "call event", true),
-        (MarkKind::CallFailed, "call failed", true),
-        (MarkKind::Other, "other", true),
-    ];
-    h.push_str(r#"<div class="legend">"#);
-    for (kind, label, is_line) in kinds {
-        if marks.iter().any(|m| m.kind == kind) {
-            let line = if is_line { " line" } else { "" };
-            let _ = write!(h, r#"<span class="{}{line}">{label}</span>"#, kind.class());
-        }
-    }
-    h.push_str("</div>");
-}
-
-/// One small chart of a stream's per-second series.
-struct Panel {
-    title: &'static str,
-    unit: &'static str,
-    value: fn(&SecondSample) -> Option<f64>,
-    /// A fixed y range; None to fit 0..max.
-    y_range: Option<(f64, f64)>,
-    decimals: usize,
-    /// MOS: the caption gives the minimum rather than the maximum.
-    lower_is_worse: bool,
-}
-
-const PANELS: [Panel; 6] = [
-    Panel {
-        title: "Concealed",
-        unit: "%",
-        value: |p| p.concealed_pct,
-        y_range: None,
-        decimals: 1,
-        lower_is_worse: false,
-    },
-    Panel {
-        title: "Loss",
-        unit: "%",
-        value: |p| p.loss_pct,
-        y_range: None,
-        decimals: 1,
-        lower_is_worse: false,
-    },
-    Panel {
-        title: "Jitter",
-        unit: "ms",
-        value: |p| Some(p.jitter_ms),
-        y_range: None,
-        decimals: 1,
-        lower_is_worse: false,
-    },
-    Panel {
-        title: "Bitrate",
-        unit: "kbit/s",
-        value: |p| Some(p.bitrate_kbps),
-        y_range: None,
-        decimals: 0,
-        lower_is_worse: false,
-    },
-    Panel {
-        title: "RTT",
-        unit: "ms",
-        value: |p| p.rtt_ms,
-        y_range: None,
-        decimals: 0,
-        lower_is_worse: false,
-    },
-    Panel {
-        title: "MOS",
-        unit: "",
-        value: |p| p.mos,
-        y_range: Some((1.0, 4.5)),
-        decimals: 2,
-        lower_is_worse: true,
-    },
-];
-
-fn write_time(h: &mut String, s: &ScenarioReport) {
-    let end_s = s.duration_ms as f64 / 1000.0;
-    let marks = svg::marks(&s.events, end_s);
-    let streams: Vec<&StreamReport> = s.calls.iter().flat_map(|c| &c.streams).collect();
-    h.push_str("<h3>Over time</h3>");
-    if !marks.is_empty() {
-        write_legend(h, &marks);
-        let _ = write!(
-            h,
-            r#"<div class="timelinebox">{}</div>"#,
-            svg::timeline(&marks, end_s)
-        );
-    }
-    if streams.iter().all(|st| st.series.is_empty()) {
-        h.push_str(r#"<p class="muted">No per-second series in this report.</p>"#);
-        return;
-    }
-    for st in streams.iter().filter(|st| !st.series.is_empty()) {
-        let _ = write!(
-            h,
-            r#"<div class="stream"><h4>{} → {} <span class="muted">· {}</span></h4><div class="charts">"#,
-            esc(&st.from),
-            esc(&st.to),
-            esc(&st.kind)
-        );
-        for panel in &PANELS {
-            let points: Vec<(f64, Option<f64>)> = st
-                .series
-                .iter()
-                .map(|p| (p.t as f64, (panel.value)(p)))
-                .collect();
-            let (title, u, decimals) = (panel.title, panel.unit, panel.decimals);
-            let values: Vec<f64> = points.iter().filter_map(|(_, v)| *v).collect();
-            let stats = if values.is_empty() {
-                "no data".to_string()
-            } else {
-                let mean = values.iter().sum::<f64>() / values.len() as f64;
-                let (lo, hi) = values
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                        (a.min(*v), b.max(*v))
-                    });
-                if panel.lower_is_worse {
-                    format!("mean {} · min {}", num(mean, decimals), num(lo, decimals))
-                } else {
-                    format!("mean {} · max {}", num(mean, decimals), num(hi, decimals))
-                }
-            };
-            let name = format!(
-                "{} → {} {}{}",
-                st.from,
-                st.to,
-                title.to_lowercase(),
-                if u.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({u})")
-                }
-            );
-            let chart = svg::line_chart(
-                &Chart {
-                    name: &name,
-                    points,
-                    x_max_s: end_s,
-                    y_range: panel.y_range,
-                },
-                &marks,
-            );
-            let unit_label = if u.is_empty() {
-                String::new()
-            } else {
-                format!(" <span class=\"muted\">{u}</span>")
-            };
-            let _ = write!(
-                h,
-                r#"<figure><figcaption><span>{title}{unit_label}</span><span class="muted">{stats}</span></figcaption>{chart}</figure>"#
-            );
-        }
-        h.push_str("</div></div>");
-    }
-    let numbered: Vec<&Mark> = marks.iter().filter(|m| m.number > 0).collect();
-    if !numbered.is_empty() {
-        h.push_str(r#"<p class="caption">Numbers on the charts: "#);
-        let list = numbered
-            .iter()
-            .map(|m| format!("<b>{}</b> {}", m.number, esc(&m.title)))
-            .collect::<Vec<_>>()
-            .join("; ");
-        h.push_str(&list);
-        h.push_str(".</p>");
-    }
-}
-
 fn write_footer(h: &mut String) {
     h.push_str(
         "<footer><p><b>How to read the numbers.</b> Loss: RFC 3550 expected minus received, over \
@@ -746,6 +388,7 @@ fn unit(v: Option<f64>, decimals: usize, unit: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::charts::PANELS;
     use super::*;
     use crate::report::fixture::sample_run;
 
@@ -832,6 +475,34 @@ mod tests {
         );
         assert!(roaming.contains("2 outage alice.wifi"));
         assert!(roaming.contains("3 address-change alice"));
+    }
+
+    #[test]
+    fn badges_say_reproduced_or_healthy_and_each_scenario_shows_its_own_seed() {
+        let mut run = sample_run();
+        run.scenarios[1].expects = Some(crate::report::model::Expects::Symptom);
+        run.scenarios[1].verdict = crate::report::model::Verdict::Pass;
+        let page = to_string(&run);
+        assert!(page.contains(
+            r#"<span class="badge pass" title="the symptom was expected and seen">reproduced</span>"#
+        ));
+        assert!(page.contains(r#"<span class="badge pass" title="a healthy call was expected and seen">healthy</span>"#));
+        assert!(page.contains(r#">failed</span>"#));
+        // The summary row of the roaming scenario gives its seed, 7, not the run's 42.
+        let row = page
+            .split(r##"<a href="#s1">wifi roaming with outage</a></td>"##)
+            .nth(1)
+            .unwrap();
+        assert!(
+            row.starts_with(r#"<td><span class="badge pass""#),
+            "{}",
+            &row[..80]
+        );
+        assert!(row.contains(r#"</td><td class="num">7</td>"#));
+        assert!(page.contains(
+            "scenarios as expected (1 reproduced, 2 healthy, 2 failed) · seeds 7, 42, 43 and 47"
+        ));
+        assert!(page.contains("expects <b>the symptom</b>"));
     }
 
     #[test]
