@@ -169,16 +169,17 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
+/// A byte range of the text.
+type Span = (usize, usize);
+
 /// Byte ranges of each value after `: ` and of each key before it, line by line.
-fn spans(text: &str) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+fn spans(text: &str) -> (Vec<Span>, Vec<Span>) {
     let (mut values, mut keys) = (Vec::new(), Vec::new());
     let mut at = 0;
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches('\n');
         if let Some(i) = body.find(": ") {
-            let start = body[..i]
-                .rfind(|c: char| c == ' ' || c == '{' || c == '-' || c == ',')
-                .map_or(0, |j| j + 1);
+            let start = body[..i].rfind([' ', '{', '-', ',']).map_or(0, |j| j + 1);
             keys.push((at + start, at + i));
             let end = body[i + 2..]
                 .find([',', '}', '#'])
@@ -194,12 +195,12 @@ fn apply(mut bytes: Vec<u8>, m: &Mutation, others: &[(String, String)]) -> Vec<u
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let (values, keys) = spans(&text);
-    let replace = |range: (usize, usize), with: &str| {
+    let replace = |range: Span, with: &str| {
         let mut t = text.clone();
         t.replace_range(range.0..range.1, with);
         t.into_bytes()
     };
-    let pick = |v: &[(usize, usize)], n: usize| (!v.is_empty()).then(|| v[n % v.len()]);
+    let pick = |v: &[Span], n: usize| (!v.is_empty()).then(|| v[n % v.len()]);
     let relined = |f: &dyn Fn(&mut Vec<String>)| {
         let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
         if !l.is_empty() {

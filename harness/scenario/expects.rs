@@ -98,7 +98,7 @@ mod tests {
             "mos < 3.6",
             "mos <= 3.6",
             "bitrate < 20kbit",
-            "loss > 1% in any 15s",
+            "loss > 1% in some 15s",
         ] {
             assert!(t(symptom).asserts_degradation(), "{symptom}");
         }
@@ -111,7 +111,7 @@ mod tests {
             "mos > 4",
             "mos >= 3.5",
             "bitrate > 30kbit",
-            "mos > 3.5 in any 10s",
+            "mos > 3.5 in every 10s",
         ] {
             assert!(!t(target).asserts_degradation(), "{target}");
         }
