@@ -106,7 +106,7 @@ pub enum Arrivals {
 
 /// How a flow sends over time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(remote = "Self", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
 #[schemars(rename = "TrafficPattern")]
 pub enum TrafficPattern {
     /// Always at `rate`.
@@ -123,7 +123,14 @@ pub enum TrafficPattern {
 
 impl<'de> Deserialize<'de> for TrafficPattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::net::config::one_key_map_enum(d, TrafficPattern::deserialize)
+        crate::net::config::one_key_map_enum(d)
+    }
+}
+
+impl crate::net::config::OneKeyEnum for TrafficPattern {
+    const EXPECTING: &'static str = "a pattern: `constant`, or `on_off: { on: 1s, off: 2s }`";
+    fn derived<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TrafficPattern::deserialize(d)
     }
 }
 

@@ -24,7 +24,7 @@ use crate::net::codel::Codel;
 use crate::net::link::DropReason;
 use crate::net::trace::TraceCursor;
 use crate::net::Nanos;
-use crate::units::{Bytes, Dur, Rate};
+use crate::units::{de_error, Bytes, Dur, Rate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::VecDeque;
 use std::fmt;
@@ -94,14 +94,53 @@ impl Serialize for QueueLimit {
     }
 }
 
+/// What a queue size looks like, for errors and the schema.
+pub const QUEUE_EXPECTED: &str = "packets, bytes or time, like 50pkt, 30000B or 100ms";
+
 impl<'de> Deserialize<'de> for QueueLimit {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_yaml::Value::deserialize(d)?;
-        let text = match v {
-            serde_yaml::Value::String(s) => s,
-            other => format!("{other:?}"),
-        };
-        text.parse().map_err(serde::de::Error::custom)
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = QueueLimit;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(QUEUE_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<QueueLimit, E> {
+                v.parse()
+                    .map_err(|_| de_error("invalid queue size", QUEUE_EXPECTED, &format!("`{v}`")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<QueueLimit, E> {
+                Err(de_error(
+                    "a queue size needs a unit",
+                    QUEUE_EXPECTED,
+                    &format!("`{v}`"),
+                ))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<QueueLimit, E> {
+                Err(de_error(
+                    "invalid queue size",
+                    QUEUE_EXPECTED,
+                    &format!("`{v}`"),
+                ))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for QueueLimit {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "QueueLimit".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": QUEUE_EXPECTED,
+            "examples": ["50pkt", "30000B", "100ms"]
+        })
     }
 }
 
@@ -151,37 +190,101 @@ impl Serialize for AqmConfig {
     }
 }
 
+/// What an `aqm` value looks like, for errors.
+const AQM_EXPECTED: &str = "`droptail`, `codel` or `codel: { target: 5ms, interval: 100ms }`";
+
 impl<'de> Deserialize<'de> for AqmConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// CoDel's parameters; each defaults to RFC 8289's value.
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Params {
             target: Option<Dur>,
             interval: Option<Dur>,
         }
+        /// The one key of the mapping form.
         #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Wrapped {
-            codel: Params,
+        #[serde(rename_all = "lowercase")]
+        enum Key {
+            Codel,
         }
-        const EXPECTED: &str =
-            "expected `droptail`, `codel` or `{codel: {target: 5ms, interval: 100ms}}`";
-        let v = serde_yaml::Value::deserialize(d)?;
-        match &v {
-            serde_yaml::Value::String(s) if s == "droptail" => Ok(AqmConfig::Droptail),
-            serde_yaml::Value::String(s) if s == "codel" => Ok(AqmConfig::CODEL),
-            serde_yaml::Value::Mapping(_) => {
-                let w: Wrapped = serde_yaml::from_value(v)
-                    .map_err(|e| serde::de::Error::custom(format!("aqm: {e}; {EXPECTED}")))?;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AqmConfig;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(AQM_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AqmConfig, E> {
+                match v {
+                    "droptail" => Ok(AqmConfig::Droptail),
+                    "codel" => Ok(AqmConfig::CODEL),
+                    _ => Err(E::unknown_variant(v, &["droptail", "codel"])),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<AqmConfig, A::Error> {
+                let Some(Key::Codel) = m.next_key::<Key>()? else {
+                    return Err(de_error("an empty mapping", AQM_EXPECTED, "`{}`"));
+                };
+                let p: Option<Params> = m.next_value()?;
+                if m.next_key::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(de_error(
+                        "more than one key",
+                        AQM_EXPECTED,
+                        "a mapping with several keys",
+                    ));
+                }
+                let (target, interval) = p.map_or((None, None), |p| (p.target, p.interval));
                 Ok(AqmConfig::Codel {
-                    target: w.codel.target.unwrap_or(Dur::from_millis(5)),
-                    interval: w.codel.interval.unwrap_or(Dur::from_millis(100)),
+                    target: target.unwrap_or(Dur::from_millis(5)),
+                    interval: interval.unwrap_or(Dur::from_millis(100)),
                 })
             }
-            other => Err(serde::de::Error::custom(format!(
-                "invalid aqm {other:?}: {EXPECTED}"
-            ))),
         }
+        d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for AqmConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Aqm".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The queue discipline: `droptail` (default: drop arrivals when the queue is full), `codel` (CoDel, RFC 8289, with its 5 ms target and 100 ms interval) or `codel: { target, interval }`",
+            "oneOf": [
+                {
+                    "type": "string",
+                    "enum": ["droptail", "codel"]
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "codel": {
+                            "type": ["object", "null"],
+                            "description": "CoDel with its parameters",
+                            "properties": {
+                                "target": {
+                                    "description": "Acceptable standing queue delay (a duration, default 5ms)",
+                                    "type": "string",
+                                    "examples": ["5ms", "100ms"]
+                                },
+                                "interval": {
+                                    "description": "Window over which the delay must stay above target (a duration, default 100ms)",
+                                    "type": "string",
+                                    "examples": ["5ms", "100ms"]
+                                }
+                            },
+                            "additionalProperties": false
+                        }
+                    },
+                    "required": ["codel"],
+                    "additionalProperties": false
+                }
+            ]
+        })
     }
 }
 

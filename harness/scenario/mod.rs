@@ -40,21 +40,27 @@
 //! - Matrix key `profile` sets every participant's network.
 
 mod de;
+mod de_error;
 mod error;
+mod files;
+mod flows;
 pub mod kb_catalog;
+pub mod limits;
 mod load;
 mod matrix;
 mod model;
 mod participants;
 mod profile_shape;
 pub mod raw;
+mod spanned;
 mod threshold;
 mod timeline;
 mod yaml;
 
 pub use de::Spanned;
-pub use error::{ErrorKind, ScenarioError, ScenarioErrors};
-pub use load::{find_scenarios, load_str, validate_file};
+pub use error::{ErrorKind, ScenarioError, ScenarioErrors, Severity};
+pub use files::{find_scenarios, MAX_FILE_BYTES};
+pub use load::{load_str, validate_file};
 pub use model::*;
 pub use threshold::{
     judge_thresholds, named_set, named_set_description, named_set_names, Cmp, Metric, StreamView,

@@ -48,7 +48,15 @@ impl Context {
                 return None;
             } else {
                 let file = self.template_dir.join(format!("{}.yaml", tname.value));
-                let Ok(text) = std::fs::read_to_string(&file) else {
+                let text = match super::files::read_text(&file) {
+                    Ok(t) => Some(t),
+                    Err(e) if file.is_file() => {
+                        self.push(*e);
+                        return None;
+                    }
+                    Err(_) => None,
+                };
+                let Some(text) = text else {
                     let mut known: Vec<String> =
                         templates.0.iter().map(|(k, _)| k.value.clone()).collect();
                     known.extend(yaml_stems(&self.template_dir));
@@ -186,10 +194,12 @@ impl Context {
         };
         let mut firewall = Vec::new();
         for (node, path) in &r.firewall {
-            match from_node::<FirewallRule>(node, path) {
-                Ok(rule) => firewall.push(rule),
-                Err(e) => self.push(ScenarioError::from_de(e, &node.mark)),
+            // Every mistake of a rule at once (a bad action, bad ports and an unknown key).
+            let (rule, errs) = deserialize_all::<FirewallRule>(node, path, MAX_ERRORS);
+            for e in errs {
+                self.push(ScenarioError::from_de(e, &node.mark));
             }
+            firewall.extend(rule);
         }
         let jitter_buffer = match &r.jitter_buffer {
             None => JitterBufferConfig::default(),
@@ -373,10 +383,10 @@ impl Context {
         let (mut body, source) = match src {
             ProfileSource::Inline(n) => (n, None),
             ProfileSource::File(f) => {
-                let text = match std::fs::read_to_string(&f) {
+                let text = match super::files::read_text(&f) {
                     Ok(t) => t,
                     Err(e) => {
-                        self.push(ScenarioError::io(f, format!("cannot read profile: {e}")));
+                        self.push(*e);
                         return None;
                     }
                 };

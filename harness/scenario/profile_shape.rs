@@ -1,14 +1,13 @@
 //! The shape of a network profile, read from the positioned tree so that every mistake in a
 //! profile body or in `overrides:` is reported at its own line, column and field path.
 //!
-//! The emulator's [`LinkProfile`](crate::net::LinkProfile) reads its loss model through a
-//! buffered value (a one-key map turned into a YAML tag), which loses the positions inside it,
-//! and a single serde pass stops at the first error. These types mirror `LinkProfile`,
-//! `DirectionConfig`, `ScheduleEntry` and `PhaseSet` field for field, with the emulator's own
-//! field types and defaults, except that the loss model is read with its derived reader
-//! straight from the node tree. The loader checks a body against [`ProfileShape`] with
-//! `deserialize_all` (every error at once) before it merges overrides and reads the
-//! `LinkProfile` itself. A test keeps the field lists equal to the emulator's.
+//! A single serde pass stops at the first error. These types mirror the emulator's
+//! [`LinkProfile`](crate::net::LinkProfile), `DirectionConfig`, `ScheduleEntry` and `PhaseSet`
+//! field for field, with the emulator's own field types and defaults (which read one-key maps
+//! like the loss model straight from the node tree, so positions inside them are kept). The
+//! loader checks a body against [`ProfileShape`] with `deserialize_all` (every error at once)
+//! before it merges overrides and reads the `LinkProfile` itself. A test keeps the field lists
+//! equal to the emulator's. [`FlowShape`] does the same for a cross-traffic flow.
 //!
 //! ```text
 //! participants:
@@ -25,7 +24,9 @@
 // The fields are read for their errors only; the values are read again as a `LinkProfile`.
 #![allow(dead_code)]
 
-use crate::net::{AqmConfig, Encapsulation, JitterConfig, LossConfig, QueueLimit, TraceSpec};
+use crate::net::{
+    AqmConfig, CrossTrafficFlow, Encapsulation, JitterConfig, LossConfig, QueueLimit, TraceSpec,
+};
 use crate::units::{Dur, Percent, Rate};
 use serde::{Deserialize, Deserializer};
 
@@ -50,7 +51,7 @@ pub(super) struct ProfileShape {
 pub(super) struct DirectionShape {
     delay: Option<Dur>,
     jitter: Option<JitterConfig>,
-    loss: Option<PositionedLoss>,
+    loss: Option<LossConfig>,
     rate: Option<Rate>,
     queue: Option<QueueLimit>,
     aqm: Option<AqmConfig>,
@@ -88,15 +89,16 @@ pub(super) struct PhaseShape {
     down: Option<DirectionShape>,
 }
 
-/// A loss model read with `LossConfig`'s derived reader directly (its one-key map is an
-/// externally tagged enum to the node deserializer), so an error inside it is placed at the
-/// value at fault (`loss.random.rate`), not at `loss`.
+/// A cross-traffic flow read without its checks ([`CrossTrafficFlow::validate`]), so that
+/// `deserialize_all` finds every mistake of its form first and the loader then places each
+/// failed check at the field it names.
 #[derive(Debug)]
-pub(super) struct PositionedLoss(LossConfig);
+pub(super) struct FlowShape(pub(super) CrossTrafficFlow);
 
-impl<'de> Deserialize<'de> for PositionedLoss {
+impl<'de> Deserialize<'de> for FlowShape {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // The inherent function serde's `remote = "Self"` derive generates, not the trait's.
-        LossConfig::deserialize(d).map(PositionedLoss)
+        // The inherent function serde's `remote = "Self"` derive generates, not the trait's
+        // (which validates too).
+        CrossTrafficFlow::deserialize(d).map(FlowShape)
     }
 }
