@@ -461,12 +461,28 @@ impl Context {
         }
         profile.source = source;
         if let Err(e) = profile.validate() {
-            self.push(ScenarioError::at(
-                ErrorKind::BadValue,
-                &name.mark,
-                &name.path,
-                format!("profile `{}` (with overrides): {e}", name.value),
-            ));
+            // At the field the check names, in the overrides or the profile's own body.
+            let err = match super::profile_shape::locate_check(&e, &body) {
+                Some((node, rel, message)) => {
+                    let base = overrides
+                        .iter()
+                        .find(|(o, _)| o.contains_id(node.id))
+                        .map_or(body_path.as_str(), |(_, p)| p.as_str());
+                    ScenarioError::at(
+                        ErrorKind::BadValue,
+                        &node.mark,
+                        &join_path(base, &rel),
+                        format!("profile `{}`: {message}", name.value),
+                    )
+                }
+                None => ScenarioError::at(
+                    ErrorKind::BadValue,
+                    &name.mark,
+                    &name.path,
+                    format!("profile `{}` (with overrides): {e}", name.value),
+                ),
+            };
+            self.push(err);
             return None;
         }
         Some(profile)

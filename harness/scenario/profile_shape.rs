@@ -24,6 +24,8 @@
 // The fields are read for their errors only; the values are read again as a `LinkProfile`.
 #![allow(dead_code)]
 
+use super::yaml::{Node, NodeKind};
+use crate::net::NetError;
 use crate::net::{
     AqmConfig, CrossTrafficFlow, Encapsulation, JitterConfig, LossConfig, QueueLimit, TraceSpec,
 };
@@ -101,4 +103,64 @@ impl<'de> Deserialize<'de> for FlowShape {
         // (which validates too).
         CrossTrafficFlow::deserialize(d).map(FlowShape)
     }
+}
+
+/// Where in a profile body (overrides merged in) the field a failed emulator check names was
+/// written: the node's place and its field path within the body, and the check's message.
+/// The check names its link as `profile NAME (up)` or `profile NAME, schedule entry 2 (down)`
+/// and its field as `loss.bursty.average`.
+pub(super) fn locate_check(e: &NetError, body: &Node) -> Option<(Node, String, String)> {
+    let NetError::InvalidConfig {
+        link,
+        field,
+        message,
+    } = e
+    else {
+        return None;
+    };
+    let dir = if link.ends_with("(up)") {
+        Some("up")
+    } else if link.ends_with("(down)") {
+        Some("down")
+    } else {
+        None
+    };
+    let entry = link
+        .split_once("schedule entry ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse::<usize>().ok());
+    let (base, base_path) = match entry {
+        Some(n) => {
+            let NodeKind::Seq(items) = &body.get("schedule")?.kind else {
+                return None;
+            };
+            let item = items.get(n.checked_sub(1)?)?;
+            match dir {
+                Some(_) => (item.get("set")?, format!("schedule[{}].set", n - 1)),
+                None => (item, format!("schedule[{}]", n - 1)),
+            }
+        }
+        None => (body, String::new()),
+    };
+    let walk = |start: &Node| {
+        field
+            .split('.')
+            .try_fold(start.clone(), |n, seg| n.get(seg).cloned())
+    };
+    let join = |a: &str, b: &str| {
+        if a.is_empty() {
+            b.to_string()
+        } else {
+            format!("{a}.{b}")
+        }
+    };
+    let found = match dir {
+        // The direction's own field, else the one it takes from `both`.
+        Some(d) => [d, "both"].iter().find_map(|d| {
+            let n = walk(base.get(d)?)?;
+            Some((n, join(&base_path, &format!("{d}.{field}"))))
+        }),
+        None => walk(base).map(|n| (n, join(&base_path, field))),
+    };
+    let (node, path) = found.unwrap_or_else(|| (base.clone(), base_path));
+    Some((node, path, message.clone()))
 }
