@@ -48,10 +48,12 @@ use serde::{Deserialize, Serialize};
 #[serde(remote = "Self", deny_unknown_fields)]
 #[schemars(rename = "CrossTraffic", deny_unknown_fields)]
 pub struct CrossTrafficFlow {
-    /// A label for reports and for `cross_traffic_stop` ("video-stream", "backup").
+    /// A label for reports and for `cross_traffic_stop` ("video-stream", "backup"; in a
+    /// scenario at most 100 bytes).
     pub name: String,
     /// Mean offered load while on, in bits per second (like `1200kbit`): the packets' sizes
-    /// divided by their spacing, averaged over the flow.
+    /// divided by their spacing, averaged over the flow. A scenario refuses more than
+    /// 2,000,000 packets per second (`rate` / mean packet size) in one flow.
     pub rate: Rate,
     /// Size of every packet, IP headers included (default 1500B); leave it out when giving
     /// `size_mix`.

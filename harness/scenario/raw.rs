@@ -13,13 +13,16 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// A scenario: who takes part, on which networks, who calls whom, what happens to the network
-/// on the way, and what the calls must achieve.
+/// on the way, and what the calls must achieve. Its work is estimated before it runs: over
+/// about 5 minutes (calls run ~430x faster than real time, the emulator moves ~57 M packets/s)
+/// `validate` and `run` warn; over 1 hour, or 10^10 packet events (cross-traffic packets and
+/// repeated network changes), it is refused.
 #[derive(Debug, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "callharness scenario")]
 pub struct RawScenario {
-    /// Short name, shown in reports (`lossy-wifi-call`).
-    #[schemars(required)]
+    /// Short name, shown in reports (`lossy-wifi-call`); at most 100 bytes.
+    #[schemars(required, length(max = 100))]
     pub name: Option<Spanned<String>>,
     /// One or two sentences on what the scenario shows.
     pub description: Option<String>,
@@ -27,22 +30,27 @@ pub struct RawScenario {
     pub kb: Option<Vec<Spanned<String>>>,
     /// Seed of every random choice; the run's `--seed` is used when absent.
     pub seed: Option<u64>,
-    /// Simulated length of the scenario, like `60s`.
+    /// Simulated length of the scenario, like `60s`; at most `24h`.
     #[schemars(required)]
     pub duration: Option<Spanned<DurText>>,
     /// `replay` (default): encode each source once and replay its frames; `live`: encode per call.
     pub media: Option<MediaMode>,
     /// Decode received audio (default true); false skips concealment measurement for load runs.
     pub decode: Option<bool>,
-    /// Network profiles defined in this file, by name (same format as `scenarios/profiles/*.yaml`).
+    /// Network profiles defined in this file, by name (same format as `scenarios/profiles/*.yaml`;
+    /// names of at most 100 bytes).
+    #[schemars(extend("propertyNames" = { "maxLength": 100 }))]
     pub profiles: Option<OrderedMap<Opaque<ProfileBody>>>,
-    /// Participant templates by name, used as `alice: { template: office-user }`.
+    /// Participant templates by name (at most 100 bytes), used as `alice: { template:
+    /// office-user }`.
+    #[schemars(extend("propertyNames" = { "maxLength": 100 }))]
     pub templates: Option<OrderedMap<Spanned<RawParticipant>>>,
-    /// Sites (offices, homes) with an optional shared uplink; participants without `site` are
-    /// on the default site `internet`, whose path is ideal.
+    /// Sites (offices, homes) with an optional shared uplink, by name (at most 100 bytes);
+    /// participants without `site` are on the default site `internet`, whose path is ideal.
+    #[schemars(extend("propertyNames" = { "maxLength": 100 }))]
     pub sites: Option<OrderedMap<Spanned<RawSite>>>,
-    /// The participants by name, in order.
-    #[schemars(required)]
+    /// The participants by name (at most 100 bytes), in order.
+    #[schemars(required, extend("propertyNames" = { "maxLength": 100 }))]
     pub participants: Option<Spanned<OrderedMap<Spanned<RawParticipant>>>>,
     /// The calls to place.
     pub calls: Option<Vec<Spanned<RawCall>>>,
@@ -157,7 +165,8 @@ pub struct RawAction {
     pub profile: Option<Spanned<String>>,
     /// Change one parameter: `{ up.delay: 80ms }` (`up`, `down` or `both`, then the field).
     pub set: Option<OrderedMap<Opaque<AnyValue>>>,
-    /// Start a cross-traffic flow on the site's shared link (its start is `at`).
+    /// Start a cross-traffic flow on the site's shared link (its start is `at`; at most
+    /// 2,000,000 packets per second: `rate` / mean packet size).
     pub cross_traffic: Option<Opaque<crate::net::CrossTrafficFlow>>,
     /// Stop the cross-traffic flow of this name.
     pub cross_traffic_stop: Option<Spanned<String>>,
