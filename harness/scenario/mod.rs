@@ -113,4 +113,6 @@ pub fn json_schema() -> serde_json::Value {
 #[cfg(test)]
 mod input_tests;
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod tests;
