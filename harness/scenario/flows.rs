@@ -42,7 +42,7 @@ impl Context {
                 ErrorKind::BadValue,
                 &mark,
                 &fpath,
-                message,
+                format!("cross-traffic flow `{}`: {message}", flow.name),
             ));
             ok = false;
         }
