@@ -53,8 +53,49 @@ fn scaled(v: f64, scale: f64) -> Option<u64> {
     (0.0..1.8e19).contains(&x).then_some(x as u64)
 }
 
+/// A deserialization error in three parts: what is wrong, what was expected, what was found.
+/// The parts are joined by U+001F, which the scenario loader splits into its error's message,
+/// `expected` and `found` lines; any other reader shows one line,
+/// "message (expected ..., found ...)".
+pub fn de_error<E: serde::de::Error>(message: &str, expected: &str, found: &str) -> E {
+    E::custom(format!(
+        "{message}\u{1f} (expected {expected}\u{1f}, found {found})"
+    ))
+}
+
+/// Splits a message made by [`de_error`] into (message, expected, found); `None` for any
+/// other message.
+pub fn split_de_error(text: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = text.split('\u{1f}');
+    let message = parts.next()?;
+    let expected = parts.next()?.strip_prefix(" (expected ")?;
+    let found = parts.next()?.strip_prefix(", found ")?.strip_suffix(')')?;
+    Some((message, expected, found))
+}
+
+/// The error for a unit value that does not parse, naming the common mistakes (a negative
+/// value, a percentage over 100, a bare number without its unit) plainly.
+pub fn unit_de_error<E: serde::de::Error>(e: &UnitError) -> E {
+    let t = e.found.trim();
+    let kind = e.kind;
+    let message = if t.starts_with('-') {
+        format!("a {kind} cannot be negative")
+    } else if kind == "percentage"
+        && t.strip_suffix('%')
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .is_some_and(|v| v > 100.0)
+    {
+        "a percentage cannot be over 100%".to_string()
+    } else if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        format!("a {kind} needs a unit")
+    } else {
+        format!("invalid {kind}")
+    };
+    de_error(&message, e.expected, &format!("`{t}`"))
+}
+
 macro_rules! serde_via_str {
-    ($t:ty) => {
+    ($t:ty, $expected:expr) => {
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
@@ -62,15 +103,28 @@ macro_rules! serde_via_str {
         }
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                // Accept numbers too, so that the error for a bare `30` names the missing unit
-                // instead of serde's "invalid type".
-                let text = serde_yaml::Value::deserialize(d)?;
-                let text = match text {
-                    serde_yaml::Value::String(s) => s,
-                    serde_yaml::Value::Number(n) => n.to_string(),
-                    other => format!("{other:?}"),
-                };
-                text.parse().map_err(serde::de::Error::custom)
+                // Numbers are read as text too, so that the error for a bare `30` names the
+                // missing unit; anything else (a list, `true`) is the wrong type.
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expected)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$t, E> {
+                        v.parse().map_err(|e| unit_de_error(&e))
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$t, E> {
+                        self.visit_str(&v.to_string())
+                    }
+                    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$t, E> {
+                        self.visit_str(&v.to_string())
+                    }
+                    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<$t, E> {
+                        self.visit_str(&v.to_string())
+                    }
+                }
+                d.deserialize_any(V)
             }
         }
     };
@@ -79,7 +133,7 @@ macro_rules! serde_via_str {
 /// A JSON Schema for a unit type: a string in the unit's notation (the schema of
 /// `callharness schema`, for editors).
 macro_rules! schema_as_text {
-    ($t:ty, $name:literal, $expected:expr) => {
+    ($t:ty, $name:literal, $expected:expr, [$($example:literal),*]) => {
         impl schemars::JsonSchema for $t {
             fn schema_name() -> std::borrow::Cow<'static, str> {
                 $name.into()
@@ -88,7 +142,11 @@ macro_rules! schema_as_text {
                 true
             }
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({ "type": "string", "description": $expected })
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": $expected,
+                    "examples": [$($example),*]
+                })
             }
         }
     };
@@ -177,8 +235,8 @@ impl fmt::Display for Dur {
         write!(f, "{ns}ns")
     }
 }
-serde_via_str!(Dur);
-schema_as_text!(Dur, "Duration", DUR_EXPECTED);
+serde_via_str!(Dur, DUR_EXPECTED);
+schema_as_text!(Dur, "Duration", DUR_EXPECTED, ["30ms", "1.5s", "2m"]);
 
 /// A bit rate, stored in bits per second. Written with a unit: `bit`, `kbit`, `Mbit`, `Gbit`
 /// (also `bps`, `kbps`, `Mbps`, `Gbps` and `/s` forms, all meaning bits per second; k = 1000).
@@ -240,8 +298,13 @@ impl fmt::Display for Rate {
         write!(f, "{}bit", self.0)
     }
 }
-serde_via_str!(Rate);
-schema_as_text!(Rate, "Rate", RATE_EXPECTED);
+serde_via_str!(Rate, RATE_EXPECTED);
+schema_as_text!(
+    Rate,
+    "Rate",
+    RATE_EXPECTED,
+    ["256kbit", "1.5Mbit", "12Mbit"]
+);
 
 /// A percentage between 0 % and 100 %, written with a `%` sign ("1%", "0.5%").
 #[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
@@ -293,8 +356,8 @@ impl fmt::Display for Percent {
         write!(f, "{}%", self.0)
     }
 }
-serde_via_str!(Percent);
-schema_as_text!(Percent, "Percent", PERCENT_EXPECTED);
+serde_via_str!(Percent, PERCENT_EXPECTED);
+schema_as_text!(Percent, "Percent", PERCENT_EXPECTED, ["1%", "0.5%"]);
 
 /// A size in bytes. Written with a unit: `B`, `kB` (1000), `KiB` (1024), `MB`, `MiB`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -339,8 +402,8 @@ impl fmt::Display for Bytes {
         write!(f, "{}B", self.0)
     }
 }
-serde_via_str!(Bytes);
-schema_as_text!(Bytes, "Bytes", BYTES_EXPECTED);
+serde_via_str!(Bytes, BYTES_EXPECTED);
+schema_as_text!(Bytes, "Bytes", BYTES_EXPECTED, ["1500B", "30kB", "64KiB"]);
 
 #[cfg(test)]
 mod tests {

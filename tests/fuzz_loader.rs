@@ -376,7 +376,6 @@ fn judge_error(e: &ScenarioError) -> Result<(), TestCaseError> {
 }
 
 #[test]
-#[ignore = "TEMP until the input-robustness branch lands (raw serde text, long echoes)"]
 fn mutated_scenarios_load_or_are_refused_with_located_errors() {
     let cases: u32 = std::env::var("FUZZ_CASES")
         .ok()

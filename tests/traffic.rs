@@ -76,7 +76,7 @@ fn a_bad_flow_in_a_scenario_is_reported_where_it_was_written() {
     let errors = load_str(&text, Path::new("bad.yaml"), &profiles).expect_err("a bad mix");
     let e = errors
         .iter()
-        .find(|e| e.message.contains("size_mix"))
+        .find(|e| e.path.ends_with("cross_traffic.size_mix"))
         .unwrap_or_else(|| panic!("{errors:?}"));
     assert!(e.message.contains("add up to 90%"), "{e:?}");
     assert_eq!(e.line, line, "{e:?}");

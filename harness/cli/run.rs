@@ -132,6 +132,7 @@ fn load_selected(args: &ScenarioArgs, filter: Option<&str>) -> Option<Vec<Scenar
                 if let Some(sel) = filter {
                     s.retain(|s| selected(s, sel));
                 }
+                print_warnings(&s);
                 all.append(&mut s)
             }
             Err(errs) => {
@@ -155,6 +156,18 @@ fn load_selected(args: &ScenarioArgs, filter: Option<&str>) -> Option<Vec<Scenar
         return None;
     }
     Some(all)
+}
+
+/// Prints the loader's warnings (a long run ahead) on stderr, each once however many matrix
+/// cells repeat it.
+fn print_warnings(scenarios: &[Scenario]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for w in scenarios.iter().flat_map(|s| &s.warnings) {
+        let text = w.to_string();
+        if seen.insert(text.clone()) {
+            eprintln!("{text}\n");
+        }
+    }
 }
 
 /// Builds the world of every scenario without running it (traces looked for in `trace_dirs`),

@@ -24,8 +24,9 @@ use std::path::PathBuf;
 
 /// A named network condition for one attachment (a host's access link, a site's shared uplink
 /// or a core path): its two directions and what changes over time.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "NetworkProfile")]
 pub struct LinkProfile {
     /// The profile's name (defaults to the file name without `.yaml`).
     #[serde(default)]
@@ -42,7 +43,7 @@ pub struct LinkProfile {
     /// Network to host (or site B to site A on a core path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down: Option<DirectionConfig>,
-    /// Timed changes: phases, outages, address changes.
+    /// Timed changes: phases, outages, address changes, once (`at`) or repeating (`every`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<ScheduleEntry>,
     /// The file the profile was loaded from, if any (set by the loader).
@@ -81,36 +82,7 @@ impl LinkProfile {
     }
 }
 
-/// Reads an externally tagged enum written as a one-key map (`random: {rate: 1%}`).
-/// serde_yaml 0.9 reads enums from YAML tags (`!random {rate: 1%}`) only, so the map is turned
-/// into the tagged form first, and the type's derived (`remote = "Self"`) reader is applied.
-pub(crate) fn one_key_map_enum<'de, D, T>(
-    d: D,
-    read: fn(serde_yaml::Value) -> Result<T, serde_yaml::Error>,
-) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    use serde::de::Error;
-    use serde_yaml::value::{Tag, TaggedValue};
-    use serde_yaml::Value;
-    let v = Value::deserialize(d)?;
-    let v = match v {
-        Value::Mapping(m) if m.len() == 1 => {
-            let Some((Value::String(key), value)) = m.into_iter().next() else {
-                return Err(D::Error::custom(
-                    "expected a one-key map like `random: {rate: 1%}`",
-                ));
-            };
-            Value::Tagged(Box::new(TaggedValue {
-                tag: Tag::new(key),
-                value,
-            }))
-        }
-        other => other,
-    };
-    read(v).map_err(|e| D::Error::custom(e.to_string().replace("YAML tag", "key")))
-}
+pub(crate) use crate::net::one_key::{one_key_map_enum, OneKeyEnum};
 
 fn merged(base: &Option<DirectionConfig>, over: &Option<DirectionConfig>) -> DirectionConfig {
     let base = base.clone().unwrap_or_default();
@@ -134,46 +106,52 @@ pub enum Which {
 
 /// The models of one direction of a link. Every field is optional; absent means "no such
 /// impairment" (or, in a phase change, "unchanged").
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectionConfig {
-    /// Propagation delay, added to every packet after the queue.
+    /// Propagation delay, added to every packet after the queue (a duration, like `20ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Dur>,
-    /// Random extra delay per packet.
+    /// Random extra delay per packet: `{ amount: 5ms, distribution: normal }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<JitterConfig>,
-    /// Packet loss model.
+    /// Packet loss model: `random`, `gilbert_elliott`, `four_state` or `bursty`, with its
+    /// parameters (`random: { rate: 1% }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<LossConfig>,
-    /// Capacity of the bottleneck in bits per second (exclusive with `trace`).
+    /// Capacity of the bottleneck, a bit rate like `2Mbit` (exclusive with `trace`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Rate>,
-    /// Size of the bottleneck queue ("50pkt", "30000B", "100ms"); default 1000pkt.
+    /// Size of the bottleneck queue in packets, bytes or waiting time (`50pkt`, `30000B`,
+    /// `100ms`); default 1000pkt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueLimit>,
-    /// Queue discipline: `droptail` (default) or `codel`.
+    /// Queue discipline: `droptail` (default), `codel`, or `codel: { target, interval }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aqm: Option<AqmConfig>,
-    /// Bytes added to every packet (tunnel headers) and counted against capacity and MTU.
+    /// Bytes added to every packet (tunnel headers) and counted against capacity and MTU (a
+    /// whole number of bytes, like `60`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<u32>,
     /// A Mahimahi capacity trace, by file name or path (exclusive with `rate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSpec>,
-    /// Path MTU in bytes (outer packet, overhead included); default none (no limit).
+    /// Path MTU, a whole number of bytes (outer packet, overhead included; at least 68);
+    /// default none (no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
-    /// Drop packets over the MTU (reason `mtu`) instead of fragmenting them.
+    /// `true`: drop packets over the MTU (reason `mtu`) instead of fragmenting them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dont_fragment: Option<bool>,
-    /// Share of packets delivered twice.
+    /// Share of packets delivered twice (a percentage, like `1%`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<Percent>,
-    /// Share of packets corrupted in transit (dropped with reason `corrupt`: see the link docs).
+    /// Share of packets corrupted in transit, a percentage (dropped with reason `corrupt`: see
+    /// the link docs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrupt: Option<Percent>,
-    /// `tcp`: the link is a tunnel over TCP; a loss becomes a retransmission delay.
+    /// `none` (default) or `tcp`: the link is a tunnel over TCP; a loss becomes a
+    /// retransmission delay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encapsulation: Option<Encapsulation>,
     /// Delay a lost packet waits for its retransmission under `encapsulation: tcp`
@@ -183,7 +161,9 @@ pub struct DirectionConfig {
 }
 
 /// How packets are carried: directly (default) or inside a TCP tunnel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Encapsulation {
     /// Packets are sent as they are.
@@ -194,24 +174,29 @@ pub enum Encapsulation {
 }
 
 /// Jitter: extra random delay per packet, as netem defines it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JitterConfig {
-    /// The spread: half-width for `uniform`, standard deviation (scale) for the others.
+    /// The spread, a duration like `5ms`: half-width for `uniform`, standard deviation
+    /// (scale) for the others (required).
     pub amount: Dur,
-    /// The distribution's shape (default `uniform`, netem's default without a table).
+    /// The distribution's shape: `uniform` (default, netem's default without a table),
+    /// `normal`, `pareto` or `paretonormal`.
     #[serde(default)]
     pub distribution: Distribution,
-    /// netem's correlation of consecutive random values (0% = independent).
+    /// netem's correlation of consecutive random values, a percentage (default 0%:
+    /// independent).
     #[serde(default)]
     pub correlation: Percent,
-    /// Whether a packet may overtake the one before it (default `forbid`).
+    /// Whether a packet may overtake the one before it: `forbid` (default) or `allow`.
     #[serde(default)]
     pub reorder: Reorder,
 }
 
 /// Jitter distributions, as netem's tables define them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Distribution {
     /// Uniform in [-amount, +amount).
@@ -226,7 +211,9 @@ pub enum Distribution {
 }
 
 /// Whether jitter may reorder packets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Reorder {
     /// A packet is never delivered before the one sent before it (a single-path link).

@@ -48,10 +48,12 @@ use serde::{Deserialize, Serialize};
 #[serde(remote = "Self", deny_unknown_fields)]
 #[schemars(rename = "CrossTraffic", deny_unknown_fields)]
 pub struct CrossTrafficFlow {
-    /// A label for reports and for `cross_traffic_stop` ("video-stream", "backup").
+    /// A label for reports and for `cross_traffic_stop` ("video-stream", "backup"; in a
+    /// scenario at most 100 bytes).
     pub name: String,
     /// Mean offered load while on, in bits per second (like `1200kbit`): the packets' sizes
-    /// divided by their spacing, averaged over the flow.
+    /// divided by their spacing, averaged over the flow. A scenario refuses more than
+    /// 2,000,000 packets per second (`rate` / mean packet size) in one flow.
     pub rate: Rate,
     /// Size of every packet, IP headers included (default 1500B); leave it out when giving
     /// `size_mix`.
@@ -106,7 +108,7 @@ pub enum Arrivals {
 
 /// How a flow sends over time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(remote = "Self", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
 #[schemars(rename = "TrafficPattern")]
 pub enum TrafficPattern {
     /// Always at `rate`.
@@ -123,7 +125,14 @@ pub enum TrafficPattern {
 
 impl<'de> Deserialize<'de> for TrafficPattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::net::config::one_key_map_enum(d, TrafficPattern::deserialize)
+        crate::net::config::one_key_map_enum(d)
+    }
+}
+
+impl crate::net::config::OneKeyEnum for TrafficPattern {
+    const EXPECTING: &'static str = "a pattern: `constant`, or `on_off: { on: 1s, off: 2s }`";
+    fn derived<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TrafficPattern::deserialize(d)
     }
 }
 

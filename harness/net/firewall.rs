@@ -22,37 +22,43 @@
 
 use crate::net::datagram::{HostId, Proto};
 use crate::net::error::NetError;
+use crate::units::de_error;
+use schemars::JsonSchema;
+use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::net::Ipv4Addr;
 
-/// One rule as written in a scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// One firewall rule as written in a scenario, like `{ action: block, proto: udp, ports:
+/// 50000-59999 }`: the first rule that matches a packet decides; no match allows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallRule {
-    /// Allow or block what the rule matches.
+    /// `allow` or `block` what the rule matches (required).
     pub action: FirewallAction,
-    /// Protocol matched (default any).
+    /// Protocol matched: `udp`, `tcp` or `any` (default).
     #[serde(default)]
     pub proto: ProtoMatch,
-    /// Ports matched (default all): "443", "50000-59999", or a list of those.
+    /// Ports matched (default all): a port (`443`), a range (`50000-59999`), or a list of those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<PortSet>,
-    /// Which port `ports` looks at (default the destination port).
+    /// Which port `ports` looks at: `dst` (the destination port, default) or `src`.
     #[serde(default)]
     pub port_of: PortOf,
-    /// The other end: a host name or an IPv4 address (default anyone).
+    /// The other end: a participant's name or an IPv4 address like `192.0.2.1` (default
+    /// anyone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
-    /// Traffic the host sends (`out`), receives (`in`) or both (default).
+    /// Traffic the host sends (`out`), receives (`in`) or `both` (default).
     #[serde(default)]
     pub direction: RuleDirection,
-    /// How a blocked TCP connection attempt fails (default timeout).
+    /// How a blocked TCP connection attempt fails: `timeout` (default: it hangs until the
+    /// sender gives up) or `reset` (it fails at once).
     #[serde(default)]
     pub tcp_block: TcpBlock,
 }
 
 /// Allow or block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FirewallAction {
     /// Let it through (and stop looking at later rules).
@@ -62,7 +68,7 @@ pub enum FirewallAction {
 }
 
 /// Protocols a rule matches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProtoMatch {
     /// UDP only.
@@ -75,7 +81,7 @@ pub enum ProtoMatch {
 }
 
 /// Which port of the packet a rule's port set is compared with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PortOf {
     /// The destination port.
@@ -86,7 +92,7 @@ pub enum PortOf {
 }
 
 /// Which traffic of the host a rule applies to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleDirection {
     /// Packets the host sends.
@@ -99,7 +105,7 @@ pub enum RuleDirection {
 }
 
 /// How a blocked TCP connection attempt fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TcpBlock {
     /// Silently dropped: the sender waits until its own timeout.
@@ -119,16 +125,19 @@ impl PortSet {
         self.0.iter().any(|&(lo, hi)| lo <= port && port <= hi)
     }
 
-    fn parse_one(text: &str) -> Result<(u16, u16), String> {
-        let err = || {
-            format!("invalid port or range {text:?}: expected a port like 443 or a range like 50000-59999")
-        };
+    fn parse_one<E: serde::de::Error>(text: &str) -> Result<(u16, u16), E> {
+        let found = format!("`{}`", text.trim());
+        let err = || de_error("invalid port or range", PORTS_EXPECTED, &found);
         let p = |s: &str| s.trim().parse::<u16>().map_err(|_| err());
         match text.split_once('-') {
             Some((a, b)) => {
                 let (lo, hi) = (p(a)?, p(b)?);
                 if lo > hi {
-                    return Err(err());
+                    return Err(de_error(
+                        "the range starts above its end",
+                        "a range from the lower port to the higher, like 50000-59999",
+                        &found,
+                    ));
                 }
                 Ok((lo, hi))
             }
@@ -137,22 +146,84 @@ impl PortSet {
     }
 }
 
+/// What a port set looks like, for errors.
+const PORTS_EXPECTED: &str =
+    "a port from 0 to 65535 like 443, a range like 50000-59999, or a list of those";
+
+/// One port or range of a port set.
+struct OnePort((u16, u16));
+
+/// Reads a port or a range from text or a number (the list form is [`PortSet`]'s).
+struct PortVisitor;
+
+impl<'de> Visitor<'de> for PortVisitor {
+    type Value = (u16, u16);
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(PORTS_EXPECTED)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(u16, u16), E> {
+        PortSet::parse_one(v)
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(u16, u16), E> {
+        PortSet::parse_one(&v.to_string())
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(u16, u16), E> {
+        PortSet::parse_one(&v.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for OnePort {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PortVisitor).map(OnePort)
+    }
+}
+
 impl<'de> Deserialize<'de> for PortSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde_yaml::Value;
-        let one = |v: &Value| match v {
-            Value::String(s) => PortSet::parse_one(s),
-            Value::Number(n) => PortSet::parse_one(&n.to_string()),
-            other => Err(format!(
-                "invalid port {other:?}: expected a port like 443 or a range like 50000-59999"
-            )),
-        };
-        let v = Value::deserialize(d)?;
-        let ranges = match &v {
-            Value::Sequence(items) => items.iter().map(one).collect::<Result<Vec<_>, _>>(),
-            single => one(single).map(|r| vec![r]),
-        };
-        ranges.map(PortSet).map_err(serde::de::Error::custom)
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PortSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(PORTS_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PortSet, E> {
+                PortVisitor.visit_str(v).map(|r| PortSet(vec![r]))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PortSet, E> {
+                PortVisitor.visit_u64(v).map(|r| PortSet(vec![r]))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PortSet, E> {
+                PortVisitor.visit_i64(v).map(|r| PortSet(vec![r]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<PortSet, A::Error> {
+                let mut ranges = Vec::new();
+                while let Some(OnePort(r)) = s.next_element()? {
+                    ranges.push(r);
+                }
+                Ok(PortSet(ranges))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for PortSet {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortSet".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one = schemars::json_schema!({
+            "type": ["string", "integer"],
+            "description": "a port from 0 to 65535 (443) or a range of ports (\"50000-59999\")",
+            "examples": [443, "50000-59999"]
+        });
+        schemars::json_schema!({
+            "description": PORTS_EXPECTED,
+            "anyOf": [one.clone(), { "type": "array", "items": one }]
+        })
     }
 }
 

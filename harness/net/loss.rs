@@ -26,61 +26,70 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 /// A loss model as written in a profile (one key).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "LossModel")]
 pub enum LossConfig {
     /// Each packet lost with probability `rate`; `correlation` makes losses cluster while
     /// keeping the average (a two-state Markov chain with lag-1 correlation ρ).
     Random {
-        /// Average loss.
+        /// Average loss, a percentage like `2%` (required).
         rate: Percent,
-        /// Lag-1 correlation of loss events (0% = independent).
+        /// Lag-1 correlation of loss events, a percentage below 100% (default 0%: independent).
         #[serde(default)]
         correlation: Percent,
     },
     /// Gilbert-Elliott with netem's parameter names.
     GilbertElliott {
-        /// Good → bad transition probability per packet.
+        /// Good → bad transition probability per packet, a percentage (required).
         p: Percent,
-        /// Bad → good transition probability per packet.
+        /// Bad → good transition probability per packet, a percentage (required).
         r: Percent,
-        /// Loss probability in the bad state (default 100%).
+        /// Loss probability in the bad state, a percentage (default 100%).
         #[serde(default = "hundred")]
         one_minus_h: Percent,
-        /// Loss probability in the good state (default 0%).
+        /// Loss probability in the good state, a percentage (default 0%).
         #[serde(default)]
         one_minus_k: Percent,
     },
     /// netem's 4-state Markov model (states: 1 received in gap, 2 received in burst, 3 lost
     /// in burst, 4 isolated loss in gap). Missing values take iproute2's defaults.
     FourState {
-        /// 1 → 3: a burst starts.
+        /// 1 → 3: a burst starts, a percentage (required).
         p13: Percent,
-        /// 3 → 1: a burst ends (default 100% − p13).
+        /// 3 → 1: a burst ends, a percentage (default 100% − p13).
         #[serde(default)]
         p31: Option<Percent>,
-        /// 3 → 2: a received packet inside a burst (default 0%).
+        /// 3 → 2: a received packet inside a burst, a percentage (default 0%).
         #[serde(default)]
         p32: Option<Percent>,
-        /// 2 → 3: back to losing inside a burst (default 100%).
+        /// 2 → 3: back to losing inside a burst, a percentage (default 100%).
         #[serde(default)]
         p23: Option<Percent>,
-        /// 1 → 4: an isolated loss (default 0%).
+        /// 1 → 4: an isolated loss, a percentage (default 0%).
         #[serde(default)]
         p14: Option<Percent>,
     },
     /// Average loss and mean burst length in packets; see the module docs for the derivation.
     Bursty {
-        /// Average loss.
+        /// Average loss, a percentage like `2%` (required).
         average: Percent,
-        /// Mean number of consecutive lost packets (≥ 1).
+        /// Mean number of consecutive lost packets, a number ≥ 1 like `3` (required).
         mean_burst: f64,
     },
 }
 
 impl<'de> Deserialize<'de> for LossConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::net::config::one_key_map_enum(d, LossConfig::deserialize)
+        crate::net::config::one_key_map_enum(d)
+    }
+}
+
+impl crate::net::config::OneKeyEnum for LossConfig {
+    const EXPECTING: &'static str =
+        "a loss model with its parameters, like `random: { rate: 1% }` or `bursty: { average: 2%, mean_burst: 3 }`";
+    fn derived<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        LossConfig::deserialize(d)
     }
 }
 

@@ -24,166 +24,10 @@ use crate::net::codel::Codel;
 use crate::net::link::DropReason;
 use crate::net::trace::TraceCursor;
 use crate::net::Nanos;
-use crate::units::{Bytes, Dur, Rate};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::units::Rate;
 use std::collections::VecDeque;
-use std::fmt;
-use std::str::FromStr;
 
-/// How much the queue holds before it drops: packets, bytes, or waiting time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueLimit {
-    /// At most this many packets queued (including the one being sent): "50pkt".
-    Packets(u32),
-    /// At most this many bytes queued: "30000B".
-    Bytes(u64),
-    /// A packet is dropped if it would wait longer than this before its turn: "100ms".
-    Time(Dur),
-}
-
-impl QueueLimit {
-    /// Linux's default transmit queue length (txqueuelen) and netem's default limit.
-    pub const DEFAULT: QueueLimit = QueueLimit::Packets(1000);
-
-    /// True for a limit that can hold nothing.
-    pub fn is_zero(self) -> bool {
-        match self {
-            QueueLimit::Packets(n) => n == 0,
-            QueueLimit::Bytes(n) => n == 0,
-            QueueLimit::Time(d) => d.as_nanos() == 0,
-        }
-    }
-}
-
-impl FromStr for QueueLimit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        for suffix in ["packets", "pkts", "pkt"] {
-            if let Some(n) = t.strip_suffix(suffix) {
-                if let Ok(n) = n.trim().parse() {
-                    return Ok(QueueLimit::Packets(n));
-                }
-            }
-        }
-        if let Ok(b) = t.parse::<Bytes>() {
-            return Ok(QueueLimit::Bytes(b.get()));
-        }
-        if let Ok(d) = t.parse::<Dur>() {
-            return Ok(QueueLimit::Time(d));
-        }
-        Err(format!(
-            "invalid queue size {s:?}: expected packets, bytes or time, like 50pkt, 30000B or 100ms"
-        ))
-    }
-}
-
-impl fmt::Display for QueueLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QueueLimit::Packets(n) => write!(f, "{n}pkt"),
-            QueueLimit::Bytes(b) => write!(f, "{b}B"),
-            QueueLimit::Time(d) => write!(f, "{d}"),
-        }
-    }
-}
-
-impl Serialize for QueueLimit {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for QueueLimit {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_yaml::Value::deserialize(d)?;
-        let text = match v {
-            serde_yaml::Value::String(s) => s,
-            other => format!("{other:?}"),
-        };
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// The queue discipline: `droptail`, `codel`, or `{codel: {target: 5ms, interval: 100ms}}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AqmConfig {
-    /// Drop arrivals when the queue is full.
-    Droptail,
-    /// CoDel (RFC 8289) on top of the queue limit.
-    Codel {
-        /// Acceptable standing queue delay (RFC 8289: 5 ms).
-        target: Dur,
-        /// Window over which the delay must stay above target (RFC 8289: 100 ms).
-        interval: Dur,
-    },
-}
-
-impl AqmConfig {
-    /// CoDel with RFC 8289's recommended 5 ms target and 100 ms interval.
-    pub const CODEL: AqmConfig = AqmConfig::Codel {
-        target: Dur::from_millis(5),
-        interval: Dur::from_millis(100),
-    };
-}
-
-impl Serialize for AqmConfig {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            AqmConfig::Droptail => s.serialize_str("droptail"),
-            c if *c == AqmConfig::CODEL => s.serialize_str("codel"),
-            AqmConfig::Codel { target, interval } => {
-                #[derive(Serialize)]
-                struct P<'a> {
-                    target: &'a Dur,
-                    interval: &'a Dur,
-                }
-                #[derive(Serialize)]
-                struct W<'a> {
-                    codel: P<'a>,
-                }
-                W {
-                    codel: P { target, interval },
-                }
-                .serialize(s)
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for AqmConfig {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Params {
-            target: Option<Dur>,
-            interval: Option<Dur>,
-        }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Wrapped {
-            codel: Params,
-        }
-        const EXPECTED: &str =
-            "expected `droptail`, `codel` or `{codel: {target: 5ms, interval: 100ms}}`";
-        let v = serde_yaml::Value::deserialize(d)?;
-        match &v {
-            serde_yaml::Value::String(s) if s == "droptail" => Ok(AqmConfig::Droptail),
-            serde_yaml::Value::String(s) if s == "codel" => Ok(AqmConfig::CODEL),
-            serde_yaml::Value::Mapping(_) => {
-                let w: Wrapped = serde_yaml::from_value(v)
-                    .map_err(|e| serde::de::Error::custom(format!("aqm: {e}; {EXPECTED}")))?;
-                Ok(AqmConfig::Codel {
-                    target: w.codel.target.unwrap_or(Dur::from_millis(5)),
-                    interval: w.codel.interval.unwrap_or(Dur::from_millis(100)),
-                })
-            }
-            other => Err(serde::de::Error::custom(format!(
-                "invalid aqm {other:?}: {EXPECTED}"
-            ))),
-        }
-    }
-}
+pub use crate::net::queue_config::{AqmConfig, QueueLimit, QUEUE_EXPECTED};
 
 /// What sets the pace at which packets leave.
 #[derive(Debug, Clone)]
@@ -378,6 +222,7 @@ impl Bottleneck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::Dur;
 
     const MS: u64 = 1_000_000;
 

@@ -34,19 +34,19 @@ use crate::units::Dur;
 use serde::{Deserialize, Serialize};
 
 /// One timed change, once (`at`) or periodic (`every`, from `start`, until `until`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleEntry {
-    /// When a one-off change happens (time since the run started).
+    /// When a one-off change happens, a duration since the run started (like `10s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Dur>,
-    /// Period of a repeating change.
+    /// Period of a repeating change, a duration (like `30s`; above 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<Dur>,
-    /// First occurrence of a repeating change (default: one period in).
+    /// First occurrence of a repeating change, a duration (default: one period in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<Dur>,
-    /// No occurrence at or after this time (default: never stops).
+    /// No occurrence at or after this time, a duration (default: never stops).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Dur>,
     /// A label for the phase, shown in reports.
@@ -55,10 +55,10 @@ pub struct ScheduleEntry {
     /// New parameters from then on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set: Option<PhaseSet>,
-    /// The link goes down, in both directions, for this long.
+    /// The link goes down, in both directions, for this long (a duration, like `300ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<Dur>,
-    /// The host gets a new address.
+    /// `true`: the host gets a new address.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub address_change: bool,
     /// The phase's `set` replaces the link's whole configuration instead of changing the fields
@@ -68,7 +68,7 @@ pub struct ScheduleEntry {
 }
 
 /// Parameters a phase changes, per direction (`both`, then `up` / `down` on top).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseSet {
     /// Changes for both directions.

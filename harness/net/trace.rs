@@ -55,6 +55,22 @@ impl Serialize for TraceSpec {
     }
 }
 
+impl schemars::JsonSchema for TraceSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TraceSpec".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A Mahimahi capacity trace: a file name (looked up beside the profile, in --traces DIR, $CALLHARNESS_TRACES, then ../shared/traces) or a path",
+            "examples": ["Verizon-LTE-short.up"]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for TraceSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(TraceSpec::new(&String::deserialize(d)?))

@@ -7,145 +7,10 @@
 //! scenario types make every field optional for serde, so removing a bad field never hides the
 //! rest of the file; which fields are required is checked afterwards, with positions too.
 
-use super::yaml::{plain_scalar, Mark, Node, NodeKind, PlainScalar};
+pub use super::de_error::{nearest, one_of, DeError};
+pub use super::spanned::Spanned;
+use super::yaml::{plain_scalar, Node, NodeKind, PlainScalar};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
-use std::fmt;
-
-/// Where an error arose.
-#[derive(Debug, Clone)]
-pub struct Located {
-    pub mark: Mark,
-    /// Field path, like `calls[0].thresholds[1]`; empty for the document itself.
-    pub path: String,
-    /// The node to remove before trying again.
-    pub remove_id: u64,
-}
-
-/// An error from reading a node tree with serde.
-#[derive(Debug, Clone)]
-pub struct DeError {
-    pub message: String,
-    pub expected: Option<String>,
-    pub found: Option<String>,
-    pub suggestion: Option<String>,
-    pub located: Option<Box<Located>>,
-}
-
-impl DeError {
-    fn new(message: String) -> DeError {
-        DeError {
-            message,
-            expected: None,
-            found: None,
-            suggestion: None,
-            located: None,
-        }
-    }
-
-    fn locate(mut self, node: &Node, path: &str) -> DeError {
-        if self.located.is_none() {
-            self.located = Some(Box::new(Located {
-                mark: node.mark.clone(),
-                path: path.to_string(),
-                remove_id: node.id,
-            }));
-            if self.found.is_none() && matches!(node.kind, NodeKind::Scalar { .. }) {
-                self.found = Some(node.describe());
-            }
-        }
-        self
-    }
-}
-
-impl fmt::Display for DeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DeError {}
-
-/// The valid name nearest to `name`, if one is close enough to be a likely typo: within a few
-/// edits (transpositions count as one) for its length, or sharing most of its letters in order.
-pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let name = name.to_lowercase();
-    let mut best: Option<(usize, f64, &str)> = None;
-    for c in candidates {
-        let lc = c.to_lowercase();
-        let edits = strsim::damerau_levenshtein(&name, &lc);
-        let similarity = strsim::jaro_winkler(&name, &lc);
-        let close = edits <= (name.chars().count().max(lc.chars().count()) / 3).max(1)
-            || similarity >= 0.85;
-        if close && best.is_none_or(|b| (edits, -similarity) < (b.0, -b.1)) {
-            best = Some((edits, similarity, c));
-        }
-    }
-    best.map(|b| b.2.to_string())
-}
-
-/// "one of `a`, `b`, `c`".
-pub fn one_of(names: &[&str]) -> String {
-    match names {
-        [] => "nothing here".to_string(),
-        [one] => format!("`{one}`"),
-        _ => format!(
-            "one of {}",
-            names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-impl de::Error for DeError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        // Unit parsers pass "message\u{1f}expected\u{1f}found" (see raw.rs).
-        let text = msg.to_string();
-        let mut parts = text.split('\u{1f}');
-        let mut e = DeError::new(parts.next().unwrap_or_default().to_string());
-        e.expected = parts.next().map(str::to_string);
-        e.found = parts.next().map(str::to_string);
-        e
-    }
-
-    fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        let mut e = DeError::new(format!("expected {exp}, found {unexp}"));
-        e.expected = Some(exp.to_string());
-        e.found = Some(unexp.to_string());
-        e
-    }
-
-    fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        let mut e = DeError::new(format!("invalid value: expected {exp}, found {unexp}"));
-        e.expected = Some(exp.to_string());
-        e.found = Some(unexp.to_string());
-        e
-    }
-
-    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = DeError::new(format!("unknown value `{variant}`"));
-        e.expected = Some(one_of(expected));
-        e.found = Some(format!("`{variant}`"));
-        e.suggestion = nearest(variant, expected.iter().copied());
-        e
-    }
-
-    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = DeError::new(format!("unknown field `{field}`"));
-        e.expected = Some(one_of(expected));
-        e.found = Some(format!("`{field}`"));
-        e.suggestion = nearest(field, expected.iter().copied());
-        e
-    }
-
-    fn missing_field(field: &'static str) -> Self {
-        let mut e = DeError::new(format!("missing field `{field}`"));
-        e.expected = Some(format!("a field `{field}`"));
-        e
-    }
-}
 
 /// Reads `T` from `node`, whose field path is `path`; the first error wins.
 pub fn from_node<T: DeserializeOwned>(node: &Node, path: &str) -> Result<T, DeError> {
@@ -228,23 +93,15 @@ impl<'a> NodeDe<'a> {
     }
 
     fn invalid<T>(&self, exp: &dyn de::Expected) -> Result<T, DeError> {
-        let unexp = match &self.node.kind {
-            NodeKind::Null => de::Unexpected::Unit,
-            NodeKind::Scalar { text, .. } => de::Unexpected::Str(text),
-            NodeKind::Seq(_) => de::Unexpected::Seq,
-            NodeKind::Map(_) => de::Unexpected::Map,
-        };
-        let mut e = <DeError as de::Error>::invalid_type(unexp, exp);
-        let exp = exp.to_string();
-        // serde names a struct by its Rust name; a person wrote a YAML mapping.
-        let exp = if exp.starts_with("struct ") || exp.starts_with("a map") {
-            "a mapping of fields (`key: value`)".to_string()
-        } else {
-            exp
-        };
-        e.found = Some(self.node.describe());
-        e.expected = Some(exp.clone());
-        e.message = format!("expected {exp}, found {}", self.node.describe());
+        self.invalid_as(super::de_error::plain_expected(&exp.to_string()))
+    }
+
+    /// The wrong-type error: `expected` in plain words, found what the node is.
+    fn invalid_as<T>(&self, expected: String) -> Result<T, DeError> {
+        let found = self.node.describe();
+        let mut e = DeError::new(format!("expected {expected}, found {found}"));
+        e.found = Some(found);
+        e.expected = Some(expected);
         Err(self.err(e))
     }
 
@@ -398,14 +255,18 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
                     fields: Some(fields),
                 })
                 .map_err(|e| self.err(e)),
-            _ => self.invalid(&v),
+            _ if fields.is_empty() => self.invalid(&v),
+            _ => self.invalid_as(format!(
+                "a mapping of fields (`key: value`): {}",
+                one_of(fields)
+            )),
         }
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _variants: &'static [&'static str],
+        variants: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
@@ -422,7 +283,14 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
                     path: key_path(self.path, k.as_str().unwrap_or("")),
                 })
             }
-            _ => return self.invalid(&v),
+            NodeKind::Map(entries) => {
+                let found = format!("a mapping with {} keys", entries.len());
+                let mut e = DeError::new(format!("expected one key, found {found}"));
+                e.expected = Some(format!("one key: {}", one_of(variants)));
+                e.found = Some(found);
+                return Err(self.err(e));
+            }
+            _ => return self.invalid_as(one_of(variants)),
         };
         r.map_err(|e| self.err(e))
     }
@@ -437,82 +305,7 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         deserialize_byte_buf);
 }
 
-/// The struct name by which [`Spanned`] asks this deserializer for the node's position.
-const SPANNED: &str = "$callharness::scenario::Spanned";
-const SPANNED_FIELDS: &[&str] = &["$file", "$line", "$column", "$path", "$id", "$value"];
-
-/// A value with the place it was written: file, line, column, field path and node id (to find
-/// the node itself again in the tree). Only `from_node` can produce it.
-#[derive(Debug, Clone)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub mark: Mark,
-    pub path: String,
-    pub id: u64,
-}
-
-impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Spanned<T> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: de::Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Spanned<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a value read by the scenario loader")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Spanned<T>, A::Error> {
-                let file: String = m
-                    .next_entry::<String, String>()?
-                    .map(|e| e.1)
-                    .unwrap_or_default();
-                let line: u64 = m
-                    .next_entry::<String, u64>()?
-                    .map(|e| e.1)
-                    .unwrap_or_default();
-                let column: u64 = m
-                    .next_entry::<String, u64>()?
-                    .map(|e| e.1)
-                    .unwrap_or_default();
-                let path: String = m
-                    .next_entry::<String, String>()?
-                    .map(|e| e.1)
-                    .unwrap_or_default();
-                let id: u64 = m
-                    .next_entry::<String, u64>()?
-                    .map(|e| e.1)
-                    .unwrap_or_default();
-                let Some((_, value)) = m.next_entry::<String, T>()? else {
-                    return Err(de::Error::custom("a value read by the scenario loader"));
-                };
-                Ok(Spanned {
-                    value,
-                    mark: Mark {
-                        file: std::sync::Arc::new(std::path::PathBuf::from(file)),
-                        line: line as usize,
-                        column: column as usize,
-                    },
-                    path,
-                    id,
-                })
-            }
-        }
-        d.deserialize_struct(SPANNED, SPANNED_FIELDS, V(std::marker::PhantomData))
-    }
-}
-
-impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(g)
-    }
-}
+use super::spanned::{SPANNED, SPANNED_FIELDS};
 
 struct SpannedAccess<'a> {
     node: &'a Node,
@@ -652,12 +445,13 @@ impl<'de, 'a> de::VariantAccess<'de> for Enum<'a> {
         match self.value {
             None => Ok(()),
             Some(n) if matches!(n.kind, NodeKind::Null) => Ok(()),
-            Some(n) => Err(<DeError as de::Error>::custom(format!(
-                "expected no value after `{}`, found {}",
-                self.tag.as_str().unwrap_or(""),
-                n.describe()
-            ))
-            .locate(n, &self.path)),
+            Some(n) => {
+                let tag = self.tag.as_str().unwrap_or("");
+                let mut e = DeError::new(format!("`{tag}` takes no parameters"));
+                e.expected = Some(format!("`{tag}` alone"));
+                e.found = Some(n.describe());
+                Err(e.locate(n, &self.path))
+            }
         }
     }
 
@@ -667,11 +461,7 @@ impl<'de, 'a> de::VariantAccess<'de> for Enum<'a> {
                 node,
                 path: &self.path,
             }),
-            None => Err(<DeError as de::Error>::custom(format!(
-                "`{}` needs a value",
-                self.tag.as_str().unwrap_or("")
-            ))
-            .locate(self.tag, &self.path)),
+            None => Err(self.needs("VALUE")),
         }
     }
 
@@ -684,9 +474,7 @@ impl<'de, 'a> de::VariantAccess<'de> for Enum<'a> {
                 },
                 v,
             ),
-            None => {
-                Err(<DeError as de::Error>::custom("expected a list").locate(self.tag, &self.path))
-            }
+            None => Err(self.needs("[...]")),
         }
     }
 
@@ -706,94 +494,28 @@ impl<'de, 'a> de::VariantAccess<'de> for Enum<'a> {
                 v,
             ),
             None => {
-                Err(<DeError as de::Error>::custom("expected a mapping")
-                    .locate(self.tag, &self.path))
+                let fields = fields
+                    .iter()
+                    .map(|f| format!("{f}: ..."))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Err(self.needs(&format!("{{ {fields} }}")))
             }
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::yaml::parse;
-    use super::*;
-    use serde::Deserialize;
-    use std::path::PathBuf;
-    use std::sync::Arc;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Inner {
-        count: Option<u32>,
-        kind: Option<Kind>,
-    }
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    #[serde(rename_all = "kebab-case")]
-    enum Kind {
-        IceFailed,
-        Connected,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Outer {
-        name: Option<String>,
-        items: Option<Vec<Inner>>,
-    }
-
-    fn node(text: &str) -> Node {
-        parse(text, &Arc::new(PathBuf::from("t.yaml"))).expect("yaml")
-    }
-
-    #[test]
-    fn errors_carry_position_and_path() {
-        let n = node("name: x\nitems:\n  - { count: 1 }\n  - { count: many }\n");
-        let e = from_node::<Outer>(&n, "").unwrap_err();
-        let ok =
-            from_node::<Outer>(&node("items: [{ count: 2, kind: connected }]"), "").expect("ok");
-        let items = ok.items.expect("items");
-        assert_eq!(
-            (items[0].count, items[0].kind.as_ref()),
-            (Some(2), Some(&Kind::Connected))
-        );
-        assert!(ok.name.is_none());
-        let l = e.located.expect("located");
-        assert_eq!(l.path, "items[1].count");
-        assert_eq!((l.mark.line, l.mark.column), (4, 14));
-    }
-
-    #[test]
-    fn all_independent_errors_are_found() {
-        let n = node(
-            "name: x\nnmae: y\nitems:\n  - { count: -1, kind: ice-faild }\n  - { cuont: 2 }\n",
-        );
-        let (v, errors) = deserialize_all::<Outer>(&n, "", 10);
-        let v = v.expect("what is left reads");
-        assert_eq!(v.name.as_deref(), Some("x"));
-        let items = v.items.expect("items");
-        assert_eq!((items[0].count, items[0].kind.as_ref()), (None, None));
-        assert_eq!(items.len(), 2);
-        let paths: Vec<_> = errors
-            .iter()
-            .map(|e| e.located.as_ref().expect("located").path.clone())
-            .collect();
-        assert_eq!(
-            paths,
-            ["nmae", "items[0].count", "items[0].kind", "items[1].cuont"]
-        );
-        assert_eq!(errors[0].suggestion.as_deref(), Some("name"));
-        assert_eq!(errors[2].suggestion.as_deref(), Some("ice-failed"));
-        assert_eq!(errors[3].suggestion.as_deref(), Some("count"));
-    }
-
-    #[test]
-    fn values_deserialize_like_serde_yaml() {
-        let n = node("a: [1, 2.5, true, x, ~]\nb: { c: '7' }\n");
-        let v: serde_yaml::Value = from_node(&n, "").expect("value");
-        let w: serde_yaml::Value =
-            serde_yaml::from_str("a: [1, 2.5, true, x, ~]\nb: { c: '7' }\n").expect("yaml");
-        assert_eq!(v, w);
-        assert_eq!(n.to_value(), w);
+impl Enum<'_> {
+    /// A name given alone where it needs parameters (`loss: random`).
+    fn needs(&self, what: &str) -> DeError {
+        let tag = self.tag.as_str().unwrap_or("");
+        let mut e = DeError::new(format!("`{tag}` needs its parameters"));
+        e.expected = Some(format!("`{tag}: {what}`"));
+        e.found = Some(format!("`{tag}` alone"));
+        e.locate(self.tag, &self.path)
     }
 }
+
+#[cfg(test)]
+#[path = "de_tests.rs"]
+mod tests;

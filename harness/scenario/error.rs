@@ -35,10 +35,30 @@ pub enum ErrorKind {
     Conflict,
 }
 
+/// Whether a finding stops the scenario from loading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Severity {
+    /// The scenario does not load.
+    #[default]
+    Error,
+    /// The scenario loads; the finding is printed before anything runs (a long run ahead).
+    Warning,
+}
+
+/// Longest piece of the input (a name, value or key) an error quotes, in characters; a
+/// longer one is cut and its length given, so a 1 MB name costs a line, not a megabyte.
+pub const MAX_ECHO: usize = 80;
+/// Longest text of one part of an error (message, expected, found), in characters.
+const MAX_PART: usize = 1000;
+/// Longest source line shown under an error, in characters (a window around the column).
+const MAX_SOURCE: usize = 120;
+
 /// One mistake in a scenario file (or in a profile or template it uses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
     pub kind: ErrorKind,
+    /// An error (the default) or a warning.
+    pub severity: Severity,
     /// The file the mistake is in (a profile or template file when it is there).
     pub file: PathBuf,
     /// 1-based line; 0 when the error concerns the whole file.
@@ -55,8 +75,10 @@ pub struct ScenarioError {
     pub suggestion: Option<String>,
     /// The matrix cell the error was found in, like `profile=wifi-bad`.
     pub cell: Option<String>,
-    /// The source line the error points at, for the caret display.
+    /// The source line the error points at (or a window of it), for the caret display.
     pub source_line: Option<String>,
+    /// 1-based column of the caret within `source_line`.
+    pub caret: usize,
 }
 
 impl ScenarioError {
@@ -64,6 +86,7 @@ impl ScenarioError {
     pub fn at(kind: ErrorKind, mark: &Mark, path: &str, message: impl Into<String>) -> Self {
         ScenarioError {
             kind,
+            severity: Severity::Error,
             file: mark.file.as_ref().clone(),
             line: mark.line,
             column: mark.column,
@@ -74,6 +97,7 @@ impl ScenarioError {
             suggestion: None,
             cell: None,
             source_line: None,
+            caret: 0,
         }
     }
 
@@ -81,6 +105,7 @@ impl ScenarioError {
     pub fn io(file: PathBuf, message: impl Into<String>) -> Self {
         ScenarioError {
             kind: ErrorKind::Io,
+            severity: Severity::Error,
             file,
             line: 0,
             column: 0,
@@ -91,6 +116,7 @@ impl ScenarioError {
             suggestion: None,
             cell: None,
             source_line: None,
+            caret: 0,
         }
     }
 
@@ -103,6 +129,12 @@ impl ScenarioError {
     /// Sets what was found.
     pub fn found(mut self, f: impl Into<String>) -> Self {
         self.found = Some(f.into());
+        self
+    }
+
+    /// Makes it a warning.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
         self
     }
 
@@ -125,50 +157,119 @@ impl ScenarioError {
         } else {
             ErrorKind::BadValue
         };
-        let mut err = ScenarioError::at(kind, &mark, &path, e.message.clone());
+        let mut err = ScenarioError::at(kind, &mark, &path, e.message);
         err.expected = e.expected;
         err.found = e.found;
-        // A unit error from a type we do not own (`invalid percentage "140%": expected ...`):
-        // split it into message, expected and found like our own.
-        if let Some((head, expected)) = e.message.split_once("\": expected ") {
-            if let Some((kind_text, found)) = head
-                .strip_prefix("invalid ")
-                .and_then(|h| h.split_once(" \""))
-            {
-                let number = found.trim_end_matches(|c: char| c.is_alphabetic() || c == '%');
-                err.message = if found.starts_with('-') {
-                    format!("a {kind_text} cannot be negative")
-                } else if kind_text == "percentage"
-                    && number.parse::<f64>().is_ok_and(|v| v > 100.0)
-                {
-                    "a percentage cannot be over 100%".to_string()
-                } else {
-                    format!("invalid {kind_text}")
-                };
-                err.expected = Some(expected.to_string());
-                err.found = Some(format!("`{found}`"));
-            }
-        }
         err.suggestion = e.suggestion;
         err
     }
 
-    /// Fills `source_line` from the file's text.
+    /// Fills `source_line` from the file's text (a window around the column when the line is
+    /// long) and shortens every quoted piece of input (see [`ScenarioError::capped`]).
     pub(crate) fn with_source(mut self, text: &str) -> Self {
         if self.line > 0 {
-            self.source_line = text.lines().nth(self.line - 1).map(str::to_string);
+            if let Some(line) = text.lines().nth(self.line - 1) {
+                let (window, caret) = window(line, self.column);
+                self.source_line = Some(window);
+                self.caret = caret;
+            }
         }
+        self.capped()
+    }
+
+    /// The error with every piece of input it quotes (names, values, keys, path segments)
+    /// cut to [`MAX_ECHO`] characters, its length given: "`aaaa…` (1000000 bytes)".
+    pub(crate) fn capped(mut self) -> Self {
+        self.message = cap_text(&self.message);
+        self.expected = self.expected.map(|t| cap_text(&t));
+        self.found = self.found.map(|t| cap_text(&t));
+        self.suggestion = self.suggestion.map(|t| cap_piece(&t));
+        self.cell = self.cell.map(|t| cap_text(&t));
+        self.path = self
+            .path
+            .split('.')
+            .map(cap_piece)
+            .collect::<Vec<_>>()
+            .join(".");
         self
     }
+}
+
+/// `piece` cut to [`MAX_ECHO`] characters with "…", or as it is.
+fn cap_piece(piece: &str) -> String {
+    if piece.chars().count() <= MAX_ECHO {
+        return piece.to_string();
+    }
+    let head: String = piece.chars().take(MAX_ECHO).collect();
+    format!("{head}… ({} bytes)", piece.len())
+}
+
+/// Shortens the quoted spans (between backticks) and the long words of `text`, then the
+/// whole, so that no piece of input is echoed at length.
+fn cap_text(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        // Odd parts lie between backticks; the last one is closed only if a part follows.
+        let quoted = i % 2 == 1;
+        let closed = quoted && i + 1 < parts.len();
+        if quoted {
+            out.push('`');
+        }
+        if quoted && part.chars().count() > MAX_ECHO {
+            out.extend(part.chars().take(MAX_ECHO));
+            out.push('…');
+            if closed {
+                out.push('`');
+            }
+            out.push_str(&format!(" ({} bytes)", part.len()));
+            continue;
+        }
+        let words: Vec<String> = part.split(' ').map(cap_piece).collect();
+        out.push_str(&words.join(" "));
+        if closed {
+            out.push('`');
+        }
+    }
+    if out.chars().count() <= MAX_PART {
+        return out;
+    }
+    let head: String = out.chars().take(MAX_PART).collect();
+    format!("{head}… ({} bytes in all)", out.len())
+}
+
+/// A window of `line` around `column` (1-based) at most [`MAX_SOURCE`] characters wide, and
+/// the caret's column in it.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SOURCE {
+        return (line.to_string(), column);
+    }
+    let at = column.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(MAX_SOURCE / 3);
+    let end = (start + MAX_SOURCE).min(chars.len());
+    let mut w = String::new();
+    if start > 0 {
+        w.push('…');
+    }
+    w.extend(&chars[start..end]);
+    if end < chars.len() {
+        w.push('…');
+    }
+    (w, at - start + 1 + usize::from(start > 0))
 }
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.file.display();
+        let what = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
         if self.line > 0 {
-            write!(f, "{file}:{}:{}: error: ", self.line, self.column)?;
+            write!(f, "{file}:{}:{}: {what}: ", self.line, self.column)?;
         } else {
-            write!(f, "{file}: error: ")?;
+            write!(f, "{file}: {what}: ")?;
         }
         f.write_str(&self.message)?;
         if !self.path.is_empty() {
@@ -180,7 +281,7 @@ impl fmt::Display for ScenarioError {
         if let Some(src) = &self.source_line {
             let n = self.line.to_string();
             let pad = " ".repeat(n.len());
-            let caret = " ".repeat(self.column.saturating_sub(1));
+            let caret = " ".repeat(self.caret.saturating_sub(1));
             write!(f, "\n{pad} |\n{n} | {src}\n{pad} | {caret}^")?;
         }
         let pad = " ".repeat(self.line.max(1).to_string().len());

@@ -25,12 +25,7 @@ pub fn validate_file(
     path: &Path,
     profile_dirs: &[PathBuf],
 ) -> Result<Vec<Scenario>, Vec<ScenarioError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ScenarioError::io(
-            path.to_path_buf(),
-            format!("cannot read: {e}"),
-        )]
-    })?;
+    let text = super::files::read_text(path).map_err(|e| vec![*e])?;
     load_str(&text, path, profile_dirs)
 }
 
@@ -109,6 +104,11 @@ pub fn load_str(
     }
 }
 
+/// The keys of an ordered map.
+fn keys<V>(entries: &[(Spanned<String>, V)]) -> Vec<&Spanned<String>> {
+    entries.iter().map(|(k, _)| k).collect()
+}
+
 /// Sorts, deduplicates and adds source lines: from `text` for errors in the scenario file
 /// `path`, from the file itself for errors in a profile or template file.
 fn finish(mut errors: Vec<ScenarioError>, text: &str, path: &Path) -> Vec<ScenarioError> {
@@ -119,14 +119,14 @@ fn finish(mut errors: Vec<ScenarioError>, text: &str, path: &Path) -> Vec<Scenar
         .into_iter()
         .map(|e| {
             if e.kind == ErrorKind::Io {
-                return e;
+                return e.capped();
             }
             let t = texts
                 .entry(e.file.clone())
                 .or_insert_with(|| std::fs::read_to_string(&e.file).ok());
             match t {
                 Some(t) => e.with_source(t),
-                None => e,
+                None => e.capped(),
             }
         })
         .collect()
@@ -261,6 +261,7 @@ impl Context {
                 );
                 None
             }
+            Some(n) if !self.name_ok("scenario", &n.value, &n.mark, &n.path) => None,
             Some(n) => Some(n.value.clone()),
             None => {
                 self.missing(&doc_mark, "", "name", "a short name like `lossy-wifi-call`");
@@ -280,6 +281,7 @@ impl Context {
                 );
                 None
             }
+            Some(d) if !self.duration_ok(d.value.0, &d.mark, &d.path) => None,
             Some(d) => Some(d.value.0),
             None => {
                 self.missing(&doc_mark, "", "duration", "a duration like `60s`");
@@ -304,6 +306,22 @@ impl Context {
                     .found(format!("`{}`", id.value))
                     .suggest(nearest(&id.value, ids)),
                 );
+            }
+        }
+
+        // Names of what the file defines, each within the length limit.
+        let defined = [
+            ("profile", raw.profiles.as_ref().map(|m| keys(&m.0))),
+            ("template", raw.templates.as_ref().map(|m| keys(&m.0))),
+            ("site", raw.sites.as_ref().map(|m| keys(&m.0))),
+            (
+                "participant",
+                raw.participants.as_ref().map(|m| keys(&m.value.0)),
+            ),
+        ];
+        for (what, names) in defined {
+            for k in names.into_iter().flatten() {
+                self.name_ok(what, &k.value, &k.mark, &k.path);
             }
         }
 
@@ -447,7 +465,7 @@ impl Context {
         if !self.errors.is_empty() {
             return None;
         }
-        Some(Scenario {
+        let mut scenario = Scenario {
             name: name?,
             description: raw.description.clone().unwrap_or_default(),
             kb,
@@ -463,7 +481,17 @@ impl Context {
             timeline,
             thresholds,
             matrix,
-        })
+            warnings: Vec::new(),
+        };
+        let warning = self.check_work(&scenario, &raw);
+        if !self.errors.is_empty() {
+            return None;
+        }
+        scenario.warnings = warning
+            .map(|w| w.with_source(&self.source))
+            .into_iter()
+            .collect();
+        Some(scenario)
     }
 
     pub(super) fn thresholds(&mut self, list: Option<&ThresholdList>) -> Vec<Threshold> {
@@ -500,85 +528,5 @@ impl Context {
             }
         }
         out
-    }
-}
-
-/// Lists the scenario files at `paths`: a file is taken as it is; a folder gives every
-/// `*.yaml`/`*.yml` under it, recursively and sorted, skipping `profiles/` and `templates/`
-/// folders (and hidden ones). Only regular files are read (a FIFO, socket or device named
-/// `*.yaml` is an error, not a hang); a folder reached twice through symbolic links is walked
-/// once (a link loop ends), and a file reached twice is listed once, first occurrence kept.
-pub fn find_scenarios(paths: &[PathBuf]) -> Result<Vec<PathBuf>, super::ScenarioErrors> {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let mut visited = std::collections::BTreeSet::new();
-    for p in paths {
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                walk(p, &mut found, &mut errors, &mut visited);
-                found.sort();
-                out.extend(found);
-            }
-            Ok(m) if m.is_file() => out.push(p.clone()),
-            Ok(_) => errors.push(not_regular(p)),
-            Err(_) => errors.push(ScenarioError::io(p.clone(), "no such file or folder")),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(super::ScenarioErrors(errors));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-    Ok(out)
-}
-
-fn not_regular(p: &Path) -> ScenarioError {
-    ScenarioError::io(
-        p.to_path_buf(),
-        "not a regular file (a FIFO, socket or device): not read",
-    )
-}
-
-fn walk(
-    dir: &Path,
-    out: &mut Vec<PathBuf>,
-    errors: &mut Vec<ScenarioError>,
-    visited: &mut std::collections::BTreeSet<PathBuf>,
-) {
-    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    if !visited.insert(canonical) {
-        return;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(ScenarioError::io(
-                dir.to_path_buf(),
-                format!("cannot list folder: {e}"),
-            ));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue; // a dangling link
-        };
-        if meta.is_dir() {
-            if name != "profiles" && name != "templates" && !name.starts_with('.') {
-                walk(&path, out, errors, visited);
-            }
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            if meta.is_file() {
-                out.push(path);
-            } else {
-                errors.push(not_regular(&path));
-            }
-        }
     }
 }

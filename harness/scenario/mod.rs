@@ -41,25 +41,31 @@
 //! - Matrix key `profile` sets every participant's network.
 
 mod de;
+mod de_error;
 mod error;
 mod expects;
+mod files;
+mod flows;
 mod judge;
 pub mod kb_catalog;
+pub mod limits;
 mod load;
 mod matrix;
 mod model;
 mod participants;
 mod profile_shape;
 pub mod raw;
+mod spanned;
 mod threshold;
 mod timeline;
 mod world_check;
 mod yaml;
 
 pub use de::Spanned;
-pub use error::{ErrorKind, ScenarioError, ScenarioErrors};
+pub use error::{ErrorKind, ScenarioError, ScenarioErrors, Severity};
+pub use files::{find_scenarios, MAX_FILE_BYTES};
 pub use judge::{judge_thresholds, StreamView, WindowFigure};
-pub use load::{find_scenarios, load_str, validate_file};
+pub use load::{load_str, validate_file};
 pub use model::*;
 pub use threshold::{
     named_set, named_set_description, named_set_names, Cmp, Extreme, Metric, Quantifier, Threshold,
@@ -109,5 +115,9 @@ pub fn json_schema() -> serde_json::Value {
     schemars::schema_for!(raw::RawScenario).to_value()
 }
 
+#[cfg(test)]
+mod input_tests;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,9 @@ pub struct Scenario {
     pub thresholds: Vec<Threshold>,
     /// This cell's parameter values (`profile` -> `wifi-good`); empty without a matrix.
     pub matrix: BTreeMap<String, String>,
+    /// What the loader warns about (a long run ahead, see [`super::limits`]); `validate` and
+    /// `run` print these before anything runs.
+    pub warnings: Vec<super::error::ScenarioError>,
 }
 
 impl Scenario {

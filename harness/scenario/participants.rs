@@ -48,7 +48,15 @@ impl Context {
                 return None;
             } else {
                 let file = self.template_dir.join(format!("{}.yaml", tname.value));
-                let Ok(text) = std::fs::read_to_string(&file) else {
+                let text = match super::files::read_text(&file) {
+                    Ok(t) => Some(t),
+                    Err(e) if file.is_file() => {
+                        self.push(*e);
+                        return None;
+                    }
+                    Err(_) => None,
+                };
+                let Some(text) = text else {
                     let mut known: Vec<String> =
                         templates.0.iter().map(|(k, _)| k.value.clone()).collect();
                     known.extend(yaml_stems(&self.template_dir));
@@ -187,10 +195,12 @@ impl Context {
         self.check_firewall_peers(&r.firewall);
         let mut firewall = Vec::new();
         for (node, path) in &r.firewall {
-            match from_node::<FirewallRule>(node, path) {
-                Ok(rule) => firewall.push(rule),
-                Err(e) => self.push(ScenarioError::from_de(e, &node.mark)),
+            // Every mistake of a rule at once (a bad action, bad ports and an unknown key).
+            let (rule, errs) = deserialize_all::<FirewallRule>(node, path, MAX_ERRORS);
+            for e in errs {
+                self.push(ScenarioError::from_de(e, &node.mark));
             }
+            firewall.extend(rule);
         }
         let jitter_buffer = match &r.jitter_buffer {
             None => JitterBufferConfig::default(),
@@ -374,10 +384,10 @@ impl Context {
         let (mut body, source) = match src {
             ProfileSource::Inline(n) => (n, None),
             ProfileSource::File(f) => {
-                let text = match std::fs::read_to_string(&f) {
+                let text = match super::files::read_text(&f) {
                     Ok(t) => t,
                     Err(e) => {
-                        self.push(ScenarioError::io(f, format!("cannot read profile: {e}")));
+                        self.push(*e);
                         return None;
                     }
                 };
@@ -452,12 +462,28 @@ impl Context {
         }
         profile.source = source;
         if let Err(e) = profile.validate() {
-            self.push(ScenarioError::at(
-                ErrorKind::BadValue,
-                &name.mark,
-                &name.path,
-                format!("profile `{}` (with overrides): {e}", name.value),
-            ));
+            // At the field the check names, in the overrides or the profile's own body.
+            let err = match super::profile_shape::locate_check(&e, &body) {
+                Some((node, rel, message)) => {
+                    let base = overrides
+                        .iter()
+                        .find(|(o, _)| o.contains_id(node.id))
+                        .map_or(body_path.as_str(), |(_, p)| p.as_str());
+                    ScenarioError::at(
+                        ErrorKind::BadValue,
+                        &node.mark,
+                        &join_path(base, &rel),
+                        format!("profile `{}`: {message}", name.value),
+                    )
+                }
+                None => ScenarioError::at(
+                    ErrorKind::BadValue,
+                    &name.mark,
+                    &name.path,
+                    format!("profile `{}` (with overrides): {e}", name.value),
+                ),
+            };
+            self.push(err);
             return None;
         }
         Some(profile)

@@ -925,8 +925,8 @@ fn every_example_scenario_validates_against_the_real_profiles() {
     }
 }
 
-/// The schema's hand-written picture of a network profile lists exactly the emulator's fields
-/// (serde names them all in an unknown-field error), so the two cannot drift apart.
+/// The schema of a network profile lists exactly the fields the loader reads (serde names
+/// them all in an unknown-field error).
 #[test]
 fn schema_profile_fields_match_the_emulator() {
     let s = json_schema();
@@ -961,7 +961,11 @@ fn schema_profile_fields_match_the_emulator() {
     };
     assert_eq!(names(profile), serde_fields("zzz: 1\n"));
     assert_eq!(
-        names(&profile["properties"]["up"]),
+        profile["properties"]["up"]["anyOf"][0]["$ref"],
+        "#/$defs/DirectionConfig"
+    );
+    assert_eq!(
+        names(&s["$defs"]["DirectionConfig"]),
         serde_fields("up: { zzz: 1 }\n")
     );
 }

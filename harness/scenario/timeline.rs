@@ -456,12 +456,9 @@ impl Context {
             let Some(node) = self.opaque_node(flow) else {
                 return Vec::new();
             };
-            return match from_node::<CrossTrafficFlow>(&node, &flow.at.path) {
-                Ok(flow) => one(NetAction::CrossTrafficStart { flow }),
-                Err(e) => {
-                    self.push(ScenarioError::from_de(e, &node.mark));
-                    Vec::new()
-                }
+            return match self.cross_flow(&node, &flow.at.path) {
+                Some(flow) => one(NetAction::CrossTrafficStart { flow }),
+                None => Vec::new(),
             };
         }
         if let Some(name) = &r.cross_traffic_stop {
