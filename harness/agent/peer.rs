@@ -44,6 +44,70 @@ pub const OPUS_PT: u8 = 111;
 /// Opus RTP clock rate: always 48 kHz (RFC 7587).
 pub const OPUS_CLOCK: u32 = 48_000;
 
+/// A client's ICE consent timers, measured from the last packet heard from the far end
+/// (RFC 7675 consent freshness).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IceTimeouts {
+    /// Silence after which ICE reports `disconnected` (5 s).
+    pub disconnected: Duration,
+    /// Silence after which ICE reports `failed` and the call drops (30 s). rtc counts its
+    /// failed timeout from `disconnected`, so the stack is given `failed - disconnected`
+    /// (25 s by default: rtc's own defaults).
+    pub failed: Duration,
+    /// Interval between consent checks (STUN binding requests) on the selected pair (2 s).
+    pub keepalive: Duration,
+}
+
+impl Default for IceTimeouts {
+    fn default() -> Self {
+        IceTimeouts {
+            disconnected: Duration::from_secs(5),
+            failed: Duration::from_secs(30),
+            keepalive: Duration::from_secs(2),
+        }
+    }
+}
+
+impl IceTimeouts {
+    /// The problem with these timers, if any: each must be above 0, and keepalive <
+    /// disconnected < failed (a keepalive as long as the disconnected timeout would report a
+    /// healthy but quiet path disconnected; a failed timeout not above disconnected would skip
+    /// the disconnected state). Returns the field at fault and why.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let ms = |d: Duration| d.as_millis();
+        for (field, d) in [
+            ("keepalive", self.keepalive),
+            ("disconnected_timeout", self.disconnected),
+            ("failed_timeout", self.failed),
+        ] {
+            if d.is_zero() {
+                return Some((field, "must be above 0".to_string()));
+            }
+        }
+        if self.keepalive >= self.disconnected {
+            return Some((
+                "keepalive",
+                format!(
+                    "keepalive ({} ms) must be shorter than disconnected_timeout ({} ms)",
+                    ms(self.keepalive),
+                    ms(self.disconnected)
+                ),
+            ));
+        }
+        if self.disconnected >= self.failed {
+            return Some((
+                "failed_timeout",
+                format!(
+                    "failed_timeout ({} ms) must be longer than disconnected_timeout ({} ms)",
+                    ms(self.failed),
+                    ms(self.disconnected)
+                ),
+            ));
+        }
+        None
+    }
+}
+
 /// What a peer needs to know to be built.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -54,10 +118,8 @@ pub struct PeerConfig {
     /// ICE username fragment and password, derived from the run's seed.
     pub ice_ufrag: String,
     pub ice_pwd: String,
-    /// ICE timeouts: disconnected after, failed after, keepalive interval.
-    pub ice_disconnected: Duration,
-    pub ice_failed: Duration,
-    pub ice_keepalive: Duration,
+    /// ICE consent timers.
+    pub ice: IceTimeouts,
     /// Seed for a fixed-size crypto provider (simulated time: see [`super::fixed_crypto`]);
     /// None uses the default provider.
     pub crypto_seed: Option<u64>,
@@ -143,10 +205,11 @@ impl Peer {
         if !cfg.ice_restart {
             settings = settings.with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone());
         }
+        // rtc fails `failed` after `disconnected`; ours counts both from the last packet heard.
         let mut settings = settings.with_ice_timeouts(
-            Some(cfg.ice_disconnected),
-            Some(cfg.ice_failed),
-            Some(cfg.ice_keepalive),
+            Some(cfg.ice.disconnected),
+            Some(cfg.ice.failed.saturating_sub(cfg.ice.disconnected)),
+            Some(cfg.ice.keepalive),
         );
         let mut config = RTCConfigurationBuilder::new();
         if let Some(seed) = cfg.crypto_seed {

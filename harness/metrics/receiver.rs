@@ -8,7 +8,8 @@
 //! - the interarrival jitter estimate J (A.8) at a given RTP clock rate, and every packet's
 //!   delay variation |D| in an HdrHistogram (p50/p95/p99);
 //! - duplicates (not counted as received: webrtc-rs retransmissions can duplicate), reordered
-//!   packets, and the longest gap between consecutive arrivals;
+//!   packets, and the longest gap between consecutive arrivals (less the media time a DTX
+//!   sender skipped on purpose: a timestamp jump with no sequence gap);
 //! - a bitset of received/lost per sequence slot ([`LossRecord`], for RFC 3611 burst/gap
 //!   metrics in [`burst`](crate::metrics::burst)) and the windowed checks and per-second series
 //!   of [`window`](crate::metrics::window).
@@ -167,6 +168,8 @@ pub struct ReceiverStats {
     // Arrival gaps.
     first_arrival_ns: Option<u64>,
     last_arrival_ns: u64,
+    /// Sequence number, RTP timestamp and payload bytes of the last packet handed in.
+    last_arrival: (u16, u32, usize),
     max_gap_ns: u64,
     // RTP timestamp extension and send-time anchor.
     ts_last: u32,
@@ -213,6 +216,7 @@ impl ReceiverStats {
             variation_us,
             first_arrival_ns: None,
             last_arrival_ns: 0,
+            last_arrival: (0, 0, 0),
             max_gap_ns: 0,
             ts_last: 0,
             ts_ext_last: 0,
@@ -250,12 +254,13 @@ impl ReceiverStats {
         match self.first_arrival_ns {
             None => self.first_arrival_ns = Some(arrival_ns),
             Some(_) => {
-                self.max_gap_ns = self
-                    .max_gap_ns
-                    .max(arrival_ns.saturating_sub(self.last_arrival_ns));
+                let gap = arrival_ns.saturating_sub(self.last_arrival_ns);
+                let gap = gap.saturating_sub(self.intended_pause_ns(seq, rtp_ts));
+                self.max_gap_ns = self.max_gap_ns.max(gap);
             }
         }
         self.last_arrival_ns = self.last_arrival_ns.max(arrival_ns);
+        self.last_arrival = (seq, rtp_ts, payload_len);
 
         if !self.started {
             self.started = true;
@@ -452,6 +457,21 @@ impl ReceiverStats {
         }
     }
 
+    /// Media time the sender meant to skip between the previous packet and this one, ns: the
+    /// timestamp step beyond one packet interval per sequence step (a DTX pause: the timestamp
+    /// jumps, the sequence number does not). 0 for a stream that never pauses.
+    fn intended_pause_ns(&self, seq: u16, rtp_ts: u32) -> u64 {
+        let (prev_seq, prev_ts, _) = self.last_arrival;
+        let seq_steps = i64::from(seq.wrapping_sub(prev_seq) as i16);
+        let ts_step = i64::from(rtp_ts.wrapping_sub(prev_ts) as i32);
+        if seq_steps <= 0 || ts_step <= 0 {
+            return 0;
+        }
+        let media_ns = ts_step as i128 * 1_000_000_000 / i128::from(self.cfg.clock_rate.max(1));
+        let nominal = i128::from(seq_steps) * i128::from(self.cfg.packet_interval_ns);
+        (media_ns - nominal).max(0) as u64
+    }
+
     /// RFC 3550 A.8: updates J with this packet's |D|; returns J in µs.
     fn update_jitter(&mut self, arrival_ns: u64, rtp_ts: u32) -> u32 {
         let rate = f64::from(self.cfg.clock_rate);
@@ -491,10 +511,14 @@ impl ReceiverStats {
 
     /// Ends the stream: hands the last slots to the windows and completes the series. When
     /// `flow_end_ns` is given (the time by which the last packet should have arrived), the time
-    /// from the last arrival to it counts as an arrival gap. Call once, after the last packet.
+    /// from the last arrival to it counts as an arrival gap, unless that last packet was a DTX
+    /// frame (2 bytes or less: the sender went quiet on purpose). Call once, after the last
+    /// packet.
     pub fn finish(&mut self, flow_end_ns: Option<u64>) {
         if let Some(end) = flow_end_ns {
-            if self.first_arrival_ns.is_some() {
+            if self.first_arrival_ns.is_some()
+                && self.last_arrival.2 > crate::agent::media::codec::DTX_MAX_BYTES
+            {
                 self.max_gap_ns = self
                     .max_gap_ns
                     .max(end.saturating_sub(self.last_arrival_ns));
@@ -632,8 +656,8 @@ impl ReceiverStats {
         &self.variation_us
     }
 
-    /// Longest time between consecutive arrivals (and, after `finish(Some(end))`, from the last
-    /// arrival to `end`), ms.
+    /// Longest time between consecutive arrivals, less any intended DTX pause between them
+    /// (and, after `finish(Some(end))`, from the last arrival to `end`), ms.
     pub fn max_gap_ms(&self) -> f64 {
         self.max_gap_ns as f64 / 1e6
     }
@@ -889,6 +913,35 @@ mod tests {
             );
         }
         assert!(r.jitter_ms() < 1e-9);
+    }
+
+    #[test]
+    fn a_dtx_pause_is_not_an_arrival_gap_but_a_loss_in_it_is() {
+        // Talk 0..100, a 1 s DTX pause (the timestamp jumps 50 frames, the sequence number
+        // does not), talk again; the packet before the pause is a 1-byte DTX frame.
+        let mut r = rx();
+        let mut ts = 0u32;
+        for i in 0..200u16 {
+            let len = if i == 99 { 1 } else { 80 };
+            let skip = if i == 100 { 50 } else { 0 };
+            ts += skip * 960;
+            let at = u64::from(ts / 960) * 20 * MS + 20 * MS;
+            if i != 150 {
+                r.on_packet(at, i, ts, len);
+            }
+            ts += 960;
+        }
+        assert_eq!(r.lost(), 1, "the lost packet, not the pause");
+        assert!((r.max_gap_ms() - 40.0).abs() < 1e-9, "{}", r.max_gap_ms());
+        // A stream that ends in a DTX pause has no tail gap; one that ends in speech does.
+        r.on_packet(300 * 20 * MS, 200, 300 * 960, 1);
+        r.finish(Some(400 * 20 * MS));
+        assert!((r.max_gap_ms() - 40.0).abs() < 1e-9, "{}", r.max_gap_ms());
+        let mut q = rx();
+        send(&mut q, 0, 0, 20.0);
+        send(&mut q, 1, 1, 20.0);
+        q.finish(Some(1000 * MS));
+        assert!(q.max_gap_ms() > 900.0);
     }
 
     #[test]

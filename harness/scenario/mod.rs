@@ -39,6 +39,7 @@
 //!   caller passes (the built-in `scenarios/profiles/`, `--profiles DIR`).
 //! - Matrix key `profile` sets every participant's network.
 
+mod client;
 mod de;
 mod error;
 pub mod kb_catalog;
@@ -48,6 +49,7 @@ mod model;
 mod participants;
 mod profile_shape;
 pub mod raw;
+pub mod raw_client;
 mod threshold;
 mod timeline;
 mod yaml;
