@@ -44,8 +44,13 @@ pub const OPUS_PT: u8 = 111;
 /// Opus RTP clock rate: always 48 kHz (RFC 7587).
 pub const OPUS_CLOCK: u32 = 48_000;
 
-/// A client's ICE consent timers, measured from the last packet heard from the far end
-/// (RFC 7675 consent freshness).
+/// The step of rtc's ICE timer: it runs every 200 ms (`DEFAULT_CHECK_INTERVAL`), so consent
+/// checks go out on that grid and timeouts are noticed within one step.
+pub const ICE_TIMER_STEP: Duration = Duration::from_millis(200);
+
+/// A client's ICE consent timers (RFC 7675 consent freshness). rtc 0.21 measures both timeouts
+/// from the last STUN message heard from the far end (a check or an answer), not from the last
+/// media: a path that dies is reported between `timeout - keepalive` and `timeout` later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IceTimeouts {
     /// Silence after which ICE reports `disconnected` (5 s).
@@ -54,7 +59,9 @@ pub struct IceTimeouts {
     /// failed timeout from `disconnected`, so the stack is given `failed - disconnected`
     /// (25 s by default: rtc's own defaults).
     pub failed: Duration,
-    /// Interval between consent checks (STUN binding requests) on the selected pair (2 s).
+    /// Interval between consent checks (STUN binding requests) on the selected pair (2 s); a
+    /// multiple of [`ICE_TIMER_STEP`]. Each check draws an answer and, from the far end, a
+    /// triggered check of its own, which is answered too.
     pub keepalive: Duration,
 }
 
@@ -69,8 +76,8 @@ impl Default for IceTimeouts {
 }
 
 impl IceTimeouts {
-    /// The problem with these timers, if any: each must be above 0, and keepalive <
-    /// disconnected < failed (a keepalive as long as the disconnected timeout would report a
+    /// The problem with these timers, if any: each must be above 0, the keepalive a multiple
+    /// of [`ICE_TIMER_STEP`], and keepalive < disconnected < failed (a keepalive as long as the disconnected timeout would report a
     /// healthy but quiet path disconnected; a failed timeout not above disconnected would skip
     /// the disconnected state). Returns the field at fault and why.
     pub fn problem(&self) -> Option<(&'static str, String)> {
@@ -83,6 +90,21 @@ impl IceTimeouts {
             if d.is_zero() {
                 return Some((field, "must be above 0".to_string()));
             }
+        }
+        if !self
+            .keepalive
+            .as_nanos()
+            .is_multiple_of(ICE_TIMER_STEP.as_nanos())
+        {
+            return Some((
+                "keepalive",
+                format!(
+                    "keepalive ({} ms) is not a multiple of 200 ms: rtc's ICE timer runs every \
+                     200 ms and would send every {} ms",
+                    ms(self.keepalive),
+                    ms(self.keepalive).div_ceil(200) * 200
+                ),
+            ));
         }
         if self.keepalive >= self.disconnected {
             return Some((

@@ -195,7 +195,8 @@ impl Context {
         ok.then_some(cfg)
     }
 
-    /// The ICE consent timers: each above 0, keepalive < disconnected < failed.
+    /// The ICE consent timers: each above 0, keepalive < disconnected < failed, the keepalive
+    /// on rtc's 200 ms timer grid.
     pub(super) fn ice(&mut self, i: &Spanned<RawIce>) -> Option<IceTimeouts> {
         let d = IceTimeouts::default();
         let v = &i.value;
@@ -230,12 +231,17 @@ impl Context {
                 ErrorKind::BadValue,
                 mark,
                 &path,
-                format!("ICE timers out of order: {why}"),
+                format!("ICE timers the client cannot run: {why}"),
             )
             .expected(
-                "0 < keepalive < disconnected_timeout < failed_timeout (defaults 2s, 5s, 30s)",
+                "0 < keepalive < disconnected_timeout < failed_timeout (defaults 2s, 5s, 30s), \
+                 keepalive a multiple of 200ms",
             ),
         );
         None
     }
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -28,7 +28,9 @@ pub struct RawAudio {
     pub dtx: Option<Spanned<bool>>,
 }
 
-/// The client's ICE consent timers, each counted from the last packet heard from the far end.
+/// The client's ICE consent timers. Both timeouts count from the last ICE check or answer heard
+/// from the far end (not from the last media), so a path that dies is reported between
+/// `timeout - keepalive` and `timeout` later.
 #[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIce {
@@ -38,6 +40,6 @@ pub struct RawIce {
     /// `disconnected_timeout`).
     pub failed_timeout: Option<Spanned<DurText>>,
     /// Interval between consent checks on the path in use (default 2s; shorter than
-    /// `disconnected_timeout`).
+    /// `disconnected_timeout`, a multiple of 200ms: the stack's ICE timer step).
     pub keepalive: Option<Spanned<DurText>>,
 }
