@@ -8,7 +8,9 @@ use super::error::{ErrorKind, ScenarioError};
 use super::load::Context;
 use super::raw::DurText;
 use super::raw_client::{RawAudio, RawIce};
-use crate::agent::media::codec::{FRAME_MS_SUPPORTED, MAX_BITRATE_BPS, MIN_BITRATE_BPS};
+use crate::agent::media::codec::{
+    fec_in_speech, FRAME_MS_SUPPORTED, MAX_BITRATE_BPS, MIN_BITRATE_BPS,
+};
 use crate::agent::media::{JitterBufferConfig, JitterBufferMode, OpusConfig};
 use crate::agent::peer::IceTimeouts;
 use std::time::Duration;
@@ -192,7 +194,57 @@ impl Context {
             (None, true) => cfg.packet_loss_pct = DEFAULT_FEC_LOSS_PCT,
             (None, false) => {}
         }
+        if ok && cfg.inband_fec {
+            ok = self.fec_effective(a, cfg);
+        }
         ok.then_some(cfg)
+    }
+
+    /// FEC that libopus would not add at these settings is a no-op: an error at `fec` (or at
+    /// `expected_loss` when it is 0%) naming the lowest bitrate that gets FEC.
+    fn fec_effective(&mut self, a: &Spanned<RawAudio>, cfg: OpusConfig) -> bool {
+        if fec_in_speech(cfg).unwrap_or(true) {
+            return true;
+        }
+        let v = &a.value;
+        let (mark, path) = match (&v.expected_loss, &v.fec) {
+            (Some(l), _) if cfg.packet_loss_pct == 0 => (&l.mark, &l.path),
+            (_, Some(f)) => (&f.mark, &f.path),
+            _ => (&a.mark, &a.path),
+        };
+        let pct = cfg.packet_loss_pct;
+        let msg = format!(
+            "libopus adds no FEC data at {} kbit/s with {pct}% expected loss and {} ms frames",
+            f64::from(cfg.bitrate_bps) / 1000.0,
+            cfg.frame_ms
+        );
+        let enough = (cfg.bitrate_bps / 1000 + 1..=64)
+            .map(|k| k * 1000)
+            .find(|&b| {
+                fec_in_speech(OpusConfig {
+                    bitrate_bps: b,
+                    ..cfg
+                })
+                .unwrap_or(false)
+            });
+        let expected = match (pct, enough) {
+            (0, _) => "an expected_loss above 0% (libopus plans no FEC for no loss)".to_string(),
+            (_, Some(b)) => format!(
+                "a bitrate of at least {}kbit at {pct}% expected loss (or a higher \
+                 expected_loss: above 5% libopus narrows the audio band to make room)",
+                b / 1000
+            ),
+            (_, None) => format!("a higher expected_loss: none up to 64kbit at {pct}%"),
+        };
+        self.push(
+            ScenarioError::at(ErrorKind::BadValue, mark, path, msg)
+                .expected(expected)
+                .found(format!(
+                    "bitrate {}kbit, expected_loss {pct}%",
+                    cfg.bitrate_bps / 1000
+                )),
+        );
+        false
     }
 
     /// The ICE consent timers: each above 0, keepalive < disconnected < failed, the keepalive

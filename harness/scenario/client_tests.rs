@@ -96,6 +96,8 @@ fn audio_settings_libopus_or_the_playout_cannot_honour_are_located_errors() {
   dave: { network: lan, audio: { fec: true, expected_loss: 2.5% } }
   erin: { network: lan, audio: { frame: 120ms, fec: yes } }
   frank: { network: lan, audio: { bitrate: 32kbit, vbr: false } }
+  gina: { network: lan, audio: { bitrate: 24kbit, fec: true, expected_loss: 5% } }
+  hal: { network: lan, audio: { fec: true, expected_loss: 0% } }
 ",
     );
     for (line, path, text) in [
@@ -113,6 +115,8 @@ fn audio_settings_libopus_or_the_playout_cannot_honour_are_located_errors() {
         (8, "participants.erin.audio.frame", "120 ms"),
         (8, "participants.erin.audio.fec", ""),
         (9, "participants.frank.audio.vbr", ""),
+        (10, "participants.gina.audio.fec", "at least 32kbit at 5%"),
+        (11, "participants.hal.audio.expected_loss", "above 0%"),
     ] {
         assert!(
             has(&errs, line, path, text),

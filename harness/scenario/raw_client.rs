@@ -16,8 +16,10 @@ pub struct RawAudio {
     /// Frame (packet) duration: 10ms, 20ms (default), 40ms or 60ms. Sets the packet rate
     /// (1000 / ms a second), the RTP timestamp step and the E-model's packetisation delay.
     pub frame: Option<Spanned<DurText>>,
-    /// In-band FEC (default false): each packet carries a low-rate copy of the frame before it,
-    /// from which the receiver rebuilds a lost frame when the next packet arrives.
+    /// In-band FEC (default false): each talk-spurt packet carries a low-rate copy of the frame
+    /// before it, from which the receiver rebuilds a lost frame when the next packet arrives.
+    /// libopus adds FEC only above a bitrate that falls as `expected_loss` rises (at 20 ms:
+    /// 18kbit at 10%, 32kbit at 5%); settings below it are refused, naming the bitrate needed.
     pub fec: Option<Spanned<bool>>,
     /// With `fec: true`, the packet loss the encoder plans its FEC for, a whole percentage
     /// (default 10%; libopus adds no FEC data at 0%).

@@ -244,6 +244,25 @@ pub fn has_fec(packet: &[u8]) -> bool {
     lbrr
 }
 
+/// Whether libopus puts in-band FEC data into speech encoded with `config`: 2 s of the speech
+/// source (seed 0) are encoded and any packet with [`has_fec`] says yes. libopus decides by
+/// bitrate, frame duration and loss hint (`decide_fec` in 1.3: below a per-bandwidth rate it
+/// adds none), so `inband_fec` alone does not promise any. Costs about 10 ms.
+pub fn fec_in_speech(config: OpusConfig) -> Result<bool, CodecError> {
+    if !config.inband_fec || config.packet_loss_pct == 0 {
+        return Ok(false);
+    }
+    let mut encoder = OpusEncoder::new(config)?;
+    let mut source = super::source::FramedSource::new(0, config.frame_samples());
+    for _ in 0..2000 / config.frame_ms.max(1) {
+        let (pcm, _) = source.next_frame();
+        if has_fec(encoder.encode(pcm)?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A 48 kHz mono Opus decoder producing frames of float samples (full scale 1.0).
 /// libopus decodes in float either way; its 16-bit output adds a soft-clipping pass (about 5 %
 /// of a replayed call's instructions) that measuring levels does not need.
