@@ -17,6 +17,7 @@
 //! ```
 
 pub mod fixed_crypto;
+pub mod ice;
 pub mod media;
 pub mod peer;
 pub mod rtcp_schedule;

@@ -48,6 +48,7 @@ pub mod arrivals;
 pub mod burst;
 pub mod emodel;
 pub mod one_way;
+mod opus_ie;
 pub mod playout;
 pub mod receiver;
 pub mod record;

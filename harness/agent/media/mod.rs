@@ -53,6 +53,7 @@ pub mod clip;
 pub mod codec;
 pub mod delay_target;
 pub mod jitter_buffer;
+mod jitter_buffer_config;
 pub mod level;
 pub mod receive;
 pub mod send;
