@@ -59,7 +59,8 @@
 //! const MS: u64 = 1_000_000;
 //! for i in 0..10u32 {
 //!     if i == 4 { continue; } // lost
-//!     jb.insert(i as u64 * 20 * MS + 30 * MS, i * 960, &[0xf8, i as u8]); // CELT packets
+//!     // CELT-only packets: no FEC in them, and longer than a DTX frame.
+//!     jb.insert(i as u64 * 20 * MS + 30 * MS, i * 960, &[0xf8, i as u8, 0]);
 //! }
 //! let mut played = Vec::new();
 //! while let Some(t) = jb.next_tick() {
