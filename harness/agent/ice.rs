@@ -36,9 +36,10 @@ impl Default for IceTimeouts {
 
 impl IceTimeouts {
     /// The problem with these timers, if any: each must be above 0, the keepalive a multiple
-    /// of [`ICE_TIMER_STEP`], and keepalive < disconnected < failed (a keepalive as long as the disconnected timeout would report a
-    /// healthy but quiet path disconnected; a failed timeout not above disconnected would skip
-    /// the disconnected state). Returns the field at fault and why.
+    /// of [`ICE_TIMER_STEP`], and keepalive < disconnected < failed (a keepalive as long as the
+    /// disconnected timeout would report a healthy but quiet path disconnected; a failed
+    /// timeout not above disconnected would hand rtc a failed timeout of 0, which it takes as
+    /// "never fail"). Returns the field at fault and why.
     pub fn problem(&self) -> Option<(&'static str, String)> {
         let ms = |d: Duration| d.as_millis();
         for (field, d) in [
