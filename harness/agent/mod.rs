@@ -17,6 +17,7 @@
 //! ```
 
 pub mod fixed_crypto;
+pub mod ice;
 pub mod media;
 pub mod peer;
 pub mod rtcp_schedule;
@@ -28,7 +29,7 @@ use media::{OpusConfig, ReceiveConfig, ReceivePipeline, SendPipeline};
 use peer::{Peer, PeerConfig, PeerError};
 use signaling::{Envelope, SignalBody, Signaling};
 use std::net::SocketAddrV4;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Which side of the call this leg is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,10 +179,10 @@ pub struct CallLegConfig {
     pub signaling_deadline: u64,
     /// How long after the offer the call must be connected, ns.
     pub connect_timeout: u64,
-    /// ICE disconnected / failed / keepalive timeouts.
-    pub ice_disconnected: Duration,
-    pub ice_failed: Duration,
-    pub ice_keepalive: Duration,
+    /// ICE consent timers (disconnected, failed, keepalive).
+    pub ice: peer::IceTimeouts,
+    /// Our encoder's settings in live mode (a replayed clip carries its own).
+    pub opus: OpusConfig,
     /// Seed for the fixed-size crypto provider (simulated time), None for the default.
     pub crypto_seed: Option<u64>,
     /// Restart ICE when our host's network changes (a new address): what newer clients do,
@@ -259,9 +260,7 @@ impl CallLeg {
                 ssrc: cfg.ssrc,
                 ice_ufrag: cfg.ice_ufrag.clone(),
                 ice_pwd: cfg.ice_pwd.clone(),
-                ice_disconnected: cfg.ice_disconnected,
-                ice_failed: cfg.ice_failed,
-                ice_keepalive: cfg.ice_keepalive,
+                ice: cfg.ice,
                 crypto_seed: cfg.crypto_seed,
                 ice_restart: cfg.ice_restart,
                 rtcp_seed: cfg.rtcp_seed,
@@ -273,16 +272,14 @@ impl CallLeg {
             AudioSource::Replay(clip, offset) => {
                 SendPipeline::replay(clip.clone(), *offset, cfg.first_seq, cfg.first_timestamp)
             }
-            AudioSource::Live(seed) => SendPipeline::live(
-                *seed,
-                OpusConfig::default(),
-                cfg.first_seq,
-                cfg.first_timestamp,
-            )
-            .map_err(|e| PeerError {
-                doing: "creating the Opus encoder",
-                source: rtc::shared::error::Error::Other(e.to_string()),
-            })?,
+            AudioSource::Live(seed) => {
+                SendPipeline::live(*seed, cfg.opus, cfg.first_seq, cfg.first_timestamp).map_err(
+                    |e| PeerError {
+                        doing: "creating the Opus encoder",
+                        source: rtc::shared::error::Error::Other(e.to_string()),
+                    },
+                )?
+            }
         };
         let recv = ReceivePipeline::new(cfg.receive).map_err(|e| PeerError {
             doing: "creating the Opus decoder",
@@ -562,7 +559,8 @@ impl CallLeg {
         }
         while self.sending && self.send.next_frame_time() <= now {
             let frame = match self.send.next_frame() {
-                Ok(f) => f,
+                Ok(Some(f)) => f,
+                Ok(None) => continue, // a DTX frame held back
                 Err(e) => {
                     self.fail(now, FailureClass::StackError, e.to_string());
                     break;

@@ -44,6 +44,8 @@ pub const OPUS_PT: u8 = 111;
 /// Opus RTP clock rate: always 48 kHz (RFC 7587).
 pub const OPUS_CLOCK: u32 = 48_000;
 
+pub use super::ice::{IceTimeouts, ICE_TIMER_STEP};
+
 /// What a peer needs to know to be built.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -54,10 +56,8 @@ pub struct PeerConfig {
     /// ICE username fragment and password, derived from the run's seed.
     pub ice_ufrag: String,
     pub ice_pwd: String,
-    /// ICE timeouts: disconnected after, failed after, keepalive interval.
-    pub ice_disconnected: Duration,
-    pub ice_failed: Duration,
-    pub ice_keepalive: Duration,
+    /// ICE consent timers.
+    pub ice: IceTimeouts,
     /// Seed for a fixed-size crypto provider (simulated time: see [`super::fixed_crypto`]);
     /// None uses the default provider.
     pub crypto_seed: Option<u64>,
@@ -143,10 +143,11 @@ impl Peer {
         if !cfg.ice_restart {
             settings = settings.with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone());
         }
+        // rtc fails `failed` after `disconnected`; ours counts both from the last packet heard.
         let mut settings = settings.with_ice_timeouts(
-            Some(cfg.ice_disconnected),
-            Some(cfg.ice_failed),
-            Some(cfg.ice_keepalive),
+            Some(cfg.ice.disconnected),
+            Some(cfg.ice.failed.saturating_sub(cfg.ice.disconnected)),
+            Some(cfg.ice.keepalive),
         );
         let mut config = RTCConfigurationBuilder::new();
         if let Some(seed) = cfg.crypto_seed {

@@ -33,6 +33,7 @@
 //! assert!(r.codec_assumed); // Opus has no G.113 entry
 //! ```
 
+pub use super::opus_ie::opus_ie_assumed;
 use serde::{Deserialize, Serialize};
 
 /// R with every G.107 default and no delay or loss (narrowband).

@@ -48,6 +48,7 @@ pub mod arrivals;
 pub mod burst;
 pub mod emodel;
 pub mod one_way;
+mod opus_ie;
 pub mod playout;
 pub mod receiver;
 pub mod record;
@@ -80,6 +81,11 @@ pub struct PlayoutStats {
     pub frames_stretched: u64,
     /// Frames the adaptive buffer dropped to shrink.
     pub frames_shrunk: u64,
+    /// Missing frames rebuilt from the next packet's in-band FEC (counted as played, not as
+    /// concealed).
+    pub frames_recovered: u64,
+    /// Ticks of comfort noise in the sender's DTX pauses (neither played nor concealed).
+    pub frames_silent: u64,
     /// Playout loss: concealed / (played + concealed) × 100.
     pub loss_pct: f64,
     /// Longest run of concealed ticks, ms.

@@ -3,14 +3,17 @@
 //!
 //! RFC 3550 loss counts packets that never arrived *before the last one that did*: a stream
 //! whose path dies stays at the loss it had, whatever follows. What the listener hears is
-//! different: every 20 ms the jitter buffer plays a frame from a packet, or conceals one
-//! because the frame due was lost, arrived too late, or never arrived while the stream should
-//! have been flowing. [`PlayoutRecord`] keeps one bit per tick (2 bits with stretch ticks) and
+//! different: every frame duration (20 ms by default) the jitter buffer plays a frame from a
+//! packet, or conceals one because the frame due was lost, arrived too late, or never arrived
+//! while the stream should have been flowing. [`PlayoutRecord`] keeps 2 bits per tick and
 //! [`PlayoutRecord::summary`] turns the ticks up to a cut-off into:
 //! - **playout loss** = concealed ticks / (played + concealed ticks) × 100: the harness's own
 //!   metric, the `Ppl` of the E-model here (a late packet is as lost to the listener as a
-//!   dropped one). Stretch ticks (adaptive growth) are neither;
-//! - the **longest concealment**, ms: the longest run of consecutive concealed ticks;
+//!   dropped one). A frame rebuilt from the next packet's FEC is recorded as played. Stretch
+//!   ticks (adaptive growth) and silence ticks (comfort noise in the sender's DTX pauses:
+//!   intended silence) are neither;
+//! - the **longest concealment**, ms: the longest run of consecutive concealed ticks (a
+//!   silence tick ends a run);
 //! - RFC 3611 burst/gap metrics and the Markov `BurstR` over the played/concealed sequence;
 //! - per-second played and concealed counts, by tick time.
 //!
@@ -40,6 +43,8 @@ pub enum Tick {
     Concealed,
     /// Adaptive growth: an extra frame, not a loss.
     Stretched,
+    /// Comfort noise in the sender's DTX pause: intended silence, not a loss.
+    Silence,
 }
 
 /// One second of playout.
@@ -70,6 +75,8 @@ pub struct PlayoutSummary {
     pub concealed: u64,
     /// Stretch ticks.
     pub stretched: u64,
+    /// Silence ticks (the sender's DTX pauses).
+    pub silent: u64,
     /// Concealed / (played + concealed) × 100; 0 with no ticks.
     pub loss_pct: f64,
     /// Longest run of concealed ticks, ms.
@@ -85,9 +92,9 @@ pub struct PlayoutSummary {
 pub struct PlayoutRecord {
     frame_ns: u64,
     first_tick_ns: Option<u64>,
-    /// Bit per tick: played.
+    /// Bit per tick: played (with the `stretched` bit too: a silence tick).
     played: LossRecord,
-    /// Bit per tick: a stretch tick.
+    /// Bit per tick: a stretch tick (with the `played` bit too: a silence tick).
     stretched: LossRecord,
 }
 
@@ -109,7 +116,21 @@ impl PlayoutRecord {
         match tick {
             Tick::Played => self.played.set(i),
             Tick::Stretched => self.stretched.set(i),
+            Tick::Silence => {
+                self.played.set(i);
+                self.stretched.set(i);
+            }
             Tick::Concealed => {}
+        }
+    }
+
+    /// What tick `i` (0 = the first) did.
+    fn tick(&self, i: u64) -> Tick {
+        match (self.played.is_received(i), self.stretched.is_received(i)) {
+            (true, false) => Tick::Played,
+            (false, true) => Tick::Stretched,
+            (true, true) => Tick::Silence,
+            (false, false) => Tick::Concealed,
         }
     }
 
@@ -123,7 +144,7 @@ impl PlayoutRecord {
         let first = self.first_tick_ns?;
         (0..self.len())
             .rev()
-            .find(|&i| self.played.is_received(i))
+            .find(|&i| self.tick(i) == Tick::Played)
             .map(|i| first + i * self.frame_ns)
     }
 
@@ -149,17 +170,8 @@ impl PlayoutRecord {
             Some(f) if cutoff_ns >= f => ((cutoff_ns - f) / self.frame_ns + 1).min(self.len()),
             _ => 0,
         };
-        let ticks = (0..n).map(|i| {
-            let tick = if self.stretched.is_received(i) {
-                Tick::Stretched
-            } else if self.played.is_received(i) {
-                Tick::Played
-            } else {
-                Tick::Concealed
-            };
-            (first + i * self.frame_ns, tick)
-        });
-        let (mut played, mut concealed, mut stretched) = (0u64, 0u64, 0u64);
+        let ticks = (0..n).map(|i| (first + i * self.frame_ns, self.tick(i)));
+        let (mut played, mut concealed, mut stretched, mut silent) = (0u64, 0u64, 0u64, 0u64);
         let (mut run, mut longest) = (0u64, 0u64);
         let mut per_second: Vec<PlayoutSecond> = Vec::new();
         for (t, tick) in ticks.clone() {
@@ -187,12 +199,16 @@ impl PlayoutRecord {
                     longest = longest.max(run);
                 }
                 Tick::Stretched => stretched += 1,
+                Tick::Silence => {
+                    silent += 1;
+                    run = 0;
+                }
             }
         }
         let content = ticks.filter_map(|(_, t)| match t {
             Tick::Played => Some(true),
             Tick::Concealed => Some(false),
-            Tick::Stretched => None,
+            Tick::Stretched | Tick::Silence => None,
         });
         let frame_ms = self.frame_ns as f64 / 1e6;
         let total = played + concealed;
@@ -200,6 +216,7 @@ impl PlayoutRecord {
             played,
             concealed,
             stretched,
+            silent,
             loss_pct: if total == 0 {
                 0.0
             } else {
@@ -258,5 +275,37 @@ mod tests {
         assert_eq!(r.summary(0).played, 0);
         assert_eq!(r.last_played_ns(), Some(1370 * MS));
         assert_eq!(PlayoutRecord::new(20 * MS).summary(u64::MAX).loss_pct, 0.0);
+    }
+
+    #[test]
+    fn silence_ticks_are_neither_heard_nor_lost_and_end_a_concealment_run() {
+        // 60 ms frames: 5 played, 2 concealed, 10 silent, 1 concealed, 2 played.
+        let mut r = PlayoutRecord::new(60 * MS);
+        let ticks = [
+            (Tick::Played, 5),
+            (Tick::Concealed, 2),
+            (Tick::Silence, 10),
+            (Tick::Concealed, 1),
+            (Tick::Played, 2),
+        ];
+        let mut t = 0;
+        for (tick, k) in ticks {
+            for _ in 0..k {
+                r.push(t, tick);
+                t += 60 * MS;
+            }
+        }
+        let s = r.summary(u64::MAX);
+        assert_eq!(
+            (s.played, s.concealed, s.silent, s.stretched),
+            (7, 3, 10, 0)
+        );
+        assert!((s.loss_pct - 30.0).abs() < 1e-12, "{}", s.loss_pct);
+        assert_eq!(
+            s.longest_concealment_ms, 120.0,
+            "two 60 ms ticks, not three"
+        );
+        assert_eq!(r.last_played_ns(), Some(19 * 60 * MS));
+        assert_eq!(s.bursts.lost, 3);
     }
 }

@@ -8,7 +8,8 @@
 //! - the interarrival jitter estimate J (A.8) at a given RTP clock rate, and every packet's
 //!   delay variation |D| in an HdrHistogram (p50/p95/p99);
 //! - duplicates (not counted as received: webrtc-rs retransmissions can duplicate), reordered
-//!   packets, and the longest gap between consecutive arrivals;
+//!   packets, and the longest gap between consecutive arrivals (less the media time a DTX
+//!   sender skipped on purpose: a timestamp jump with no sequence gap);
 //! - a bitset of received/lost per sequence slot ([`LossRecord`], for RFC 3611 burst/gap
 //!   metrics in [`burst`](crate::metrics::burst)) and the windowed checks and per-second series
 //!   of [`window`](crate::metrics::window).
@@ -167,6 +168,8 @@ pub struct ReceiverStats {
     // Arrival gaps.
     first_arrival_ns: Option<u64>,
     last_arrival_ns: u64,
+    /// Sequence number, RTP timestamp and payload bytes of the last packet handed in.
+    last_arrival: (u16, u32, usize),
     max_gap_ns: u64,
     // RTP timestamp extension and send-time anchor.
     ts_last: u32,
@@ -213,6 +216,7 @@ impl ReceiverStats {
             variation_us,
             first_arrival_ns: None,
             last_arrival_ns: 0,
+            last_arrival: (0, 0, 0),
             max_gap_ns: 0,
             ts_last: 0,
             ts_ext_last: 0,
@@ -250,12 +254,13 @@ impl ReceiverStats {
         match self.first_arrival_ns {
             None => self.first_arrival_ns = Some(arrival_ns),
             Some(_) => {
-                self.max_gap_ns = self
-                    .max_gap_ns
-                    .max(arrival_ns.saturating_sub(self.last_arrival_ns));
+                let gap = arrival_ns.saturating_sub(self.last_arrival_ns);
+                let gap = gap.saturating_sub(self.intended_pause_ns(seq, rtp_ts));
+                self.max_gap_ns = self.max_gap_ns.max(gap);
             }
         }
         self.last_arrival_ns = self.last_arrival_ns.max(arrival_ns);
+        self.last_arrival = (seq, rtp_ts, payload_len);
 
         if !self.started {
             self.started = true;
@@ -452,6 +457,21 @@ impl ReceiverStats {
         }
     }
 
+    /// Media time the sender meant to skip between the previous packet and this one, ns: the
+    /// timestamp step beyond one packet interval per sequence step (a DTX pause: the timestamp
+    /// jumps, the sequence number does not). 0 for a stream that never pauses.
+    fn intended_pause_ns(&self, seq: u16, rtp_ts: u32) -> u64 {
+        let (prev_seq, prev_ts, _) = self.last_arrival;
+        let seq_steps = i64::from(seq.wrapping_sub(prev_seq) as i16);
+        let ts_step = i64::from(rtp_ts.wrapping_sub(prev_ts) as i32);
+        if seq_steps <= 0 || ts_step <= 0 {
+            return 0;
+        }
+        let media_ns = ts_step as i128 * 1_000_000_000 / i128::from(self.cfg.clock_rate.max(1));
+        let nominal = i128::from(seq_steps) * i128::from(self.cfg.packet_interval_ns);
+        (media_ns - nominal).max(0) as u64
+    }
+
     /// RFC 3550 A.8: updates J with this packet's |D|; returns J in µs.
     fn update_jitter(&mut self, arrival_ns: u64, rtp_ts: u32) -> u32 {
         let rate = f64::from(self.cfg.clock_rate);
@@ -491,10 +511,14 @@ impl ReceiverStats {
 
     /// Ends the stream: hands the last slots to the windows and completes the series. When
     /// `flow_end_ns` is given (the time by which the last packet should have arrived), the time
-    /// from the last arrival to it counts as an arrival gap. Call once, after the last packet.
+    /// from the last arrival to it counts as an arrival gap, unless that last packet was a DTX
+    /// frame (2 bytes or less: the sender went quiet on purpose). Call once, after the last
+    /// packet.
     pub fn finish(&mut self, flow_end_ns: Option<u64>) {
         if let Some(end) = flow_end_ns {
-            if self.first_arrival_ns.is_some() {
+            if self.first_arrival_ns.is_some()
+                && self.last_arrival.2 > crate::agent::media::codec::DTX_MAX_BYTES
+            {
                 self.max_gap_ns = self
                     .max_gap_ns
                     .max(end.saturating_sub(self.last_arrival_ns));
@@ -632,8 +656,8 @@ impl ReceiverStats {
         &self.variation_us
     }
 
-    /// Longest time between consecutive arrivals (and, after `finish(Some(end))`, from the last
-    /// arrival to `end`), ms.
+    /// Longest time between consecutive arrivals, less any intended DTX pause between them
+    /// (and, after `finish(Some(end))`, from the last arrival to `end`), ms.
     pub fn max_gap_ms(&self) -> f64 {
         self.max_gap_ns as f64 / 1e6
     }
@@ -674,252 +698,5 @@ impl ReceiverStats {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MS: u64 = 1_000_000;
-
-    fn rx() -> ReceiverStats {
-        ReceiverStats::new(ReceiverConfig::default())
-    }
-
-    /// Packet `i` of a 20 ms stream, sent at i*20 ms, with `delay_ms` one-way delay.
-    fn send(r: &mut ReceiverStats, i: u32, seq: u16, delay_ms: f64) -> PacketKind {
-        let arrival = u64::from(i) * 20 * MS + (delay_ms * 1e6) as u64;
-        r.on_packet(arrival, seq, i.wrapping_mul(960), 100)
-    }
-
-    #[test]
-    fn clean_stream_counts_every_packet_including_probation() {
-        let mut r = rx();
-        assert_eq!(send(&mut r, 0, 7, 20.0), PacketKind::Probation);
-        assert_eq!(send(&mut r, 1, 8, 20.0), PacketKind::InOrder);
-        for i in 2..3000 {
-            send(&mut r, i, 7 + i as u16, 20.0);
-        }
-        r.finish(None);
-        assert_eq!(r.received(), 3000);
-        assert_eq!(r.expected(), 3000);
-        assert_eq!(r.lost(), 0);
-        assert_eq!(r.loss_record().len(), 3000);
-        assert!(r.jitter_ms() < 1e-9);
-        assert_eq!(r.max_gap_ms(), 20.0);
-    }
-
-    #[test]
-    fn loss_during_probation_is_seen() {
-        // Packet 1 lost: 0 is held, 2 restarts probation, 3 validates; 0 and 2 are counted.
-        let mut r = rx();
-        send(&mut r, 0, 100, 10.0);
-        send(&mut r, 2, 102, 10.0);
-        send(&mut r, 3, 103, 10.0);
-        assert_eq!(r.expected(), 4);
-        assert_eq!(r.received(), 3);
-        assert_eq!(r.lost(), 1);
-    }
-
-    #[test]
-    fn wraparound_at_65535() {
-        let mut r = rx();
-        for i in 0..200u32 {
-            send(&mut r, i, 65_436u16.wrapping_add(i as u16), 5.0);
-        }
-        let rb = r.report_block();
-        assert_eq!(r.received(), 200);
-        assert_eq!(r.lost(), 0);
-        // 65436 + 199 = 65635 = one cycle + 99.
-        assert_eq!(rb.extended_highest_seq, 65_536 + 99);
-        assert_eq!(rb.fraction_lost, 0);
-    }
-
-    #[test]
-    fn wrap_during_probation() {
-        let mut r = rx();
-        send(&mut r, 0, 65_535, 5.0);
-        send(&mut r, 1, 0, 5.0);
-        send(&mut r, 2, 1, 5.0);
-        assert_eq!(r.received(), 3);
-        assert_eq!(r.expected(), 3);
-    }
-
-    #[test]
-    fn reorder_is_counted_received_and_reordered() {
-        let mut r = rx();
-        for (i, seq) in [(0, 10u16), (1, 11), (2, 13), (3, 12), (4, 14)] {
-            send(&mut r, i, seq, 5.0);
-        }
-        assert_eq!(r.received(), 5);
-        assert_eq!(r.reordered(), 1);
-        assert_eq!(r.lost(), 0);
-    }
-
-    #[test]
-    fn duplicate_not_counted_received() {
-        let mut r = rx();
-        for i in 0..10 {
-            send(&mut r, i, i as u16, 5.0);
-        }
-        assert_eq!(send(&mut r, 10, 9, 5.0), PacketKind::Duplicate); // dup of the max
-        assert_eq!(send(&mut r, 11, 4, 5.0), PacketKind::Duplicate); // dup of an older one
-        assert_eq!(r.received(), 10);
-        assert_eq!(r.duplicates(), 2);
-        assert_eq!(r.lost(), 0);
-        assert_eq!(r.reordered(), 0);
-    }
-
-    #[test]
-    fn restart_after_big_jump_needs_confirmation() {
-        let mut r = rx();
-        for i in 0..10 {
-            send(&mut r, i, i as u16, 5.0);
-        }
-        // A jump of 10000: discarded until the next packet follows it.
-        assert_eq!(send(&mut r, 10, 10_009, 5.0), PacketKind::Discarded);
-        assert_eq!(send(&mut r, 11, 11, 5.0), PacketKind::InOrder); // old stream goes on
-        assert_eq!(send(&mut r, 12, 20_000, 5.0), PacketKind::Discarded);
-        assert_eq!(send(&mut r, 13, 20_001, 5.0), PacketKind::Restarted);
-        assert_eq!(send(&mut r, 14, 20_002, 5.0), PacketKind::InOrder);
-        assert_eq!(r.restarts(), 1);
-        assert_eq!(r.discarded(), 2);
-        // Segment 1: seqs 0..=11 expected 12, got 11 (10 missing). Segment 2: 20001, 20002.
-        assert_eq!(r.expected(), 14);
-        assert_eq!(r.received(), 13);
-        assert_eq!(r.lost(), 1);
-        r.finish(None);
-        assert_eq!(r.loss_record().len(), 14);
-        assert!(!r.loss_record().is_received(10));
-    }
-
-    #[test]
-    fn large_backward_jump_is_not_reorder() {
-        let mut r = rx();
-        for i in 0..300 {
-            send(&mut r, i, i as u16, 5.0);
-        }
-        assert_eq!(send(&mut r, 300, 150, 5.0), PacketKind::Discarded);
-        assert_eq!(r.received(), 300);
-    }
-
-    #[test]
-    fn fraction_lost_per_interval() {
-        let mut r = rx();
-        // Interval 1: 100 packets, 25 lost (every 4th after the first two).
-        for i in 0..100u32 {
-            if i >= 2 && i % 4 == 2 {
-                continue;
-            }
-            send(&mut r, i, i as u16, 5.0);
-        }
-        let b1 = r.report_block();
-        assert_eq!(r.expected(), 100);
-        assert_eq!(r.lost(), 25);
-        assert_eq!(b1.fraction_lost, (25 * 256 / 100) as u8); // 64
-        assert_eq!(b1.cumulative_lost, 25);
-        // Interval 2: 50 packets, none lost.
-        for i in 100..150u32 {
-            send(&mut r, i, i as u16, 5.0);
-        }
-        let b2 = r.report_block();
-        assert_eq!(b2.fraction_lost, 0);
-        assert_eq!(b2.cumulative_lost, 25);
-        // Interval 3: 10 expected, 1 received (the last).
-        send(&mut r, 159, 159, 5.0);
-        let b3 = r.report_block();
-        assert_eq!(b3.fraction_lost, (9 * 256 / 10) as u8);
-        // Interval 4: nothing new -> 0.
-        assert_eq!(r.report_block().fraction_lost, 0);
-    }
-
-    #[test]
-    fn jitter_constant_delay_is_zero() {
-        let mut r = rx();
-        for i in 0..500 {
-            send(&mut r, i, i as u16, 37.0);
-        }
-        assert!(r.jitter_ms().abs() < 1e-9);
-        assert_eq!(r.delay_variation_p95_ms(), 0.0);
-    }
-
-    #[test]
-    fn jitter_alternating_delay_converges_to_step() {
-        // Delays 0, 10, 0, 10 ms...: every |D| is 10 ms, so J_n = 10 (1 - (15/16)^n) -> 10 ms.
-        let mut r = rx();
-        for i in 0..400 {
-            send(&mut r, i, i as u16, if i % 2 == 0 { 0.0 } else { 10.0 });
-        }
-        assert!((r.jitter_ms() - 10.0).abs() < 1e-6, "{}", r.jitter_ms());
-        assert!((r.jitter_rtp() - 480.0).abs() < 1e-4);
-        assert!((r.delay_variation_p95_ms() - 10.0).abs() < 0.1);
-        // After exactly 16 differences: 10 * (1 - (15/16)^16) = 6.44 ms.
-        let mut r = rx();
-        for i in 0..17 {
-            send(&mut r, i, i as u16, if i % 2 == 0 { 0.0 } else { 10.0 });
-        }
-        let expect = 10.0 * (1.0 - (15.0f64 / 16.0).powi(16));
-        assert!((r.jitter_ms() - expect).abs() < 1e-9);
-    }
-
-    #[test]
-    fn jitter_pattern_0_0_10() {
-        // |D| cycles 0, 10, 10 ms: J oscillates around 6.67 ms; check the band after settling.
-        let mut r = rx();
-        let mut lo = f64::MAX;
-        let mut hi = 0.0f64;
-        for i in 0..600u32 {
-            send(&mut r, i, i as u16, if i % 3 == 2 { 10.0 } else { 0.0 });
-            if i > 300 {
-                lo = lo.min(r.jitter_ms());
-                hi = hi.max(r.jitter_ms());
-            }
-        }
-        assert!(lo > 6.0 && hi < 7.3, "{lo} {hi}");
-        assert!((r.delay_variation_p50_ms() - 10.0).abs() < 0.1);
-    }
-
-    #[test]
-    fn jitter_survives_rtp_timestamp_wrap() {
-        let mut r = rx();
-        let ts0 = u32::MAX - 960 * 10;
-        for i in 0..100u32 {
-            r.on_packet(
-                u64::from(i) * 20 * MS,
-                i as u16,
-                ts0.wrapping_add(i * 960),
-                80,
-            );
-        }
-        assert!(r.jitter_ms() < 1e-9);
-    }
-
-    #[test]
-    fn gap_and_windows() {
-        let mut r = rx();
-        for i in 0..1500u32 {
-            if (500..510).contains(&i) {
-                continue; // a 200 ms outage
-            }
-            send(&mut r, i, i as u16, 20.0);
-        }
-        r.finish(None);
-        assert!((r.max_gap_ms() - 220.0).abs() < 1e-9);
-        let w = r.windows();
-        assert_eq!(w.max_burst_loss().unwrap().value, 100.0);
-        assert!((w.max_loss().unwrap().value - 10.0 * 100.0 / 750.0).abs() < 1e-9);
-        assert_eq!(r.loss_record().lost(), 10);
-        let s = w.series();
-        let total: u32 = s.iter().map(|row| row.expected).sum();
-        assert_eq!(total, 1500);
-    }
-
-    #[test]
-    fn memory_is_small() {
-        // A 60 s stream (3000 packets): histogram, bitset, pending ring and windows together
-        // stay under 64 KiB, far inside the 2 MiB per call budget.
-        let mut r = rx();
-        for i in 0..3000 {
-            send(&mut r, i, i as u16, 20.0 + f64::from(i % 7));
-        }
-        r.finish(None);
-        assert!(r.memory_bytes() < 64 * 1024, "{}", r.memory_bytes());
-    }
-}
+#[path = "receiver_tests.rs"]
+mod tests;

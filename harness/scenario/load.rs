@@ -182,6 +182,8 @@ pub(super) struct Resolved {
     pub(super) site: Option<Spanned<String>>,
     pub(super) ice_restart: Option<bool>,
     pub(super) jitter_buffer: Option<Spanned<super::raw::RawJitterBuffer>>,
+    pub(super) audio: Option<Spanned<super::raw_client::RawAudio>>,
+    pub(super) ice: Option<Spanned<super::raw_client::RawIce>>,
 }
 
 impl Context {

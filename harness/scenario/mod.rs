@@ -40,6 +40,7 @@
 //!   caller passes (the built-in `scenarios/profiles/`, `--profiles DIR`).
 //! - Matrix key `profile` sets every participant's network.
 
+mod client;
 mod de;
 mod de_error;
 mod error;
@@ -55,6 +56,7 @@ mod model;
 mod participants;
 mod profile_shape;
 pub mod raw;
+pub mod raw_client;
 mod spanned;
 mod threshold;
 mod timeline;

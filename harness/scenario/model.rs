@@ -94,6 +94,10 @@ pub struct Participant {
     pub ice_restart: bool,
     /// The client's receive jitter buffer.
     pub jitter_buffer: crate::agent::media::JitterBufferConfig,
+    /// The client's Opus encoder (bitrate, frame duration, FEC, DTX).
+    pub audio: crate::agent::media::OpusConfig,
+    /// The client's ICE consent timers.
+    pub ice: crate::agent::peer::IceTimeouts,
 }
 
 /// One call.

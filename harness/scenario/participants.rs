@@ -7,11 +7,9 @@ use super::model::*;
 use super::profile_shape::ProfileShape;
 use super::raw::RawParticipant;
 use super::yaml::{self, Node, NodeKind};
-use crate::agent::media::{JitterBufferConfig, JitterBufferMode};
+use crate::agent::media::{JitterBufferConfig, OpusConfig};
+use crate::agent::peer::IceTimeouts;
 use crate::net::LinkProfile;
-
-/// Longest jitter-buffer delay a scenario may set, ns (2 s).
-pub const MAX_JITTER_BUFFER_NS: u64 = 2_000_000_000;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,6 +33,8 @@ impl Context {
             site: p.value.site.clone(),
             ice_restart: p.value.ice_restart.as_ref().map(|b| b.value),
             jitter_buffer: p.value.jitter_buffer.clone(),
+            audio: p.value.audio.clone(),
+            ice: p.value.ice.clone(),
         };
         let Some(tname) = &p.value.template else {
             return Some(own);
@@ -131,6 +131,8 @@ impl Context {
                 .ice_restart
                 .or(tmpl.value.ice_restart.as_ref().map(|b| b.value)),
             jitter_buffer: own.jitter_buffer.or(tmpl.value.jitter_buffer.clone()),
+            audio: own.audio.or(tmpl.value.audio.clone()),
+            ice: own.ice.or(tmpl.value.ice.clone()),
         })
     }
 
@@ -202,10 +204,9 @@ impl Context {
             }
             firewall.extend(rule);
         }
-        let jitter_buffer = match &r.jitter_buffer {
-            None => JitterBufferConfig::default(),
-            Some(jb) => self.jitter_buffer(jb)?,
-        };
+        let jitter_buffer = r.jitter_buffer.as_ref().map(|jb| self.jitter_buffer(jb));
+        let audio = r.audio.as_ref().map(|a| self.audio(a));
+        let ice = r.ice.as_ref().map(|i| self.ice(i));
         Some(Participant {
             name: key.value.clone(),
             site,
@@ -213,90 +214,10 @@ impl Context {
             profile: profile?,
             firewall,
             ice_restart: r.ice_restart.unwrap_or(false),
-            jitter_buffer,
+            jitter_buffer: jitter_buffer.unwrap_or(Some(JitterBufferConfig::default()))?,
+            audio: audio.unwrap_or(Some(OpusConfig::default()))?,
+            ice: ice.unwrap_or(Some(IceTimeouts::default()))?,
         })
-    }
-
-    /// The jitter-buffer settings: defaults where not written; `min <= initial`-style bounds
-    /// checked, each mistake at its field.
-    fn jitter_buffer(
-        &mut self,
-        jb: &Spanned<super::raw::RawJitterBuffer>,
-    ) -> Option<JitterBufferConfig> {
-        use super::raw::JitterBufferModeText;
-        let d = JitterBufferConfig::default();
-        let j = &jb.value;
-        let ns = |v: &Option<Spanned<super::raw::DurText>>, dflt: u64| {
-            v.as_ref().map_or(dflt, |x| x.value.0.as_nanos())
-        };
-        let mode = match j.mode.as_ref().map(|m| m.value) {
-            Some(JitterBufferModeText::Fixed) => JitterBufferMode::Fixed,
-            _ => JitterBufferMode::Adaptive,
-        };
-        let cfg = JitterBufferConfig {
-            mode,
-            initial_delay_ns: ns(&j.initial, d.initial_delay_ns),
-            min_delay_ns: ns(&j.min, d.min_delay_ns),
-            max_delay_ns: ns(&j.max, d.max_delay_ns),
-            ..d
-        };
-        let mut ok = true;
-        if mode == JitterBufferMode::Fixed {
-            for (field, v) in [("min", &j.min), ("max", &j.max)] {
-                if let Some(v) = v {
-                    self.push(
-                        ScenarioError::at(
-                            ErrorKind::Conflict,
-                            &v.mark,
-                            &v.path,
-                            format!("`{field}` applies to an adaptive jitter buffer only"),
-                        )
-                        .expected("`mode: adaptive`, or `initial:` alone for a fixed buffer"),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        let limit = MAX_JITTER_BUFFER_NS;
-        for (field, v, value) in [
-            ("initial", &j.initial, cfg.initial_delay_ns),
-            ("max", &j.max, cfg.max_delay_ns),
-        ] {
-            if let Some(v) = v.as_ref().filter(|_| value > limit) {
-                self.push(
-                    ScenarioError::at(
-                        ErrorKind::BadValue,
-                        &v.mark,
-                        &v.path,
-                        format!("a jitter buffer `{field}` of more than 2s"),
-                    )
-                    .expected("at most 2s")
-                    .found(format!("{} ms", value / 1_000_000)),
-                );
-                ok = false;
-            }
-        }
-        if mode == JitterBufferMode::Adaptive && cfg.min_delay_ns > cfg.max_delay_ns {
-            let (mark, path) = match (&j.min, &j.max) {
-                (_, Some(m)) | (Some(m), None) => (&m.mark, &m.path),
-                (None, None) => (&jb.mark, &jb.path),
-            };
-            self.push(
-                ScenarioError::at(
-                    ErrorKind::BadValue,
-                    mark,
-                    path,
-                    "the jitter buffer's `min` is above its `max`".to_string(),
-                )
-                .expected(format!(
-                    "min <= max (min {} ms, max {} ms)",
-                    cfg.min_delay_ns / 1_000_000,
-                    cfg.max_delay_ns / 1_000_000
-                )),
-            );
-            ok = false;
-        }
-        ok.then_some(cfg)
     }
 
     /// Names of every profile that can be found, for suggestions.

@@ -82,6 +82,10 @@ pub struct RawParticipant {
     pub ice_restart: Option<Spanned<bool>>,
     /// The client's receive jitter buffer (default: adaptive, 40 ms to start, 20-500 ms).
     pub jitter_buffer: Option<Spanned<RawJitterBuffer>>,
+    /// The client's Opus encoder (default: 32kbit, 20ms frames, no FEC, no DTX).
+    pub audio: Option<Spanned<super::raw_client::RawAudio>>,
+    /// The client's ICE consent timers (default: disconnected 5s, failed 30s, keepalive 2s).
+    pub ice: Option<Spanned<super::raw_client::RawIce>>,
 }
 
 /// A client's receive jitter buffer.

@@ -217,10 +217,12 @@ fn measure_stream(
     for &(_, ms) in &sender.rtt_samples {
         rtt.add(ms);
     }
+    // The E-model's Opus entry at the sender's bitrate and frame duration.
+    let audio = sender.sender().config();
     let codec = codecs
         .get("opus")
-        .cloned()
-        .unwrap_or_else(|| codecs.entries()[0].clone());
+        .unwrap_or(&codecs.entries()[0])
+        .for_opus_settings(audio.bitrate_bps, audio.frame_ms);
     let mut inputs = StreamInputs::new(rx.receiver(), &codec);
     inputs.packets_sent = sender.sender().frames_sent();
     inputs.playout = Some(rx.playout_stats(&playout));
@@ -327,6 +329,17 @@ fn measure_stream(
                 extra.insert("frames_stretched".into(), p.frames_stretched as f64);
                 extra.insert("frames_shrunk".into(), p.frames_shrunk as f64);
                 extra.insert("playout_burst_r".into(), round(p.burst_r, 4));
+                // Only for streams that use them, so other reports keep their fields.
+                if audio.inband_fec || p.frames_recovered > 0 {
+                    extra.insert("frames_fec_recovered".into(), p.frames_recovered as f64);
+                }
+                if audio.dtx || p.frames_silent > 0 {
+                    extra.insert("frames_dtx_silent".into(), p.frames_silent as f64);
+                }
+            }
+            if audio.dtx {
+                let held = sender.sender().frames_suppressed();
+                extra.insert("dtx_frames_not_sent".into(), held as f64);
             }
             if let Some(max) = one_way.max_ms() {
                 extra.insert("one_way_delay_max_ms".into(), round(max, 3));

@@ -21,8 +21,8 @@ pub mod measure;
 pub mod pcapng;
 pub mod world;
 
-use crate::agent::media::EncodedClip;
-use crate::agent::{rtp_sequence, AudioSource, CallLeg, CallLegConfig, Role, Transmit};
+use crate::agent::media::{EncodedClip, OpusConfig};
+use crate::agent::{rtp_sequence, CallLeg, Role, Transmit};
 use crate::metrics::one_way::OneWayDelay;
 use crate::net::{Datagram, DeliveryKind, HostId, NetEvent, Network};
 use crate::report::model::ScenarioReport;
@@ -33,16 +33,19 @@ use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use world::Wire;
 
 /// The TCP port signaling uses (SIP over TLS).
 pub const SIGNALING_PORT: u16 = 5061;
-/// Frames in the replayed clip: 30 s of audio, cycled.
-pub const CLIP_FRAMES: usize = 1500;
+/// Length of the replayed clip, ms: 30 s of audio, cycled (1500 frames of 20 ms).
+pub const CLIP_MS: u32 = 30_000;
+/// Frames in the replayed clip at the default 20 ms frame (other frames: [`world::clip_frames`]).
+pub const CLIP_FRAMES: usize = (CLIP_MS / 20) as usize;
 
-/// Encoded clips shared by the scenarios of one run, keyed by the clip's seed.
-pub type ClipCache = Arc<std::sync::Mutex<BTreeMap<u64, Arc<EncodedClip>>>>;
+/// Encoded clips shared by the scenarios of one run, keyed by the clip's seed and the encoder
+/// settings it was encoded with.
+pub type ClipCache = Arc<std::sync::Mutex<BTreeMap<(u64, OpusConfig), Arc<EncodedClip>>>>;
 
 /// How a run is controlled from outside: trace folders, a stop flag, progress counters.
 #[derive(Clone, Default)]
@@ -55,7 +58,7 @@ pub struct RunOptions {
     pub progress_ms: Option<Arc<AtomicU64>>,
     /// Calls currently connected (for progress display).
     pub calls_up: Option<Arc<AtomicU64>>,
-    /// Encoded clips shared between scenarios of one run (keyed by seed).
+    /// Encoded clips shared between scenarios of one run (keyed by seed and settings).
     pub clips: Option<ClipCache>,
     /// Folder to write this run's packet capture to, one pcapng file per host (see
     /// [`capture`]); created if missing. None: no capture, and no cost.
@@ -116,12 +119,11 @@ pub(crate) struct Sim {
     transmit_buf: Vec<Transmit>,
     base: Instant,
     seed: u64,
-    clip: Option<Arc<EncodedClip>>,
+    /// Replay mode: the clip of each encoder setting the participants use.
+    clips: BTreeMap<OpusConfig, Arc<EncodedClip>>,
     receive: crate::agent::media::ReceiveConfig,
-    /// Per host (participant order): restart ICE when the host's address changes.
-    ice_restart: Vec<bool>,
-    /// Per host (participant order): the client's jitter buffer.
-    jitter_buffers: Vec<crate::agent::media::JitterBufferConfig>,
+    /// Per host (participant order): the client's settings.
+    clients: Vec<world::Client>,
     /// Per leg: send time of its last RTP packets, by sequence number modulo [`SENT_RING`]
     /// (`u64::MAX` once delivered), to measure each packet's one-way delay.
     sent_rtp: Vec<Box<[u64; SENT_RING]>>,
@@ -167,13 +169,16 @@ impl Sim {
                 legs: None,
             });
         }
-        let clip = match s.media {
-            MediaMode::Replay => {
-                let clip_seed = sub_seed(seed, "clip");
-                Some(shared_clip(clip_seed, opts)?)
+        let clients = world::clients(s);
+        let mut clips = BTreeMap::new();
+        if s.media == MediaMode::Replay {
+            let clip_seed = sub_seed(seed, "clip");
+            for c in &clients {
+                if let std::collections::btree_map::Entry::Vacant(e) = clips.entry(c.audio) {
+                    e.insert(world::shared_clip(clip_seed, c.audio, opts)?);
+                }
             }
-            MediaMode::Live => None,
-        };
+        }
         Ok(Sim {
             net,
             legs: Vec::new(),
@@ -190,10 +195,9 @@ impl Sim {
             // nothing in a report depends on when the run happened.
             base: Instant::now(),
             seed,
-            clip,
+            clips,
             receive: receive_config(s),
-            ice_restart: s.participants.iter().map(|p| p.ice_restart).collect(),
-            jitter_buffers: s.participants.iter().map(|p| p.jitter_buffer).collect(),
+            clients,
             sent_rtp: Vec::new(),
             one_way: Vec::new(),
             capture: opts
@@ -203,64 +207,6 @@ impl Sim {
                 .transpose()?,
             now: 0,
         })
-    }
-
-    fn leg_config(&self, call: usize, role: Role, host: HostId) -> CallLegConfig {
-        let label = format!(
-            "call{call}:{}",
-            if role == Role::Caller {
-                "caller"
-            } else {
-                "callee"
-            }
-        );
-        let s = sub_seed(self.seed, &label);
-        let ip = self.net.host_addr(host);
-        // A media port in the range clients use (50000-59999), distinct per leg on a host.
-        let mut port = 50_000 + (s % 10_000) as u16;
-        while self.media_route.contains_key(&(host, port)) {
-            port = 50_000 + (port - 50_000 + 1) % 10_000;
-        }
-        let cred = |salt: &str, len: usize| -> String {
-            const ALPHABET: &[u8] =
-                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
-            let mut x = sub_seed(s, salt);
-            (0..len)
-                .map(|_| {
-                    x = crate::net::rng::splitmix64(x);
-                    ALPHABET[(x % 64) as usize] as char
-                })
-                .collect()
-        };
-        let source = match &self.clip {
-            Some(clip) => {
-                AudioSource::Replay(clip.clone(), (s % clip.len().max(1) as u64) as usize)
-            }
-            None => AudioSource::Live(sub_seed(s, "speech")),
-        };
-        CallLegConfig {
-            role,
-            media_addr: SocketAddrV4::new(ip, port),
-            ssrc: (sub_seed(s, "ssrc") as u32).max(1),
-            first_seq: sub_seed(s, "seq") as u16,
-            first_timestamp: sub_seed(s, "ts") as u32,
-            ice_ufrag: cred("ufrag", 16),
-            ice_pwd: cred("pwd", 32),
-            source,
-            receive: crate::agent::media::ReceiveConfig {
-                jitter_buffer: self.jitter_buffers[host.0 as usize],
-                ..self.receive
-            },
-            signaling_deadline: 20_000_000_000,
-            connect_timeout: 30_000_000_000,
-            ice_disconnected: Duration::from_secs(5),
-            ice_failed: Duration::from_secs(25),
-            ice_keepalive: Duration::from_secs(2),
-            crypto_seed: Some(sub_seed(s, "crypto")),
-            ice_restart: self.ice_restart[host.0 as usize],
-            hangup_grace: 1_000_000_000,
-            rtcp_seed: sub_seed(s, "rtcp"),
-        }
     }
 
     fn start_call(&mut self, ci: usize) -> Result<(), SimError> {
@@ -535,27 +481,6 @@ impl Sim {
             })
             .count() as u64
     }
-}
-
-/// The encoded clip for `seed`: from the run's cache when the caller gives one, else from a
-/// process-wide cache, so a clip is encoded once per process however the library is called
-/// (encoding is most of a replayed call's cost).
-fn shared_clip(seed: u64, opts: &RunOptions) -> Result<Arc<EncodedClip>, SimError> {
-    static PROCESS_CLIPS: std::sync::OnceLock<ClipCache> = std::sync::OnceLock::new();
-    let cache = match &opts.clips {
-        Some(c) => c,
-        None => PROCESS_CLIPS.get_or_init(ClipCache::default),
-    };
-    let mut map = cache
-        .lock()
-        .map_err(|_| SimError::Codec("clip cache poisoned".into()))?;
-    if let Some(c) = map.get(&seed) {
-        return Ok(c.clone());
-    }
-    let c = EncodedClip::from_seed(seed, CLIP_FRAMES, Default::default())
-        .map_err(|e| SimError::Codec(e.to_string()))?;
-    map.insert(seed, c.clone());
-    Ok(c)
 }
 
 /// Runs one scenario with `seed` and returns its report (measured, judged).

@@ -1,11 +1,151 @@
 //! Building the simulated world from a scenario: the emulated network (one host per
-//! participant, its access link from its profile, its firewall; sites and their shared links)
-//! and the network actions of the scenario's timeline.
+//! participant, its access link from its profile, its firewall; sites and their shared links),
+//! the network actions of the scenario's timeline, and each side of each call: its agent's
+//! settings from its participant's client settings ([`Client`]), and the encoded clips the
+//! agents replay.
+//!
+//! Which settings act where, for a stream from A to B: A's `audio` makes the packets (A's
+//! clip or encoder), B's jitter buffer plays them at A's frame duration and rebuilds lost
+//! frames from A's FEC; each side's `ice` timers are its own.
 
+use super::{sub_seed, ClipCache, RunOptions, Sim, SimError, CLIP_MS};
+use crate::agent::media::{EncodedClip, JitterBufferConfig, OpusConfig};
+use crate::agent::peer::IceTimeouts;
+use crate::agent::{AudioSource, CallLegConfig, Role};
 use crate::net::{HostConfig, HostId, Network, NetworkConfig, SiteConfig};
 use crate::scenario::{ActionTarget, NetAction, Scenario};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One participant's client settings, as its call agents use them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Client {
+    /// Restart ICE when the host's address changes.
+    pub ice_restart: bool,
+    /// The receive jitter buffer (its frame duration is set per stream, from the sender).
+    pub jitter_buffer: JitterBufferConfig,
+    /// The Opus encoder.
+    pub audio: OpusConfig,
+    /// ICE consent timers.
+    pub ice: IceTimeouts,
+}
+
+/// Every participant's client settings, in participant (host) order.
+pub fn clients(s: &Scenario) -> Vec<Client> {
+    s.participants
+        .iter()
+        .map(|p| Client {
+            ice_restart: p.ice_restart,
+            jitter_buffer: p.jitter_buffer,
+            audio: p.audio,
+            ice: p.ice,
+        })
+        .collect()
+}
+
+/// Frames of a clip of [`CLIP_MS`] at `audio`'s frame duration (1500 at 20 ms).
+pub fn clip_frames(audio: OpusConfig) -> usize {
+    (CLIP_MS / audio.frame_ms.max(1)) as usize
+}
+
+/// The encoded clip for `seed` and `audio`: from the run's cache when the caller gives one,
+/// else from a process-wide cache, so a clip is encoded once per process and setting however
+/// the library is called (encoding is most of a replayed call's cost).
+pub(super) fn shared_clip(
+    seed: u64,
+    audio: OpusConfig,
+    opts: &RunOptions,
+) -> Result<Arc<EncodedClip>, SimError> {
+    static PROCESS_CLIPS: std::sync::OnceLock<ClipCache> = std::sync::OnceLock::new();
+    let cache = match &opts.clips {
+        Some(c) => c,
+        None => PROCESS_CLIPS.get_or_init(ClipCache::default),
+    };
+    let mut map = cache
+        .lock()
+        .map_err(|_| SimError::Codec("clip cache poisoned".into()))?;
+    if let Some(c) = map.get(&(seed, audio)) {
+        return Ok(c.clone());
+    }
+    let c = EncodedClip::from_seed(seed, clip_frames(audio), audio)
+        .map_err(|e| SimError::Codec(e.to_string()))?;
+    map.insert((seed, audio), c.clone());
+    Ok(c)
+}
+
+impl Sim {
+    /// The settings of call `call`'s leg in `role` on `host`: addresses, seeded identifiers,
+    /// the host's audio and ICE timers, and a receive side for the far end's packets.
+    pub(super) fn leg_config(&self, call: usize, role: Role, host: HostId) -> CallLegConfig {
+        let label = format!(
+            "call{call}:{}",
+            if role == Role::Caller {
+                "caller"
+            } else {
+                "callee"
+            }
+        );
+        let s = sub_seed(self.seed, &label);
+        let ip = self.net.host_addr(host);
+        // A media port in the range clients use (50000-59999), distinct per leg on a host.
+        let mut port = 50_000 + (s % 10_000) as u16;
+        while self.media_route.contains_key(&(host, port)) {
+            port = 50_000 + (port - 50_000 + 1) % 10_000;
+        }
+        let cred = |salt: &str, len: usize| -> String {
+            const ALPHABET: &[u8] =
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+            let mut x = sub_seed(s, salt);
+            (0..len)
+                .map(|_| {
+                    x = crate::net::rng::splitmix64(x);
+                    ALPHABET[(x % 64) as usize] as char
+                })
+                .collect()
+        };
+        let me = &self.clients[host.0 as usize];
+        let far = {
+            let c = &self.calls[call];
+            let other = if role == Role::Caller {
+                c.callee_host
+            } else {
+                c.caller_host
+            };
+            &self.clients[other.0 as usize]
+        };
+        let source = match self.clips.get(&me.audio) {
+            Some(clip) => {
+                AudioSource::Replay(clip.clone(), (s % clip.len().max(1) as u64) as usize)
+            }
+            None => AudioSource::Live(sub_seed(s, "speech")),
+        };
+        let receive = crate::agent::media::ReceiveConfig {
+            jitter_buffer: me.jitter_buffer,
+            ..self.receive
+        }
+        .with_frame_ms(far.audio.frame_ms);
+        CallLegConfig {
+            role,
+            media_addr: SocketAddrV4::new(ip, port),
+            ssrc: (sub_seed(s, "ssrc") as u32).max(1),
+            first_seq: sub_seed(s, "seq") as u16,
+            first_timestamp: sub_seed(s, "ts") as u32,
+            ice_ufrag: cred("ufrag", 16),
+            ice_pwd: cred("pwd", 32),
+            source,
+            receive,
+            signaling_deadline: 20_000_000_000,
+            connect_timeout: 30_000_000_000,
+            ice: me.ice,
+            opus: me.audio,
+            crypto_seed: Some(sub_seed(s, "crypto")),
+            ice_restart: me.ice_restart,
+            hangup_grace: 1_000_000_000,
+            rtcp_seed: sub_seed(s, "rtcp"),
+        }
+    }
+}
 
 /// What a datagram on the emulated network carries.
 #[derive(Debug, Clone)]

@@ -1,12 +1,13 @@
-//! Opus encode and decode (libopus through the `opus` crate), and encoded clips for replay.
+//! Opus encode and decode (libopus through the `opus` crate).
 //!
-//! - [`OpusEncoder`] / [`OpusDecoder`]: 48 kHz mono, `Application::Voip`, 20 ms frames, bitrate
-//!   32 kbit/s by default, in-band FEC off by default. Decoding a missing frame runs the
-//!   decoder's packet-loss concealment ([`OpusDecoder::conceal`]).
-//! - [`EncodedClip`]: a source encoded once into a sequence of frames that many calls replay,
-//!   cycling, without re-encoding (encoding is ~100 µs a frame, most of a simulated call's cost;
-//!   see `../shared/reference/webrtc-rs.md`). All payloads sit in one `Vec<u8>` with an offset
-//!   table, so a minute of 32 kbit/s audio takes about 240 KB, shared through an `Arc`.
+//! - [`OpusConfig`]: what a client's encoder is set to: bitrate (6-510 kbit/s), frame duration
+//!   (10, 20, 40 or 60 ms), in-band FEC with the loss it plans for, DTX. Defaults: 32 kbit/s,
+//!   20 ms, FEC and DTX off.
+//! - [`OpusEncoder`] / [`OpusDecoder`]: 48 kHz mono, `Application::Voip`, one frame per packet.
+//!   Decoding a missing frame runs the decoder's packet-loss concealment
+//!   ([`OpusDecoder::conceal`]) or, when the next packet carries in-band FEC (LBRR) data
+//!   ([`has_fec`]), rebuilds the frame from it ([`OpusDecoder::recover`]).
+//! - [`EncodedClip`] (in `clip.rs`): a source encoded once and replayed by many calls.
 //!
 //! # Example
 //! ```
@@ -20,11 +21,23 @@
 //! assert_eq!(dec.conceal().unwrap().len(), 960); // a lost frame
 //! ```
 
-use crate::agent::media::source::{SpeechSource, FRAME_SAMPLES, SAMPLE_RATE};
-use std::sync::Arc;
+pub use super::clip::{ClipFrame, EncodedClip};
+use crate::agent::media::source::{FRAME_SAMPLES, SAMPLE_RATE};
 
 /// Largest Opus packet we accept from the encoder, bytes (RFC 6716 caps a frame at 1275).
 const MAX_PACKET: usize = 1500;
+/// Largest decoded packet, samples: 120 ms at 48 kHz (RFC 6716's longest packet).
+const MAX_DECODED: usize = 5760;
+/// Lowest bitrate a client may set, bit/s (libopus's lowest useful rate for speech).
+pub const MIN_BITRATE_BPS: i32 = 6_000;
+/// Highest bitrate a client may set, bit/s (libopus caps at 510 kbit/s).
+pub const MAX_BITRATE_BPS: i32 = 510_000;
+/// Frame durations the harness encodes, sends and plays out, ms. libopus's 2.5 and 5 ms frames
+/// (CELT-only, no FEC) and its 80-120 ms multi-frame packets are not supported.
+pub const FRAME_MS_SUPPORTED: [u32; 4] = [10, 20, 40, 60];
+/// Payloads of at most this many bytes are DTX frames: a table-of-contents byte and no audio
+/// (libopus returns 1 byte in DTX; WebRTC treats up to 2 bytes as DTX).
+pub const DTX_MAX_BYTES: usize = 2;
 
 /// Opus failures, and frames of the wrong shape.
 #[derive(Debug, thiserror::Error)]
@@ -38,20 +51,18 @@ pub enum CodecError {
         #[source]
         source: opus::Error,
     },
-    /// A PCM frame that is not 20 ms of 48 kHz mono.
-    #[error("PCM frame has {found} samples; a 20 ms mono frame at 48 kHz has {expected}")]
+    /// A PCM frame of another length than the encoder's frame.
+    #[error("PCM frame has {found} samples; a frame of this encoder has {expected}")]
     FrameSize {
-        /// Samples expected (960).
+        /// Samples expected (48 per ms of frame: 960 for 20 ms).
         expected: usize,
         /// Samples given.
         found: usize,
     },
-    /// The decoder returned a frame of another length than 20 ms.
-    #[error(
-        "decoder returned {found} samples for one packet; expected {expected} (a 20 ms frame)"
-    )]
+    /// The decoder returned another number of samples than one frame.
+    #[error("decoder returned {found} samples for one packet; expected {expected} (one frame)")]
     DecodedSize {
-        /// Samples expected (960).
+        /// Samples expected.
         expected: usize,
         /// Samples returned.
         found: usize,
@@ -59,21 +70,30 @@ pub enum CodecError {
     /// A clip of zero frames was asked for.
     #[error("an encoded clip needs at least one frame; 0 were asked for")]
     EmptyClip,
+    /// Settings libopus or the harness cannot honour.
+    #[error("unsupported Opus setting: {0}")]
+    Config(String),
 }
 
 fn opus_err(op: &'static str) -> impl FnOnce(opus::Error) -> CodecError {
     move |source| CodecError::Opus { op, source }
 }
 
-/// Encoder settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Encoder settings of one client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OpusConfig {
-    /// Target bitrate, bit/s (32 000 by default).
+    /// Target bitrate, bit/s (32 000 by default; [`MIN_BITRATE_BPS`]..=[`MAX_BITRATE_BPS`]).
     pub bitrate_bps: i32,
+    /// Frame (and packet) duration, ms: one of [`FRAME_MS_SUPPORTED`] (20 by default).
+    pub frame_ms: u32,
     /// In-band FEC (LBRR), off by default.
     pub inband_fec: bool,
-    /// Expected packet loss the encoder plans FEC for, percent (0..=100).
+    /// Expected packet loss the encoder plans FEC for, percent (0..=100). libopus adds no FEC
+    /// data at 0, so FEC needs a hint above 0.
     pub packet_loss_pct: i32,
+    /// Discontinuous transmission: in silence the encoder emits DTX frames, of which only the
+    /// first of each run is sent (see the send pipeline). Off by default.
+    pub dtx: bool,
     /// Encoder complexity 0..=10; None keeps libopus's default.
     pub complexity: Option<i32>,
 }
@@ -82,17 +102,55 @@ impl Default for OpusConfig {
     fn default() -> Self {
         OpusConfig {
             bitrate_bps: 32_000,
+            frame_ms: 20,
             inband_fec: false,
             packet_loss_pct: 0,
+            dtx: false,
             complexity: None,
         }
     }
 }
 
-/// A 48 kHz mono VoIP Opus encoder for 20 ms frames.
+impl OpusConfig {
+    /// Samples in one frame at 48 kHz (960 for 20 ms).
+    pub fn frame_samples(&self) -> usize {
+        SAMPLE_RATE as usize / 1000 * self.frame_ms as usize
+    }
+
+    /// One frame, ns.
+    pub fn frame_ns(&self) -> u64 {
+        u64::from(self.frame_ms) * 1_000_000
+    }
+
+    /// Checks the settings against what libopus and the playout path accept.
+    pub fn check(&self) -> Result<(), CodecError> {
+        if !(MIN_BITRATE_BPS..=MAX_BITRATE_BPS).contains(&self.bitrate_bps) {
+            return Err(CodecError::Config(format!(
+                "bitrate {} bit/s is outside {MIN_BITRATE_BPS}..={MAX_BITRATE_BPS}",
+                self.bitrate_bps
+            )));
+        }
+        if !FRAME_MS_SUPPORTED.contains(&self.frame_ms) {
+            return Err(CodecError::Config(format!(
+                "frame of {} ms; supported: {FRAME_MS_SUPPORTED:?} ms",
+                self.frame_ms
+            )));
+        }
+        if !(0..=100).contains(&self.packet_loss_pct) {
+            return Err(CodecError::Config(format!(
+                "packet loss {} % is outside 0..=100",
+                self.packet_loss_pct
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A 48 kHz mono VoIP Opus encoder for frames of its configured duration.
 pub struct OpusEncoder {
     inner: opus::Encoder,
     out: Vec<u8>,
+    config: OpusConfig,
 }
 
 impl std::fmt::Debug for OpusEncoder {
@@ -102,8 +160,9 @@ impl std::fmt::Debug for OpusEncoder {
 }
 
 impl OpusEncoder {
-    /// An encoder with `config` applied.
+    /// An encoder with `config` applied (checked first).
     pub fn new(config: OpusConfig) -> Result<Self, CodecError> {
+        config.check()?;
         let mut inner =
             opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
                 .map_err(opus_err("create encoder"))?;
@@ -116,6 +175,9 @@ impl OpusEncoder {
         inner
             .set_packet_loss_perc(config.packet_loss_pct)
             .map_err(opus_err("set packet loss"))?;
+        if config.dtx {
+            inner.set_dtx(true).map_err(opus_err("set dtx"))?;
+        }
         if let Some(c) = config.complexity {
             inner
                 .set_complexity(c)
@@ -124,14 +186,20 @@ impl OpusEncoder {
         Ok(OpusEncoder {
             inner,
             out: vec![0; MAX_PACKET],
+            config,
         })
     }
 
-    /// Encodes one 20 ms frame (960 samples); the payload is valid until the next call.
+    /// The settings this encoder was made with.
+    pub fn config(&self) -> OpusConfig {
+        self.config
+    }
+
+    /// Encodes one frame (48 samples per ms); the payload is valid until the next call.
     pub fn encode(&mut self, pcm: &[i16]) -> Result<&[u8], CodecError> {
-        if pcm.len() != FRAME_SAMPLES {
+        if pcm.len() != self.config.frame_samples() {
             return Err(CodecError::FrameSize {
-                expected: FRAME_SAMPLES,
+                expected: self.config.frame_samples(),
                 found: pcm.len(),
             });
         }
@@ -143,12 +211,65 @@ impl OpusEncoder {
     }
 }
 
-/// A 48 kHz mono Opus decoder producing 20 ms frames of float samples (full scale 1.0).
+/// Whether an Opus packet carries in-band FEC (LBRR) data for the frame before it. SILK puts
+/// its per-frame voice-activity flags and the LBRR flag, uncompressed, in the top bits of the
+/// first frame's first byte (RFC 6716 §4.2.3); CELT-only packets carry none. (libopus 1.5 has
+/// `opus_packet_has_lbrr`; the system's 1.3 does not.)
+pub fn has_fec(packet: &[u8]) -> bool {
+    let Some(&toc) = packet.first() else {
+        return false;
+    };
+    let config = toc >> 3;
+    if config >= 16 {
+        return false; // CELT-only
+    }
+    // SILK and hybrid configurations: 10, 20, 40, 60 ms per frame (hybrid: 10 or 20).
+    let frame_ms = if config >= 12 {
+        [10, 20][usize::from(config & 1)]
+    } else {
+        [10, 20, 40, 60][usize::from(config & 3)]
+    };
+    let silk_frames = if frame_ms > 20 { frame_ms / 20 } else { 1 };
+    let Ok(parsed) = opus::packet::parse(packet) else {
+        return false;
+    };
+    let Some(&first) = parsed.frames.first().and_then(|f| f.first()) else {
+        return false;
+    };
+    let mut lbrr = (first >> (7 - silk_frames)) & 1 == 1;
+    if toc & 0x4 != 0 {
+        // Stereo: the side channel's flags follow the mid channel's.
+        lbrr |= (first >> (6 - 2 * silk_frames)) & 1 == 1;
+    }
+    lbrr
+}
+
+/// Whether libopus puts in-band FEC data into speech encoded with `config`: 2 s of the speech
+/// source (seed 0) are encoded and any packet with [`has_fec`] says yes. libopus decides by
+/// bitrate, frame duration and loss hint (`decide_fec` in 1.3: below a per-bandwidth rate it
+/// adds none), so `inband_fec` alone does not promise any. Costs about 10 ms.
+pub fn fec_in_speech(config: OpusConfig) -> Result<bool, CodecError> {
+    if !config.inband_fec || config.packet_loss_pct == 0 {
+        return Ok(false);
+    }
+    let mut encoder = OpusEncoder::new(config)?;
+    let mut source = super::source::FramedSource::new(0, config.frame_samples());
+    for _ in 0..2000 / config.frame_ms.max(1) {
+        let (pcm, _) = source.next_frame();
+        if has_fec(encoder.encode(pcm)?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A 48 kHz mono Opus decoder producing frames of float samples (full scale 1.0).
 /// libopus decodes in float either way; its 16-bit output adds a soft-clipping pass (about 5 %
 /// of a replayed call's instructions) that measuring levels does not need.
 pub struct OpusDecoder {
     inner: opus::Decoder,
-    out: [f32; FRAME_SAMPLES],
+    out: Vec<f32>,
+    frame_samples: usize,
 }
 
 impl std::fmt::Debug for OpusDecoder {
@@ -158,220 +279,76 @@ impl std::fmt::Debug for OpusDecoder {
 }
 
 impl OpusDecoder {
-    /// A fresh decoder.
+    /// A fresh decoder for 20 ms frames.
     pub fn new() -> Result<Self, CodecError> {
+        Self::with_frame(FRAME_SAMPLES)
+    }
+
+    /// A fresh decoder for frames of `frame_samples` samples (48 per ms).
+    pub fn with_frame(frame_samples: usize) -> Result<Self, CodecError> {
+        if frame_samples == 0 || frame_samples > MAX_DECODED || !frame_samples.is_multiple_of(120) {
+            return Err(CodecError::Config(format!(
+                "a decoder frame of {frame_samples} samples (a multiple of 2.5 ms up to 120 ms)"
+            )));
+        }
         let inner = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
             .map_err(opus_err("create decoder"))?;
         Ok(OpusDecoder {
             inner,
-            out: [0.0; FRAME_SAMPLES],
+            out: vec![0.0; MAX_DECODED],
+            frame_samples,
         })
     }
 
-    /// Decodes one packet into 960 samples, valid until the next call.
+    /// Samples in one frame.
+    pub fn frame_samples(&self) -> usize {
+        self.frame_samples
+    }
+
+    fn checked(&self, n: usize) -> Result<&[f32], CodecError> {
+        if n != self.frame_samples {
+            return Err(CodecError::DecodedSize {
+                expected: self.frame_samples,
+                found: n,
+            });
+        }
+        Ok(&self.out[..n])
+    }
+
+    /// Decodes one packet into one frame, valid until the next call. A DTX packet (no audio)
+    /// decodes to the decoder's comfort noise.
     pub fn decode(&mut self, payload: &[u8]) -> Result<&[f32], CodecError> {
         let n = self
             .inner
             .decode_float(payload, &mut self.out, false)
             .map_err(opus_err("decode"))?;
-        if n != FRAME_SAMPLES {
-            return Err(CodecError::DecodedSize {
-                expected: FRAME_SAMPLES,
-                found: n,
-            });
-        }
-        Ok(&self.out[..])
+        self.checked(n)
     }
 
-    /// Conceals one missing 20 ms frame (libopus PLC: decode with no input).
+    /// Conceals one missing frame (libopus PLC: decode with no input); after a DTX packet this
+    /// is the decoder's comfort noise.
     pub fn conceal(&mut self) -> Result<&[f32], CodecError> {
+        let n = self.frame_samples;
         let n = self
             .inner
-            .decode_float(&[], &mut self.out, false)
+            .decode_float(&[], &mut self.out[..n], false)
             .map_err(opus_err("conceal"))?;
-        if n != FRAME_SAMPLES {
-            return Err(CodecError::DecodedSize {
-                expected: FRAME_SAMPLES,
-                found: n,
-            });
-        }
-        Ok(&self.out[..])
-    }
-}
-
-/// One frame of an [`EncodedClip`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClipFrame<'a> {
-    /// The Opus packet.
-    pub payload: &'a [u8],
-    /// Whether the source was in a talk spurt.
-    pub active: bool,
-}
-
-/// Opus frames encoded once, replayed (cycling) by many calls. See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedClip {
-    data: Vec<u8>,
-    /// End offset of each frame in `data`.
-    ends: Vec<u32>,
-    /// Talk-spurt flag per frame, as a bitset.
-    active: Vec<u64>,
-}
-
-impl EncodedClip {
-    /// Encodes `frames` frames of `source` with `encoder`.
-    pub fn encode(
-        source: &mut SpeechSource,
-        encoder: &mut OpusEncoder,
-        frames: usize,
-    ) -> Result<Self, CodecError> {
-        if frames == 0 {
-            return Err(CodecError::EmptyClip);
-        }
-        let mut clip = EncodedClip {
-            data: Vec::with_capacity(frames * 100),
-            ends: Vec::with_capacity(frames),
-            active: vec![0; frames.div_ceil(64)],
-        };
-        for i in 0..frames {
-            let (pcm, active) = source.next_frame();
-            let payload = encoder.encode(pcm)?;
-            clip.data.extend_from_slice(payload);
-            clip.ends.push(clip.data.len() as u32);
-            if active {
-                clip.active[i / 64] |= 1 << (i % 64);
-            }
-        }
-        clip.data.shrink_to_fit();
-        Ok(clip)
+        self.checked(n)
     }
 
-    /// Encodes `frames` frames of `SpeechSource::new(seed)` with a new encoder, ready to share.
-    pub fn from_seed(
-        seed: u64,
-        frames: usize,
-        config: OpusConfig,
-    ) -> Result<Arc<Self>, CodecError> {
-        let mut source = SpeechSource::new(seed);
-        let mut encoder = OpusEncoder::new(config)?;
-        Ok(Arc::new(Self::encode(&mut source, &mut encoder, frames)?))
-    }
-
-    /// Frames in the clip (at least 1).
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Always false: a clip has at least one frame.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// Frame `i`, cycling: frame `len()` is frame 0 again.
-    pub fn frame(&self, i: usize) -> ClipFrame<'_> {
-        let i = i % self.ends.len();
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let end = self.ends[i] as usize;
-        ClipFrame {
-            payload: &self.data[start..end],
-            active: self.active[i / 64] & (1 << (i % 64)) != 0,
-        }
-    }
-
-    /// Bytes of payload in the clip.
-    pub fn payload_bytes(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Approximate heap memory of the clip, bytes.
-    pub fn memory_bytes(&self) -> usize {
-        self.data.capacity() + self.ends.capacity() * 4 + self.active.capacity() * 8
+    /// Rebuilds the missing frame before `next` from `next`'s in-band FEC data (libopus decode
+    /// with `decode_fec`); `next` itself must still be decoded afterwards. Without FEC data in
+    /// `next` libopus conceals instead.
+    pub fn recover(&mut self, next: &[u8]) -> Result<&[f32], CodecError> {
+        let n = self.frame_samples;
+        let n = self
+            .inner
+            .decode_float(next, &mut self.out[..n], true)
+            .map_err(opus_err("decode fec"))?;
+        self.checked(n)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::agent::media::level::rms_dbov;
-
-    #[test]
-    fn round_trip_keeps_level() {
-        let mut src = SpeechSource::new(21);
-        let mut enc = OpusEncoder::new(OpusConfig::default()).unwrap();
-        let mut dec = OpusDecoder::new().unwrap();
-        let (mut p_in, mut p_out) = (0.0f64, 0.0f64);
-        let mut bytes = 0usize;
-        let frames = 250; // 5 s
-        for i in 0..frames {
-            let (pcm, _) = src.next_frame();
-            let pcm = *pcm;
-            let payload = enc.encode(&pcm).unwrap();
-            bytes += payload.len();
-            let out = dec.decode(payload).unwrap();
-            if i >= 5 {
-                // Skip the codec's start-up; compare total power (delay-insensitive).
-                p_in += pcm.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>();
-                p_out += out
-                    .iter()
-                    .map(|&x| (f64::from(x) * 32768.0).powi(2))
-                    .sum::<f64>();
-            }
-        }
-        let diff_db = 10.0 * (p_out / p_in).log10();
-        assert!(diff_db.abs() < 3.0, "level changed by {diff_db} dB");
-        // About 32 kbit/s on speech, less in pauses: 5 s -> well under 32 kbit/s * 5 s * 1.2.
-        let kbps = bytes as f64 * 8.0 / 5.0 / 1000.0;
-        assert!(kbps > 8.0 && kbps < 40.0, "{kbps} kbit/s");
-    }
-
-    #[test]
-    fn conceal_produces_a_frame() {
-        let mut src = SpeechSource::new(2);
-        let mut enc = OpusEncoder::new(OpusConfig::default()).unwrap();
-        let mut dec = OpusDecoder::new().unwrap();
-        for _ in 0..20 {
-            let (pcm, _) = src.next_frame();
-            let pcm = *pcm;
-            let p = enc.encode(&pcm).unwrap().to_vec();
-            dec.decode(&p).unwrap();
-        }
-        let plc = dec.conceal().unwrap();
-        assert_eq!(plc.len(), FRAME_SAMPLES);
-        assert!(rms_dbov(plc) > -80.0); // PLC continues the voiced signal, not silence
-    }
-
-    #[test]
-    fn wrong_frame_size_is_an_error() {
-        let mut enc = OpusEncoder::new(OpusConfig::default()).unwrap();
-        let err = enc.encode(&[0; 480]).unwrap_err();
-        assert!(err.to_string().contains("480 samples"), "{err}");
-        let mut dec = OpusDecoder::new().unwrap();
-        assert!(matches!(
-            dec.decode(&[0xff; 3]),
-            Err(CodecError::Opus { .. }) | Err(CodecError::DecodedSize { .. })
-        ));
-    }
-
-    #[test]
-    fn clip_cycles_and_is_compact() {
-        let clip = EncodedClip::from_seed(4, 100, OpusConfig::default()).unwrap();
-        assert_eq!(clip.len(), 100);
-        assert_eq!(clip.frame(3), clip.frame(103));
-        assert_eq!(clip.frame(99), clip.frame(199));
-        assert_ne!(clip.frame(0).payload, clip.frame(1).payload);
-        // Activity flags are the source's.
-        let mut t = crate::agent::media::source::TalkModel::new(4);
-        for i in 0..100 {
-            assert_eq!(clip.frame(i).active, t.next_frame());
-        }
-        assert!(
-            clip.memory_bytes() < 100 * 200 + 1024,
-            "{}",
-            clip.memory_bytes()
-        );
-        assert!(matches!(
-            EncodedClip::from_seed(4, 0, OpusConfig::default()),
-            Err(CodecError::EmptyClip)
-        ));
-    }
-}
+#[path = "codec_tests.rs"]
+mod tests;

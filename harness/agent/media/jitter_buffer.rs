@@ -1,22 +1,34 @@
-//! Receive-side jitter buffer: orders packets and decides, every 20 ms, what is played.
+//! Receive-side jitter buffer: orders packets and decides, every frame duration (`frame_ns`,
+//! 20 ms by default), what is played.
 //!
 //! Packets go in with their arrival time, RTP timestamp and payload. Playout starts at the
-//! first packet's arrival plus the initial delay and then ticks every 20 ms. At each tick
+//! first packet's arrival plus the initial delay and then ticks every frame. At each tick
 //! [`JitterBuffer::pop`] says what the decoder should do:
 //! - [`Playout::Play`] with a frame's payload, or
-//! - [`Playout::Conceal`] when the frame due is missing (the listener hears loss concealment),
+//! - [`Playout::Recover`] when the frame due is missing but the next one is buffered and
+//!   carries in-band FEC ([`has_fec`]): the decoder rebuilds the lost frame from it (NetEq does
+//!   the same); counted *recovered*, not concealed;
+//! - [`Playout::Silence`] when the frame due is missing because the sender is in DTX (the last
+//!   frame played was a DTX frame, [`DTX_MAX_BYTES`] or less): the decoder's comfort noise;
+//!   intended silence, counted *silent*, not concealed, and playout moves on as if the frames
+//!   had come (NetEq's comfort-noise mode), so the next talk spurt plays at the same delay. A
+//!   packet lost right at the end of a pause is heard as silence too (RFC 3550 still counts it),
+//!   unless its successor's FEC rebuilds it;
+//! - [`Playout::Conceal`] when the frame due is missing otherwise (the listener hears loss
+//!   concealment),
 //! - [`Playout::Stretch`] (adaptive mode): one extra frame of decoder-generated audio that
-//!   grows the buffer by 20 ms; it is not concealment of a loss.
+//!   grows the buffer by one frame; it is not concealment of a loss.
 //!
 //! A packet for a frame whose tick has passed is counted **late** and discarded. A packet
 //! arriving exactly at its tick's time is on time if the caller inserts it before calling `pop`
-//! for that time. Duplicates are discarded and counted. Memory is bounded: a ring of
+//! for that time. Payloads are Opus packets: the buffer reads their table of contents and first
+//! SILK byte for DTX frames and FEC. Duplicates are discarded and counted. Memory is bounded: a ring of
 //! `capacity_frames` payload buffers (at least 1 s), reused without reallocation. A packet more
 //! than the ring ahead of playout (a timestamp jump) resynchronises playout to it.
 //!
 //! # Fixed mode
 //! Playout is anchored to the first packet: tick *k* plays the frame whose RTP timestamp is the
-//! first packet's + *k* × 960. A missing frame is concealed and skipped. A lasting delay step up
+//! first packet's + *k* × `samples_per_frame`. A missing frame is concealed and skipped. A lasting delay step up
 //! makes every later packet late (a 10 → 100 ms step behind a 40 ms buffer conceals the rest of
 //! the call); that is why it is not the default.
 //!
@@ -47,96 +59,25 @@
 //! const MS: u64 = 1_000_000;
 //! for i in 0..10u32 {
 //!     if i == 4 { continue; } // lost
-//!     jb.insert(i as u64 * 20 * MS + 30 * MS, i * 960, &[i as u8]);
+//!     // CELT-only packets: no FEC in them, and longer than a DTX frame.
+//!     jb.insert(i as u64 * 20 * MS + 30 * MS, i * 960, &[0xf8, i as u8, 0]);
 //! }
 //! let mut played = Vec::new();
 //! while let Some(t) = jb.next_tick() {
 //!     if t > 300 * MS { break; }
 //!     match jb.pop(t).unwrap() {
-//!         Playout::Play(p) => played.push(p[0] as i32),
+//!         Playout::Play(p) => played.push(p[1] as i32),
 //!         Playout::Conceal => played.push(-1),
-//!         Playout::Stretch => {}
+//!         _ => {} // stretch; no FEC to recover from, no DTX silence here
 //!     }
 //! }
 //! assert_eq!(&played[..10], &[0, 1, 2, 3, -1, 5, 6, 7, 8, 9]);
 //! ```
 
+use super::codec::{has_fec, DTX_MAX_BYTES};
 use super::delay_target::DelayTarget;
 
-/// How the buffer's delay is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum JitterBufferMode {
-    /// Fixed delay from the first packet (the initial delay, for the whole stream).
-    Fixed,
-    /// Target delay follows the delay variation (see the module docs).
-    #[default]
-    Adaptive,
-}
-
-impl JitterBufferMode {
-    /// `fixed` or `adaptive`, as scenarios and reports write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            JitterBufferMode::Fixed => "fixed",
-            JitterBufferMode::Adaptive => "adaptive",
-        }
-    }
-}
-
-/// Jitter-buffer settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct JitterBufferConfig {
-    /// Fixed or adaptive (default adaptive).
-    pub mode: JitterBufferMode,
-    /// Delay from the first packet's arrival to the first tick, ns (40 ms); the whole stream's
-    /// delay in fixed mode.
-    pub initial_delay_ns: u64,
-    /// Adaptive: smallest headroom kept, ns (20 ms).
-    pub min_delay_ns: u64,
-    /// Adaptive: largest headroom grown to, ns (500 ms).
-    pub max_delay_ns: u64,
-    /// Adaptive: quantile of recent relative delay to cover (0.97).
-    pub quantile: f64,
-    /// Adaptive: packets of delay history (250, 5 s of 20 ms frames).
-    pub history: usize,
-    /// Adaptive: playout time between stretch/shrink decisions, ns (200 ms).
-    pub adjust_interval_ns: u64,
-    /// Frame duration and tick interval, ns (20 ms).
-    pub frame_ns: u64,
-    /// RTP timestamp units per frame (960 at 48 kHz).
-    pub samples_per_frame: u32,
-    /// Payload buffers in the ring (frames of look-ahead); raised to cover `max_delay_ns` plus
-    /// half a second.
-    pub capacity_frames: usize,
-}
-
-impl Default for JitterBufferConfig {
-    fn default() -> Self {
-        JitterBufferConfig {
-            mode: JitterBufferMode::Adaptive,
-            initial_delay_ns: 40_000_000,
-            min_delay_ns: 20_000_000,
-            max_delay_ns: 500_000_000,
-            quantile: 0.97,
-            history: 250,
-            adjust_interval_ns: 200_000_000,
-            frame_ns: 20_000_000,
-            samples_per_frame: 960,
-            capacity_frames: 50,
-        }
-    }
-}
-
-impl JitterBufferConfig {
-    /// A fixed buffer of `delay_ns`.
-    pub fn fixed(delay_ns: u64) -> Self {
-        JitterBufferConfig {
-            mode: JitterBufferMode::Fixed,
-            initial_delay_ns: delay_ns,
-            ..Self::default()
-        }
-    }
-}
+pub use super::jitter_buffer_config::{JitterBufferConfig, JitterBufferMode};
 
 /// What to play at one tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +88,11 @@ pub enum Playout<'a> {
     Conceal,
     /// Adaptive growth: generate one extra frame (not a loss).
     Stretch,
+    /// The frame due is missing and this next packet carries in-band FEC: decode the missing
+    /// frame from it (the packet is still played at the next tick).
+    Recover(&'a [u8]),
+    /// The sender is in DTX: play comfort noise (intended silence, not a loss).
+    Silence,
 }
 
 /// What happened to an inserted packet.
@@ -182,11 +128,15 @@ pub struct JitterBuffer {
     played_history: u64,
     /// The last tick concealed because nothing was buffered (adaptive underflow).
     waiting: bool,
+    /// The last frame played was a DTX frame: missing frames are the sender's silence.
+    in_dtx: bool,
     // Counters.
     played: u64,
     concealed: u64,
     stretched: u64,
     shrunk: u64,
+    recovered: u64,
+    silent: u64,
     late: u64,
     duplicates: u64,
     resyncs: u64,
@@ -222,10 +172,13 @@ impl JitterBuffer {
                 .collect(),
             played_history: 0,
             waiting: false,
+            in_dtx: false,
             played: 0,
             concealed: 0,
             stretched: 0,
             shrunk: 0,
+            recovered: 0,
+            silent: 0,
             late: 0,
             duplicates: 0,
             resyncs: 0,
@@ -344,11 +297,41 @@ impl JitterBuffer {
                 None
             };
             match later {
-                // After an underflow, move straight on to what arrived (the frames between
-                // were concealed while waiting).
+                // The next frame's FEC rebuilds this one: recover it and move on.
+                _ if self.has(frame + 1)
+                    && has_fec(&self.slots[self.slot_index(frame + 1)].payload) =>
+                {
+                    self.advance(1);
+                    self.waiting = false;
+                    self.in_dtx = false;
+                    self.recovered += 1;
+                    let idx = self.slot_index(frame + 1);
+                    return Some(Playout::Recover(&self.slots[idx].payload));
+                }
+                // After an underflow, the frame just before what arrived, from its FEC (the
+                // frames before were concealed while waiting)...
+                Some(j)
+                    if self.waiting
+                        && j - 1 > frame
+                        && has_fec(&self.slots[self.slot_index(j)].payload) =>
+                {
+                    self.advance((j - frame) as u64);
+                    self.waiting = false;
+                    self.in_dtx = false;
+                    self.recovered += 1;
+                    let idx = self.slot_index(j);
+                    return Some(Playout::Recover(&self.slots[idx].payload));
+                }
+                // ... or straight on to what arrived.
                 Some(j) if self.waiting => {
                     self.advance((j - frame) as u64);
                     frame = j;
+                }
+                // The sender's DTX pause: comfort noise, on schedule.
+                _ if self.in_dtx => {
+                    self.advance(1);
+                    self.silent += 1;
+                    return Some(Playout::Silence);
                 }
                 // Adaptive underflow: conceal and wait for the frame.
                 None if self.adaptive() => {
@@ -371,6 +354,7 @@ impl JitterBuffer {
         let idx = self.slot_index(frame);
         self.slots[idx].frame = i64::MIN;
         self.delay_sum_ns += u128::from(tick.saturating_sub(self.slots[idx].arrival_ns));
+        self.in_dtx = self.slots[idx].payload.len() <= DTX_MAX_BYTES;
         Some(Playout::Play(&self.slots[idx].payload))
     }
 
@@ -426,6 +410,16 @@ impl JitterBuffer {
     /// Frames dropped to shrink the buffer (adaptive mode).
     pub fn frames_shrunk(&self) -> u64 {
         self.shrunk
+    }
+
+    /// Missing frames rebuilt from the next packet's in-band FEC.
+    pub fn frames_recovered(&self) -> u64 {
+        self.recovered
+    }
+
+    /// Ticks of comfort noise during the sender's DTX pauses.
+    pub fn frames_silent(&self) -> u64 {
+        self.silent
     }
 
     /// Packets that arrived after their frame's tick.

@@ -2,6 +2,10 @@ use super::*;
 
 const MS: u64 = 1_000_000;
 
+/// A CELT-only table-of-contents byte: packets that carry no FEC and are no DTX frames (the
+/// buffer reads both from real Opus payloads).
+const CELT: u8 = 0xf8;
+
 /// Inserts packets (send index, extra delay ms; sent every 20 ms from 0, 20 ms base path) and
 /// drains ticks up to `until_ms`; returns what each tick did: the frame index played, -1 for
 /// conceal, -2 for stretch.
@@ -18,7 +22,8 @@ fn run(jb: &mut JitterBuffer, packets: &[(u32, u64)], until_ms: u64) -> Vec<i64>
         let tick = jb.next_tick().unwrap_or(u64::MAX);
         if k < events.len() && events[k].0 <= tick {
             let (t, i) = events[k];
-            jb.insert(t, i * 960, &i.to_le_bytes());
+            let b = i.to_le_bytes();
+            jb.insert(t, i * 960, &[CELT, b[0], b[1], b[2], b[3]]);
             k += 1;
             continue;
         }
@@ -26,9 +31,10 @@ fn run(jb: &mut JitterBuffer, packets: &[(u32, u64)], until_ms: u64) -> Vec<i64>
             break;
         }
         match jb.pop(tick).unwrap() {
-            Playout::Play(p) => out.push(i64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]]))),
+            Playout::Play(p) => out.push(i64::from(u32::from_le_bytes([p[1], p[2], p[3], p[4]]))),
             Playout::Conceal => out.push(-1),
             Playout::Stretch => out.push(-2),
+            Playout::Recover(_) | Playout::Silence => panic!("no FEC or DTX packets here"),
         }
     }
     out
@@ -113,20 +119,23 @@ fn reorder_within_delay_is_played_in_order() {
 #[test]
 fn duplicates_discarded() {
     let mut jb = fixed40();
-    assert_eq!(jb.insert(0, 0, &[0]), Insert::Buffered);
-    assert_eq!(jb.insert(MS, 0, &[0]), Insert::Duplicate);
+    assert_eq!(jb.insert(0, 0, &[CELT, 0, 0]), Insert::Buffered);
+    assert_eq!(jb.insert(MS, 0, &[CELT, 0, 0]), Insert::Duplicate);
     assert!(matches!(jb.pop(40 * MS), Some(Playout::Play(_))));
-    assert_eq!(jb.insert(41 * MS, 0, &[0]), Insert::Duplicate); // already played
+    assert_eq!(jb.insert(41 * MS, 0, &[CELT, 0, 0]), Insert::Duplicate); // already played
     assert!(matches!(jb.pop(60 * MS), Some(Playout::Conceal)));
-    assert_eq!(jb.insert(61 * MS, 960, &[1]), Insert::Late); // concealed, then arrived
+    assert_eq!(jb.insert(61 * MS, 960, &[CELT, 1, 0]), Insert::Late); // concealed, then arrived
     assert_eq!((jb.duplicates(), jb.late()), (2, 1));
 }
 
 #[test]
 fn timestamp_jump_resyncs() {
     let mut jb = fixed40();
-    jb.insert(0, 0, &[0]);
-    assert_eq!(jb.insert(20 * MS, 960 * 1000, &[1]), Insert::Resync);
+    jb.insert(0, 0, &[CELT, 0, 0]);
+    assert_eq!(
+        jb.insert(20 * MS, 960 * 1000, &[CELT, 1, 0]),
+        Insert::Resync
+    );
     let mut out = Vec::new();
     while let Some(t) = jb.next_tick() {
         if t > 200 * MS {
@@ -246,4 +255,104 @@ fn adaptive_respects_its_bounds() {
     run(&mut jb, &pk, 20 * 1000);
     let d = jb.mean_delay_ms().unwrap();
     assert!(d <= 100.0 + 20.0, "{d}");
+}
+
+/// Adaptive, starting at its 20 ms minimum (so that on a clean path it neither shrinks nor
+/// stretches, and tick k plays frame k).
+fn adaptive20() -> JitterBufferConfig {
+    JitterBufferConfig {
+        initial_delay_ns: 20 * MS,
+        ..JitterBufferConfig::default()
+    }
+}
+
+/// A 20 ms SILK wideband packet whose LBRR flag says it carries FEC for the frame before it
+/// (TOC config 9, code 0; first SILK byte: VAD 0, LBRR 1), with the frame index after it.
+fn fec_packet(i: u8) -> Vec<u8> {
+    vec![9 << 3, 0x40, i]
+}
+
+/// Plays frames 0..n (20 ms apart, 20 ms path), `payload(i)` for each, `None` for a frame
+/// never sent or lost; returns each tick's action: frame index played, -1 conceal, -2 stretch,
+/// -3 recovered (with the index of the packet it came from checked), -4 silence.
+fn play(jb: &mut JitterBuffer, n: u32, payload: impl Fn(u32) -> Option<Vec<u8>>) -> Vec<i64> {
+    let mut out = Vec::new();
+    for i in 0..n + 5 {
+        let t = u64::from(i) * 20 * MS + 20 * MS;
+        while let Some(tick) = jb.next_tick().filter(|&x| x < t) {
+            out.push(match jb.pop(tick).unwrap() {
+                Playout::Play(p) => i64::from(p[p.len() - 1]),
+                Playout::Conceal => -1,
+                Playout::Stretch => -2,
+                Playout::Recover(p) => {
+                    assert_eq!(
+                        i64::from(p[2]),
+                        out.len() as i64 + 1,
+                        "FEC of the next frame"
+                    );
+                    -3
+                }
+                Playout::Silence => -4,
+            });
+        }
+        if let Some(p) = (i < n).then(|| payload(i)).flatten() {
+            jb.insert(t, i * 960, &p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_missing_frame_is_rebuilt_from_the_next_packets_fec_in_either_mode() {
+    for cfg in [JitterBufferConfig::fixed(40 * MS), adaptive20()] {
+        let mut jb = JitterBuffer::new(cfg);
+        let out = play(&mut jb, 30, |i| (i != 7).then(|| fec_packet(i as u8)));
+        assert_eq!(out[6..9], [6, -3, 8], "{:?}: {out:?}", cfg.mode);
+        assert_eq!((jb.frames_recovered(), concealed(&out)), (1, 0));
+        // Two in a row: the first one's FEC was in the lost second.
+        let mut jb = JitterBuffer::new(cfg);
+        let out = play(&mut jb, 30, |i| {
+            (!(7..9).contains(&i)).then(|| fec_packet(i as u8))
+        });
+        assert_eq!(out[6..10], [6, -1, -3, 9], "{:?}: {out:?}", cfg.mode);
+        // Packets without FEC: concealed.
+        let mut jb = JitterBuffer::new(cfg);
+        let out = play(&mut jb, 30, |i| (i != 7).then(|| vec![CELT, 0, i as u8]));
+        assert_eq!(out[6..9], [6, -1, 8]);
+        assert_eq!(jb.frames_recovered(), 0);
+    }
+}
+
+#[test]
+fn a_dtx_pause_is_silence_on_schedule_not_concealment() {
+    // Frame 10 is a DTX frame (a 1-byte table of contents); 11..=29 are never sent; speech
+    // resumes at 30 with its timestamp, as a DTX sender's would.
+    for cfg in [JitterBufferConfig::fixed(40 * MS), adaptive20()] {
+        let mut jb = JitterBuffer::new(cfg);
+        let out = play(&mut jb, 60, |i| match i {
+            10 => Some(vec![10]),
+            11..=29 => None,
+            _ => Some(vec![CELT, 0, i as u8]),
+        });
+        assert_eq!(out[10], 10);
+        assert!(
+            out[11..30].iter().all(|&x| x == -4),
+            "{:?}: {out:?}",
+            cfg.mode
+        );
+        assert_eq!(
+            out[30], 30,
+            "{:?}: the talk spurt plays at its own tick",
+            cfg.mode
+        );
+        assert_eq!((jb.frames_silent(), concealed(&out), jb.late()), (19, 0, 0));
+        // A loss in speech is still concealed: DTX silence ends with the next frame played.
+        let mut jb = JitterBuffer::new(cfg);
+        let out = play(&mut jb, 60, |i| match i {
+            10 => Some(vec![10]),
+            11..=29 | 40 => None,
+            _ => Some(vec![CELT, 0, i as u8]),
+        });
+        assert_eq!(out[38..42], [38, 39, -1, 41]);
+    }
 }

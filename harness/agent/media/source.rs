@@ -299,6 +299,64 @@ impl SpeechSource {
     }
 }
 
+/// A [`SpeechSource`] cut into frames of another duration (10, 40, 60 ms...): the same
+/// samples whatever the frame, so settings compare on the same speech. A frame is active when
+/// any 20 ms source frame it covers is (a 10 ms frame has its source frame's flag).
+#[derive(Debug, Clone)]
+pub struct FramedSource {
+    src: SpeechSource,
+    frame_samples: usize,
+    /// Samples of the last source frame not handed out yet: `buf[pos..]`.
+    buf: Vec<i16>,
+    pos: usize,
+    buf_active: bool,
+    out: Vec<i16>,
+}
+
+impl FramedSource {
+    /// `SpeechSource::new(seed)` in frames of `frame_samples` samples (at least 1).
+    pub fn new(seed: u64, frame_samples: usize) -> Self {
+        FramedSource {
+            src: SpeechSource::new(seed),
+            frame_samples: frame_samples.max(1),
+            buf: Vec::with_capacity(FRAME_SAMPLES),
+            pos: 0,
+            buf_active: false,
+            out: Vec::with_capacity(frame_samples),
+        }
+    }
+
+    /// Samples per frame.
+    pub fn frame_samples(&self) -> usize {
+        self.frame_samples
+    }
+
+    /// The next frame and whether it is inside a talk spurt; valid until the next call.
+    pub fn next_frame(&mut self) -> (&[i16], bool) {
+        if self.frame_samples == FRAME_SAMPLES && self.pos == self.buf.len() {
+            let (f, active) = self.src.next_frame();
+            return (&f[..], active);
+        }
+        self.out.clear();
+        let mut active = false;
+        while self.out.len() < self.frame_samples {
+            if self.pos == self.buf.len() {
+                let (f, a) = self.src.next_frame();
+                self.buf.clear();
+                self.buf.extend_from_slice(&f[..]);
+                self.pos = 0;
+                self.buf_active = a;
+            }
+            let take = (self.frame_samples - self.out.len()).min(self.buf.len() - self.pos);
+            self.out
+                .extend_from_slice(&self.buf[self.pos..self.pos + take]);
+            self.pos += take;
+            active |= self.buf_active;
+        }
+        (&self.out, active)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +435,31 @@ mod tests {
                 * 0.02
         };
         assert!((sd / talk - 1.0).abs() < 0.15, "{sd} {talk}");
+    }
+
+    #[test]
+    fn framed_source_cuts_the_same_samples() {
+        let mut whole = SpeechSource::new(8);
+        let mut reference = Vec::new();
+        let mut flags = Vec::new();
+        for _ in 0..30 {
+            let (f, a) = whole.next_frame();
+            reference.extend_from_slice(&f[..]);
+            flags.push(a);
+        }
+        for n in [480, 960, 1920, 2880] {
+            let mut s = FramedSource::new(8, n);
+            let mut got = Vec::new();
+            for k in 0..(30 * 960 / n) {
+                let (f, a) = s.next_frame();
+                assert_eq!(f.len(), n);
+                got.extend_from_slice(f);
+                // Active when a covered 20 ms frame is.
+                let (lo, hi) = (k * n / 960, ((k + 1) * n).div_ceil(960));
+                assert_eq!(a, flags[lo..hi].iter().any(|&x| x), "{n}: frame {k}");
+            }
+            assert_eq!(got, reference, "{n}");
+        }
     }
 
     #[test]
