@@ -15,5 +15,6 @@ pub mod metrics;
 pub mod net;
 pub mod report;
 pub mod scenario;
+pub mod service;
 pub mod sim;
 pub mod units;
