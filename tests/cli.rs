@@ -1133,6 +1133,10 @@ fn list_json_gives_the_examples_with_their_kb_ids() {
     assert_eq!(kb_of("clean-wired-call"), ["NET-CONN-TYPE"]);
     assert_eq!(kb_of("lossy-wifi-call"), ["NET-CONN-TYPE"]);
     assert!(kb_of("lossy-wifi-fec").is_empty());
+    // What each expects: the examples are healthy calls but the FEC one, which asserts loss.
+    let expects = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap()["expects"].clone();
+    assert_eq!(expects("clean-wired-call"), "healthy");
+    assert_eq!(expects("lossy-wifi-fec"), "symptom");
     assert_eq!(
         kb_of("throttled-link-call"),
         ["NET-BANDWIDTH", "NET-CONN-TYPE"]

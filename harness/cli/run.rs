@@ -237,6 +237,7 @@ pub fn list(args: &ScenarioArgs, json: bool) -> i32 {
                     "calls": s.calls.len(),
                     "duration_ms": s.duration.as_nanos() / 1_000_000,
                     "description": s.description,
+                    "expects": s.expects(),
                 })
             })
             .collect();
