@@ -227,19 +227,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
             source,
         }
     };
-    let result = (|| {
-        let mut file = fs::File::create(&tmp).map_err(io("writing", &tmp))?;
-        file.write_all(bytes).map_err(io("writing", &tmp))?;
-        file.sync_all().map_err(io("writing", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io("renaming into", path))
-    })();
+    let result = write_synced(&tmp, bytes)
+        .map_err(io("writing", &tmp))
+        .and_then(|()| fs::rename(&tmp, path).map_err(io("renaming into", path)));
     if result.is_err() {
         // Best effort: the temporary file is ours and useless now; the error that matters is
         // the one returned.
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates (or truncates) `path` with `bytes` and flushes it to disk.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]

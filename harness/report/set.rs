@@ -111,12 +111,7 @@ impl OutputFolder {
         for (name, bytes) in files {
             let tmp = temp_name(name);
             let path = self.dir.join(&tmp);
-            let written = (|| {
-                let mut f = File::create(&path)?;
-                f.write_all(bytes)?;
-                f.sync_all()
-            })();
-            if let Err(e) = written {
+            if let Err(e) = super::write_synced(&path, bytes) {
                 self.remove_temporaries();
                 return Err(io("writing", &path)(e));
             }
