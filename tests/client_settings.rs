@@ -85,7 +85,7 @@ fn frame_duration_sets_the_packet_rate_and_the_codec_delay() {
             .unwrap();
         let s = sent_by(&r, who);
         // Closed form: one packet per frame from connection to hang-up.
-        let sending_ms = (call.end_ms - call.start_ms) as f64 - call.setup_ms.unwrap();
+        let sending_ms = call.end_ms as f64 - call.offer_ms.unwrap() - call.setup_ms.unwrap();
         let expected = sending_ms / frame_ms;
         assert!(
             (s.packets_sent as f64 - expected).abs() <= 1.0,

@@ -218,7 +218,8 @@ fn num(v: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no number `{key}` in {v}"))
 }
 
-/// The folder of one scenario's capture, which must hold exactly `alice` and `bob`.
+/// The folder of one scenario's capture, which must hold exactly `alice`, `bob` and the
+/// calling service's host.
 fn capture_folder(pcap: &Path, folder: &str) -> PathBuf {
     let dir = pcap.join(folder);
     let mut names: Vec<String> = fs::read_dir(&dir)
@@ -233,7 +234,7 @@ fn capture_folder(pcap: &Path, folder: &str) -> PathBuf {
     names.sort();
     assert_eq!(
         names,
-        ["alice.pcapng", "bob.pcapng"],
+        ["alice.pcapng", "bob.pcapng", "service.pcapng"],
         "in {}",
         dir.display()
     );
@@ -328,13 +329,29 @@ fn tshark_decodes_stun_dtls_and_signaling_and_a_roaming_hosts_new_address() {
                 stun > 4 && dtls >= 4,
                 "{folder}/{host}: {stun} STUN, {dtls} DTLS packets"
             );
-            // Signaling: a TCP stream whose text carries the SDP offer.
+            // Signaling: one TCP stream to the service host, whose text carries the sign-in
+            // and then the SDP offer.
             let sdp = tshark(&file, &["-q", "-z", "follow,tcp,ascii,0"]);
             assert!(
-                sdp.contains("OFFER id=1 call=0") && sdp.contains("a=rtpmap:111 opus/48000/2"),
+                sdp.contains("REGISTER id=1 account=")
+                    && sdp.contains("OFFER id=1 leg=")
+                    && sdp.contains("a=rtpmap:111 opus/48000/2"),
                 "{folder}/{host}: signaling\n{sdp}"
             );
         }
+        // The service took the offer from alice (leg 0) and relayed it to bob (leg 1).
+        let file = dir.join("service.pcapng");
+        let conv = tshark(&file, &["-q", "-z", "conv,tcp"]);
+        assert!(
+            conv.contains("10.254.0.1:5061") || conv.contains("10.254.0.1:sip-tls"),
+            "{folder}/service: {conv}"
+        );
+        let both = tshark(&file, &["-q", "-z", "follow,tcp,ascii,0"])
+            + &tshark(&file, &["-q", "-z", "follow,tcp,ascii,1"]);
+        assert!(
+            both.contains("OFFER id=1 leg=0") && both.contains("OFFER id=1 leg=1"),
+            "{folder}/service: signaling\n{both}"
+        );
     }
     // Alice moves from 10.0.0.1 to the next free address, 10.0.0.3: her file shows her sending
     // from both, and bob's shows packets arriving from the new one.
@@ -445,13 +462,21 @@ fn same_seed_gives_the_same_captures_whatever_the_jobs() {
         [
             "jittery_call--seed4/alice.pcapng",
             "jittery_call--seed4/bob.pcapng",
+            "jittery_call--seed4/service.pcapng",
             "lossy_call--seed3/alice.pcapng",
-            "lossy_call--seed3/bob.pcapng"
+            "lossy_call--seed3/bob.pcapng",
+            "lossy_call--seed3/service.pcapng"
         ]
     );
     for (name, bytes) in &fa {
         let (va, vb) = (seeded_view(bytes), seeded_view(&fb[name]));
-        assert!(va.len() > 1500, "{name}: {} blocks", va.len());
+        // A participant's file holds the call's media; the service's only signaling.
+        let least = if name.ends_with("service.pcapng") {
+            10
+        } else {
+            1500
+        };
+        assert!(va.len() > least, "{name}: {} blocks", va.len());
         assert_eq!(va.len(), vb.len(), "{name}: as many blocks in both runs");
         if let Some(i) = (0..va.len()).find(|&i| va[i] != vb[i]) {
             panic!(

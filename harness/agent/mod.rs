@@ -16,6 +16,7 @@
 //! }
 //! ```
 
+pub mod account;
 pub mod fixed_crypto;
 pub mod ice;
 pub mod media;
@@ -24,6 +25,7 @@ pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
 
+pub use crate::service::Refusal;
 use bytes::BytesMut;
 use media::{OpusConfig, ReceiveConfig, ReceivePipeline, SendPipeline};
 use peer::{Peer, PeerConfig, PeerError};
@@ -39,7 +41,7 @@ pub enum Role {
 }
 
 /// Why a call did not connect, or ended badly: what the client would show, typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FailureClass {
     /// Signaling never completed (offer or answer not delivered in time).
     SignalingTimeout,
@@ -51,6 +53,11 @@ pub enum FailureClass {
     CallDropped,
     /// The WebRTC stack reported an error we could not go on from.
     StackError,
+    /// The client could not reach the calling service at all (its sign-in went unanswered):
+    /// the network is down, not the service (NET-OFFLINE).
+    NetworkDown,
+    /// The calling service refused: sign-in, policy, version, outage (see [`Refusal`]).
+    Refused(Refusal),
 }
 
 impl FailureClass {
@@ -62,21 +69,28 @@ impl FailureClass {
             FailureClass::DtlsFailed => "dtls-failed",
             FailureClass::CallDropped => "call-dropped",
             FailureClass::StackError => "stack-error",
+            FailureClass::NetworkDown => "network-down",
+            FailureClass::Refused(r) => r.class(),
         }
     }
 
-    /// Every class, in a fixed order.
-    pub const ALL: [FailureClass; 5] = [
+    /// Every class the agent itself gives, in a fixed order (the service's refusals are in
+    /// [`REFUSALS`]).
+    pub const ALL: [FailureClass; 6] = [
         FailureClass::SignalingTimeout,
         FailureClass::IceFailed,
         FailureClass::DtlsFailed,
         FailureClass::CallDropped,
         FailureClass::StackError,
+        FailureClass::NetworkDown,
     ];
 
-    /// Parses a kebab-case name.
+    /// Parses a kebab-case name (the agent's classes and the service's refusals).
     pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == s)
+        Self::ALL
+            .into_iter()
+            .chain(REFUSALS.into_iter().map(FailureClass::Refused))
+            .find(|c| c.name() == s)
     }
 
     /// The message a client would show, in the KB articles' words where they have one.
@@ -93,9 +107,24 @@ impl FailureClass {
                 "The call was dropped: network issues are affecting the quality of audio/video."
             }
             FailureClass::StackError => "The call failed because of an internal error.",
+            FailureClass::NetworkDown => {
+                "Can't connect: check your network connection (the service itself reports no problem)."
+            }
+            FailureClass::Refused(r) => r.client_words(),
         }
     }
 }
+
+/// The service's refusals a call can end with, in a fixed order.
+pub const REFUSALS: [Refusal; 7] = [
+    Refusal::SignInFailed,
+    Refusal::ClientOutdated,
+    Refusal::NotSignedIn,
+    Refusal::AvDisabled,
+    Refusal::NoSuchUser,
+    Refusal::Unavailable,
+    Refusal::ServiceDown,
+];
 
 impl std::fmt::Display for FailureClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,6 +174,8 @@ pub fn rtp_sequence(b: &[u8]) -> Option<u16> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub class: FailureClass,
+    /// The service's response code, when the service refused.
+    pub code: Option<crate::service::Code>,
     /// Simulated time, ns.
     pub at: u64,
     /// What the harness saw, for people reading the report.
@@ -420,6 +451,7 @@ impl CallLeg {
         if self.failure.is_none() {
             self.failure = Some(Failure {
                 class,
+                code: None,
                 at: now,
                 detail,
             });
@@ -430,6 +462,34 @@ impl CallLeg {
             if !self.remote_hung_up {
                 self.signaling.send(now, SignalBody::Hangup);
             }
+            self.end(now);
+        }
+    }
+
+    /// Ends the call with the service's refusal `resp` (its code and class), `what` saying
+    /// at which step: a call whose caller could not sign in is never attempted, one the
+    /// service turns down fails at the invite.
+    pub fn refuse(&mut self, now: u64, resp: &crate::service::Response, what: &str) {
+        let class = match resp.refusal {
+            Some(r) => FailureClass::Refused(r),
+            None => FailureClass::StackError,
+        };
+        self.fail(now, class, format!("{what}: {}", resp.code));
+        if let Some(f) = &mut self.failure {
+            if f.at == now && f.class == class {
+                f.code = Some(resp.code);
+            }
+        }
+    }
+
+    /// Ends the call before it is attempted because the caller's client is not signed in:
+    /// `failure` is why (the sign-in's own failure). Nothing is sent.
+    pub fn not_attempted(&mut self, now: u64, failure: Failure) {
+        if self.failure.is_none() {
+            self.failure = Some(Failure { at: now, ..failure });
+        }
+        self.remote_hung_up = true;
+        if !self.ended {
             self.end(now);
         }
     }
@@ -489,6 +549,11 @@ impl CallLeg {
             }
             Some(SignalBody::Decline(reason)) => {
                 self.fail(now, FailureClass::SignalingTimeout, reason);
+            }
+            // The service refused the call, or can no longer carry it; a call already up keeps
+            // its media path (the service is not on it).
+            Some(SignalBody::Refused(resp)) if self.connected_at.is_none() => {
+                self.refuse(now, &resp, "the service refused the call");
             }
             _ => {}
         }

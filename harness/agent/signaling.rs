@@ -38,6 +38,14 @@ pub enum SignalBody {
     Hangup,
     /// Acknowledges message `id`.
     Ack(u32),
+    /// A request to the calling service (sign-in, sign-out), numbered by the client so its
+    /// response can be matched.
+    Request(u32, crate::service::Request),
+    /// The service's response to the client's request of that number.
+    Response(u32, crate::service::Response),
+    /// The service refused the call: its response, sent to the caller instead of relaying
+    /// the offer (or to either side of a call the service can no longer carry).
+    Refused(crate::service::Response),
 }
 
 /// One signaling message on the wire.
@@ -54,8 +62,23 @@ impl Envelope {
         let body = match &self.body {
             SignalBody::Offer(s) | SignalBody::Answer(s) | SignalBody::Decline(s) => s.len(),
             SignalBody::Hangup | SignalBody::Ack(_) => 0,
+            // A SIP REGISTER with its credentials, or a response line with a few headers.
+            SignalBody::Request(_, r) => 300 + request_text_len(r),
+            SignalBody::Response(..) | SignalBody::Refused(_) => 200,
         };
         (body + 100) as u32
+    }
+}
+
+/// The variable part of a request's size: the addresses and password it carries.
+fn request_text_len(r: &crate::service::Request) -> usize {
+    use crate::service::Request;
+    match r {
+        Request::SignIn {
+            address, password, ..
+        } => address.len() + password.len(),
+        Request::SignOut { address } => address.len(),
+        Request::Invite { from, to } => from.len() + to.len(),
     }
 }
 
@@ -177,6 +200,12 @@ impl Signaling {
     /// True once a message went unacknowledged past the deadline.
     pub fn timed_out(&self) -> bool {
         self.timed_out
+    }
+
+    /// Forgets that a message timed out, so the channel can be tried again (a client that
+    /// could not reach the service signs in again later over the same channel).
+    pub fn clear_timed_out(&mut self) {
+        self.timed_out = false;
     }
 }
 

@@ -268,6 +268,7 @@ fn connected_call(
         end_ms: 60_000,
         connected: true,
         failure: None,
+        offer_ms: None,
         setup_ms: Some(182.0),
         first_audio_ms: Some(243.5),
         candidate_pair: Some(pair.to_string()),
@@ -306,6 +307,7 @@ fn clean_call() -> ScenarioReport {
             expect("bob→alice audio MOS ≥ 4.0", "≥ 4.0", &format!("{:.2}", ba.mos), true),
         ],
         calls: vec![connected_call("alice", "bob", "host/udp ↔ host/udp", vec![ab, ba])],
+        accounts: Vec::new(),
         links: vec![
             link("alice.up", ab_sent + 12, &[], 1),
             link("bob.down", ab_sent + 12, &[], 1),
@@ -399,10 +401,12 @@ fn roaming_call() -> ScenarioReport {
             expect("alice→bob audio longest media gap ≤ 6s", "≤ 6000 ms", "5020 ms", true),
         ],
         calls: vec![CallReport {
+            offer_ms: None,
             setup_ms: Some(214.0),
             first_audio_ms: Some(281.0),
             ..connected_call("alice", "bob", "srflx/udp ↔ host/udp", vec![ab, ba])
         }],
+        accounts: Vec::new(),
         links: vec![
             link("alice.wifi.up", 3000 + 14, &[("loss", ab_loss - 250), ("outage", 250)], 6),
             link("core:office->isp", 3000 + 14 + 21_000, &[("queue", 9)], 64),
@@ -446,6 +450,7 @@ fn loss_sweep_cell(loss: &str, loss_pct: f64, verdict: Verdict) -> ScenarioRepor
             ),
         ],
         calls: vec![connected_call("alice", "bob", "host/udp ↔ host/udp", vec![ab, ba])],
+        accounts: Vec::new(),
         links: vec![
             link("alice.up", 3012, &[("loss", ab_lost)], 2),
             link("alice.down", 3012, &[("loss", ba_lost)], 2),
@@ -492,6 +497,7 @@ fn interrupted() -> ScenarioReport {
             CallReport {
                 start_ms: 0,
                 end_ms: 23_000,
+                offer_ms: None,
                 setup_ms: Some(402.0),
                 first_audio_ms: Some(511.0),
                 ..connected_call("carol", "dave", "relay/tcp ↔ host/udp", vec![ab])
@@ -506,13 +512,18 @@ fn interrupted() -> ScenarioReport {
                     class: "ice-failed".to_string(),
                     message: "We couldn't connect the call. Check your network and try again."
                         .to_string(),
+                    code: None,
+                    reason: None,
+                    detail: String::new(),
                 }),
+                offer_ms: None,
                 setup_ms: None,
                 first_audio_ms: None,
                 candidate_pair: None,
                 streams: vec![],
             },
         ],
+        accounts: Vec::new(),
         links: vec![
             link("carol.up", sent, &[("loss", lost)], 3),
             link("dave.up", 40, &[("firewall", 40)], 0),

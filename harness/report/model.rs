@@ -97,6 +97,9 @@ pub struct ScenarioReport {
     pub complete: bool,
     pub expectations: Vec<Expectation>,
     pub calls: Vec<CallReport>,
+    /// Every participant's client and its sign-in to the calling service.
+    #[serde(default)]
+    pub accounts: Vec<AccountReport>,
     /// The emulator's per-link counters, to set dropped-by-emulator beside lost-at-receiver.
     pub links: Vec<LinkReport>,
     /// Network and call events on the time axis (outages, address changes, profile changes...).
@@ -127,6 +130,32 @@ pub struct FailureReport {
     pub class: String,
     /// The message in the words a client would show.
     pub message: String,
+    /// The service's response code when the service refused (`403`), else absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    /// Its reason phrase (`Forbidden`), with the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the harness saw, for people reading the report ("sign-in refused: 401
+    /// Unauthorized", "no ICE candidate pair succeeded within 30 s").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// One participant's client and its sign-in to the service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountReport {
+    pub participant: String,
+    /// The account it signs in as (`alice@contoso.com`).
+    pub address: String,
+    /// The client's version.
+    pub client_version: String,
+    /// When it was signed in, simulated ms (null: never).
+    pub signed_in_ms: Option<u64>,
+    /// Sign-in attempts made (a client that cannot reach the service keeps trying).
+    pub attempts: u32,
+    /// Why its last attempt failed, when it did.
+    pub failure: Option<FailureReport>,
 }
 
 /// One call between two participants.
@@ -140,6 +169,10 @@ pub struct CallReport {
     pub end_ms: u64,
     pub connected: bool,
     pub failure: Option<FailureReport>,
+    /// Simulated time the offer went out, ms: after `start_ms` when the call was placed while
+    /// its caller was still signing in (null: never sent, the call was not attempted).
+    #[serde(default)]
+    pub offer_ms: Option<f64>,
     /// Offer created to peer connection connected, ms (null when not connected).
     pub setup_ms: Option<f64>,
     /// Offer created to the first audio frame played at the callee, ms.
@@ -359,7 +392,8 @@ pub struct TimelineEvent {
     /// Duration for events with one (outage), ms.
     pub duration_ms: Option<u64>,
     /// Event kind: `outage`, `address-change`, `profile-change`, `cross-traffic-start`,
-    /// `cross-traffic-stop`, `call-start`, `call-connected`, `call-end`, `call-failed`.
+    /// `cross-traffic-stop`, `call-start`, `call-connected`, `call-end`, `call-failed`,
+    /// `sign-in`, `sign-in-failed`, `service-outage`.
     pub kind: String,
     /// Who or what it concerns (a participant, a link, a call).
     pub subject: String,

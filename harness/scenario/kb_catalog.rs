@@ -80,8 +80,6 @@ impl Capability {
 /// The conditions the harness cannot express yet, with what each needs. Every other ID can be
 /// written as a scenario today.
 pub const NEEDS: &[(&str, Capability)] = &[
-    ("AV-POLICY-DOMAIN", Capability::Service),
-    ("AV-POLICY-USER", Capability::Service),
     ("DEV-MISSING", Capability::Devices),
     ("DEV-IN-USE", Capability::Devices),
     ("DEV-BROKEN", Capability::Devices),
@@ -99,13 +97,10 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("FED-CLIENT-OLD", Capability::Service),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
-    ("SVC-LOGIN", Capability::Service),
-    ("SVC-OUTAGE", Capability::Service),
     ("DEV-PERMISSION", Capability::Devices),
     ("DEV-CAMERA-BLOCKED", Capability::Devices),
     ("DEV-MIC-DEAD", Capability::Devices),
     ("DEV-OUTPUT-MUTED", Capability::Devices),
-    ("CLIENT-OUTDATED", Capability::Service),
     ("TEST-CALL", Capability::Service),
 ];
 
@@ -146,8 +141,9 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), NEEDS.len());
-        // 36 conditions, 9 of them network conditions (and the far end) the emulator can make.
-        assert_eq!(NEEDS.len(), 27);
+        // 36 conditions: 9 network conditions (and the far end) the emulator can make, and
+        // 5 of the service's (sign-in, outage, A/V policy, client version).
+        assert_eq!(NEEDS.len(), 22);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-BANDWIDTH",
@@ -158,6 +154,11 @@ mod tests {
             "NET-OFFLINE",
             "NET-CONTENTION",
             "REMOTE-SIDE",
+            "SVC-LOGIN",
+            "SVC-OUTAGE",
+            "AV-POLICY-DOMAIN",
+            "AV-POLICY-USER",
+            "CLIENT-OUTDATED",
         ] {
             assert_eq!(needs(expressible), None, "{expressible}");
         }

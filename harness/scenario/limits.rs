@@ -415,6 +415,7 @@ impl Context {
                     format!("the schedule of site {site}'s shared profile"),
                 ))
             }
+            ActionTarget::Service => None,
         }
     }
 }

@@ -184,6 +184,8 @@ pub(super) struct Resolved {
     pub(super) jitter_buffer: Option<Spanned<super::raw::RawJitterBuffer>>,
     pub(super) audio: Option<Spanned<super::raw_client::RawAudio>>,
     pub(super) ice: Option<Spanned<super::raw_client::RawIce>>,
+    pub(super) password: Option<Spanned<String>>,
+    pub(super) client_version: Option<Spanned<super::raw_service::VersionText>>,
 }
 
 impl Context {
@@ -378,6 +380,17 @@ impl Context {
         // Participants.
         let mut participants = Vec::new();
         let templates = raw.templates.clone().unwrap_or_default();
+        let site_keys: Vec<Spanned<String>> = raw
+            .sites
+            .iter()
+            .flat_map(|m| m.0.iter().map(|(k, _)| k.clone()))
+            .collect();
+        self.check_reserved(
+            raw.participants.as_ref().map(|p| &p.value),
+            Some(&site_keys),
+            raw.templates.as_ref(),
+        );
+        let setup = self.service_setup(raw.service.as_ref());
         match &raw.participants {
             None => self.missing(
                 &doc_mark,
@@ -391,7 +404,8 @@ impl Context {
             ),
             Some(ps) => {
                 for (k, p) in &ps.value.0 {
-                    if let Some(part) = self.participant(k, p, &templates, &inline_profiles, &sites)
+                    if let Some(part) =
+                        self.participant(k, p, &templates, &inline_profiles, &sites, &setup)
                     {
                         participants.push(part);
                     }
@@ -467,6 +481,12 @@ impl Context {
         if !self.errors.is_empty() {
             return None;
         }
+        let empty = super::raw::OrderedMap(Vec::new());
+        let raw_participants = raw.participants.as_ref().map_or(&empty, |p| &p.value);
+        let service = self.service_spec(setup, &participants, raw_participants);
+        if !self.errors.is_empty() {
+            return None;
+        }
         let mut scenario = Scenario {
             name: name?,
             description: raw.description.clone().unwrap_or_default(),
@@ -479,6 +499,7 @@ impl Context {
             decode: raw.decode.unwrap_or(true),
             sites,
             participants,
+            service: service?,
             calls,
             timeline,
             thresholds,

@@ -57,6 +57,8 @@ mod participants;
 mod profile_shape;
 pub mod raw;
 pub mod raw_client;
+pub mod raw_service;
+mod service;
 mod spanned;
 mod threshold;
 mod timeline;

@@ -40,6 +40,8 @@ pub struct Scenario {
     pub sites: Vec<Site>,
     /// Participants in file order.
     pub participants: Vec<Participant>,
+    /// The calling service every participant signs in to.
+    pub service: ServiceSpec,
     /// Calls in file order.
     pub calls: Vec<CallSpec>,
     /// Network actions, sorted by time (stable: same-time actions keep file order).
@@ -98,6 +100,27 @@ pub struct Participant {
     pub audio: crate::agent::media::OpusConfig,
     /// The client's ICE consent timers.
     pub ice: crate::agent::peer::IceTimeouts,
+    /// The account the client signs in with.
+    pub account: AccountSpec,
+}
+
+/// How a participant's client signs in to the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSpec {
+    /// `alice@example.com`.
+    pub address: String,
+    /// What the client enters (the account's own password unless the scenario says).
+    pub password: String,
+    /// The client's version.
+    pub client: crate::service::directory::Version,
+}
+
+/// The calling service of a scenario: its directory (tenants, users, policies).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceSpec {
+    pub directory: crate::service::directory::Directory,
+    /// Whether the file has a `service:` section (else the default service of one tenant).
+    pub declared: bool,
 }
 
 /// One call.
@@ -153,6 +176,8 @@ pub enum ActionTarget {
     Participant(String),
     /// The site's shared uplink.
     Site(String),
+    /// The calling service (an outage: every request answered 503).
+    Service,
 }
 
 impl fmt::Display for ActionTarget {
@@ -160,6 +185,7 @@ impl fmt::Display for ActionTarget {
         match self {
             ActionTarget::Participant(p) => f.write_str(p),
             ActionTarget::Site(s) => write!(f, "site {s}"),
+            ActionTarget::Service => f.write_str("the service"),
         }
     }
 }

@@ -35,6 +35,8 @@ impl Context {
             jitter_buffer: p.value.jitter_buffer.clone(),
             audio: p.value.audio.clone(),
             ice: p.value.ice.clone(),
+            password: p.value.password.clone(),
+            client_version: p.value.client_version.clone(),
         };
         let Some(tname) = &p.value.template else {
             return Some(own);
@@ -133,6 +135,8 @@ impl Context {
             jitter_buffer: own.jitter_buffer.or(tmpl.value.jitter_buffer.clone()),
             audio: own.audio.or(tmpl.value.audio.clone()),
             ice: own.ice.or(tmpl.value.ice.clone()),
+            password: own.password.or(tmpl.value.password.clone()),
+            client_version: own.client_version.or(tmpl.value.client_version.clone()),
         })
     }
 
@@ -153,6 +157,7 @@ impl Context {
         templates: &super::raw::OrderedMap<Spanned<RawParticipant>>,
         inline_profiles: &[(String, Node)],
         sites: &[Site],
+        setup: &super::service::ServiceSetup,
     ) -> Option<Participant> {
         let Some(r) = self.apply_template(p, templates) else {
             // The template's mistake is reported; the participant's own overrides are still
@@ -207,6 +212,13 @@ impl Context {
         let jitter_buffer = r.jitter_buffer.as_ref().map(|jb| self.jitter_buffer(jb));
         let audio = r.audio.as_ref().map(|a| self.audio(a));
         let ice = r.ice.as_ref().map(|i| self.ice(i));
+        let account = self.account(
+            &key.value,
+            &p.value,
+            r.password.as_ref(),
+            r.client_version.as_ref(),
+            setup,
+        );
         Some(Participant {
             name: key.value.clone(),
             site,
@@ -217,6 +229,7 @@ impl Context {
             jitter_buffer: jitter_buffer.unwrap_or(Some(JitterBufferConfig::default()))?,
             audio: audio.unwrap_or(Some(OpusConfig::default()))?,
             ice: ice.unwrap_or(Some(IceTimeouts::default()))?,
+            account: account?,
         })
     }
 

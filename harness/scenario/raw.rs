@@ -52,6 +52,8 @@ pub struct RawScenario {
     /// The participants by name (at most 100 bytes), in order.
     #[schemars(required, extend("propertyNames" = { "maxLength": 100 }))]
     pub participants: Option<Spanned<OrderedMap<Spanned<RawParticipant>>>>,
+    /// The calling service (tenants, users, policies); a default one when absent.
+    pub service: Option<Spanned<super::raw_service::RawService>>,
     /// The calls to place.
     pub calls: Option<Vec<Spanned<RawCall>>>,
     /// Network actions at given times.
@@ -86,6 +88,15 @@ pub struct RawParticipant {
     pub audio: Option<Spanned<super::raw_client::RawAudio>>,
     /// The client's ICE consent timers (default: disconnected 5s, failed 30s, keepalive 2s).
     pub ice: Option<Spanned<super::raw_client::RawIce>>,
+    /// The account the client signs in with, `name@domain` of a tenant under `service:`
+    /// (default: the participant's name at the first tenant's first domain). Not in templates.
+    pub user: Option<Spanned<String>>,
+    /// The password the client enters (default: the account's own; another one is refused
+    /// with 401 and no call is attempted: SVC-LOGIN).
+    pub password: Option<Spanned<String>>,
+    /// The client's version, like `8.1` (default 8.0, or its tenant's `min_client` when that
+    /// is newer: an up-to-date client).
+    pub client_version: Option<Spanned<super::raw_service::VersionText>>,
 }
 
 /// A client's receive jitter buffer.
@@ -161,7 +172,9 @@ pub struct RawAction {
     pub participant: Option<Spanned<String>>,
     /// The site whose shared link is acted on.
     pub site: Option<Spanned<String>>,
-    /// The link is down for this long.
+    /// The part of the calling service acted on (`signaling`); takes only `outage`.
+    pub service: Option<Spanned<super::raw_service::ServicePart>>,
+    /// The link (or the service) is down for this long.
     pub outage: Option<Spanned<DurText>>,
     /// The host moves to another access point and gets a new address (`true`).
     pub address_change: Option<Spanned<bool>>,
@@ -197,6 +210,20 @@ pub enum ExpectText {
     SignalingTimeout,
     /// Connected, then lost its media path (ICE failed afterwards: roaming without restart).
     CallDropped,
+    /// The caller's client could not reach the service to sign in; no call attempted.
+    NetworkDown,
+    /// The caller's sign-in was refused (401: wrong password); no call attempted.
+    SignInFailed,
+    /// The caller's client is older than its tenant accepts (488); no call attempted.
+    ClientOutdated,
+    /// Refused by A/V policy, the caller's or the callee's (403).
+    AvDisabled,
+    /// The callee is not signed in (480).
+    Unavailable,
+    /// No account of the callee's address (404).
+    NoSuchUser,
+    /// The service is down (503).
+    ServiceDown,
 }
 
 /// A list of thresholds and named sets, or a single one.

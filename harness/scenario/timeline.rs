@@ -7,7 +7,12 @@ use super::model::*;
 use super::raw::{ExpectText, RawAction, RawCall};
 use super::yaml::{Node, NodeKind};
 use crate::net::{DirectionConfig, Which};
+use crate::service::Refusal;
 use crate::units::Dur;
+
+fn refused(r: Refusal) -> FailureClass {
+    FailureClass::Refused(r)
+}
 
 impl Context {
     /// Checks that a time falls before the scenario's end; reports `why` at it otherwise.
@@ -132,6 +137,13 @@ impl Context {
             Some(ExpectText::DtlsFailed) => CallExpect::Fails(FailureClass::DtlsFailed),
             Some(ExpectText::SignalingTimeout) => CallExpect::Fails(FailureClass::SignalingTimeout),
             Some(ExpectText::CallDropped) => CallExpect::Fails(FailureClass::CallDropped),
+            Some(ExpectText::NetworkDown) => CallExpect::Fails(FailureClass::NetworkDown),
+            Some(ExpectText::SignInFailed) => CallExpect::Fails(refused(Refusal::SignInFailed)),
+            Some(ExpectText::ClientOutdated) => CallExpect::Fails(refused(Refusal::ClientOutdated)),
+            Some(ExpectText::AvDisabled) => CallExpect::Fails(refused(Refusal::AvDisabled)),
+            Some(ExpectText::Unavailable) => CallExpect::Fails(refused(Refusal::Unavailable)),
+            Some(ExpectText::NoSuchUser) => CallExpect::Fails(refused(Refusal::NoSuchUser)),
+            Some(ExpectText::ServiceDown) => CallExpect::Fails(refused(Refusal::ServiceDown)),
         };
         let n = self.errors.len();
         let thresholds = self.thresholds(r.thresholds.as_ref());
@@ -170,6 +182,9 @@ impl Context {
         };
         if let Some(total) = duration {
             self.before_end(at, total, "the action comes after the scenario ends");
+        }
+        if let Some(part) = &r.service {
+            return self.service_action(a, part, at);
         }
         let target = match (&r.participant, &r.site) {
             (Some(p), None) => {
@@ -219,7 +234,7 @@ impl Context {
                     &a.mark,
                     &a.path,
                     "participant",
-                    "`participant: NAME` or `site: NAME`",
+                    "`participant: NAME`, `site: NAME` or `service: signaling`",
                 );
                 return Vec::new();
             }

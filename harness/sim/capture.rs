@@ -116,7 +116,12 @@ impl Capture {
     /// The capture of scenario `s` run with `seed`, in `dir`: a file per participant, named
     /// after it, each saying in its header which scenario, matrix cell and seed it is of.
     pub fn for_scenario(dir: &Path, s: &Scenario, seed: u64) -> Result<Capture, CaptureError> {
-        let hosts: Vec<&str> = s.participants.iter().map(|p| p.name.as_str()).collect();
+        let hosts: Vec<&str> = s
+            .participants
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain([super::world::SERVICE_HOST])
+            .collect();
         let cell = if s.matrix.is_empty() {
             String::new()
         } else {
@@ -140,18 +145,20 @@ impl Capture {
         };
         match &d.payload {
             Wire::Media(bytes) => pcapng::ipv4_udp(&mut self.packet, d.src, d.dst, bytes),
-            Wire::Signal {
-                call,
-                to_caller,
+            Wire::Signal { leg: n, env, .. }
+            | Wire::Account {
+                participant: n,
                 env,
+                ..
             } => {
                 let len = d.size.saturating_sub(TCP_IP_HEADERS) as usize;
-                signal_text(&mut self.text, env, *call, len);
+                let account = matches!(d.payload, Wire::Account { .. });
+                signal_text(&mut self.text, env, (account, *n), len);
                 let key = SegmentKey {
                     src: d.src,
                     dst: d.dst,
-                    call: *call,
-                    to_caller: *to_caller,
+                    account,
+                    channel: *n,
                     message: message_key(env),
                 };
                 let seg = self.tcp.segment(key, len as u32);
@@ -201,8 +208,9 @@ fn message_key(env: &Envelope) -> MessageKey {
 struct SegmentKey {
     src: SocketAddrV4,
     dst: SocketAddrV4,
-    call: usize,
-    to_caller: bool,
+    /// An account's channel (else a call leg's), and its index.
+    account: bool,
+    channel: usize,
     message: MessageKey,
 }
 
@@ -251,19 +259,26 @@ fn isn(src: SocketAddrV4, dst: SocketAddrV4) -> u32 {
 
 /// Writes a signaling message as text into `out`, exactly `len` bytes: a request-like line,
 /// `Content-Length`, a `Pad` header filling the framing allowance, a blank line, the body.
-fn signal_text(out: &mut Vec<u8>, env: &Envelope, call: usize, len: usize) {
+fn signal_text(out: &mut Vec<u8>, env: &Envelope, (account, n): (bool, usize), len: usize) {
+    let status;
     let (kind, id, body) = match &env.body {
         SignalBody::Offer(s) => ("OFFER", env.id, s.as_str()),
         SignalBody::Answer(s) => ("ANSWER", env.id, s.as_str()),
         SignalBody::Decline(s) => ("DECLINE", env.id, s.as_str()),
         SignalBody::Hangup => ("HANGUP", env.id, ""),
         SignalBody::Ack(n) => ("ACK", *n, ""),
+        SignalBody::Request(_, r) => (request_kind(r), env.id, ""),
+        SignalBody::Response(_, r) | SignalBody::Refused(r) => {
+            status = r.code.to_string();
+            ("STATUS", env.id, status.as_str())
+        }
     };
     out.clear();
+    let channel = if account { "account" } else { "leg" };
     // Writing to a Vec cannot fail.
     let _ = write!(
         out,
-        "{kind} id={id} call={call}\r\nContent-Length: {}\r\n",
+        "{kind} id={id} {channel}={n}\r\nContent-Length: {}\r\n",
         body.len()
     );
     let tail = 2 + body.len();
@@ -277,6 +292,16 @@ fn signal_text(out: &mut Vec<u8>, env: &Envelope, call: usize, len: usize) {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body.as_bytes());
     out.resize(len, b' ');
+}
+
+/// The request line's method for a service request.
+fn request_kind(r: &crate::service::Request) -> &'static str {
+    use crate::service::Request;
+    match r {
+        Request::SignIn { .. } => "REGISTER",
+        Request::SignOut { .. } => "UNREGISTER",
+        Request::Invite { .. } => "INVITE",
+    }
 }
 
 /// File names for hosts, in order: the name made safe, `.pcapng`; a name already taken (two
@@ -380,11 +405,11 @@ mod tests {
         );
         let len = offer.wire_size() as usize;
         let mut t = Vec::new();
-        signal_text(&mut t, &offer, 3, len);
+        signal_text(&mut t, &offer, (false, 3), len);
         let s = String::from_utf8(t.clone()).unwrap();
         assert_eq!(t.len(), len);
         assert!(
-            s.starts_with("OFFER id=1 call=3\r\nContent-Length: 29\r\nPad: ."),
+            s.starts_with("OFFER id=1 leg=3\r\nContent-Length: 29\r\nPad: ."),
             "{s}"
         );
         assert!(
@@ -392,11 +417,11 @@ mod tests {
             "{s}"
         );
         let ack = env(0, SignalBody::Ack(7));
-        signal_text(&mut t, &ack, 0, ack.wire_size() as usize);
+        signal_text(&mut t, &ack, (true, 0), ack.wire_size() as usize);
         assert_eq!(t.len(), 100);
-        assert!(t.starts_with(b"ACK id=7 call=0\r\n"));
+        assert!(t.starts_with(b"ACK id=7 account=0\r\n"));
         // Too little room: cut to the size, never longer.
-        signal_text(&mut t, &offer, 3, 10);
+        signal_text(&mut t, &offer, (false, 3), 10);
         assert_eq!(t, b"OFFER id=1");
     }
 
@@ -406,11 +431,11 @@ mod tests {
             "10.0.0.1:5061".parse().unwrap(),
             "10.0.0.2:5061".parse().unwrap(),
         );
-        let key = |src, dst, to_caller, message| SegmentKey {
+        let key = |src, dst, account, message| SegmentKey {
             src,
             dst,
-            call: 0,
-            to_caller,
+            account,
+            channel: 0,
             message,
         };
         let mut t = TcpStreams::default();

@@ -19,14 +19,17 @@ mod fault;
 mod links;
 pub mod measure;
 pub mod pcapng;
+mod service_host;
 pub mod world;
 
+use crate::agent::account::{Account, SignIn};
 use crate::agent::media::{EncodedClip, OpusConfig};
 use crate::agent::{rtp_sequence, CallLeg, Role, Transmit};
 use crate::metrics::one_way::OneWayDelay;
 use crate::net::{Datagram, DeliveryKind, HostId, NetEvent, Network};
 use crate::report::model::ScenarioReport;
 use crate::scenario::{MediaMode, Scenario};
+use service_host::{ServiceHost, To};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddrV4;
@@ -107,7 +110,6 @@ pub(crate) struct Sim {
     pub(crate) legs: Vec<CallLeg>,
     pub(crate) leg_host: Vec<HostId>,
     /// Per leg: (call index, whether its messages go to the caller, the other side's host).
-    leg_peer: Vec<(usize, bool, HostId)>,
     pub(crate) calls: Vec<CallSlot>,
     media_route: BTreeMap<(HostId, u16), usize>,
     /// Leg by its media address, to attribute the emulator's drops to streams.
@@ -131,8 +133,22 @@ pub(crate) struct Sim {
     pub(crate) one_way: Vec<OneWayDelay>,
     /// The packet capture, when asked for (`RunOptions::pcap`).
     capture: Option<capture::Capture>,
+    /// Per participant (host order): its client's account with the service.
+    pub(crate) accounts: Vec<Account>,
+    account_scheduled: Vec<Option<u64>>,
+    /// The calling service on its host.
+    pub(crate) service: ServiceHost,
+    service_scheduled: Option<u64>,
+    /// Calls placed while their caller was still signing in, waiting for it.
+    waiting_calls: Vec<usize>,
+    /// The service's parts going down and up: (time, up), in time order.
+    service_changes: Vec<(u64, bool)>,
     pub(crate) now: u64,
 }
+
+/// Timer keys above the legs' indices: accounts, then the service host.
+const ACCOUNT_TIMER: usize = 1 << 40;
+const SERVICE_TIMER: usize = 1 << 41;
 
 /// Send times remembered per leg: 1024 packets, 20 s of 20 ms audio.
 const SENT_RING: usize = 1024;
@@ -170,6 +186,31 @@ impl Sim {
             });
         }
         let clients = world::clients(s);
+        let deadline = world::SIGNALING_DEADLINE_NS;
+        let accounts: Vec<Account> = s
+            .participants
+            .iter()
+            .map(|p| {
+                Account::new(
+                    &p.account.address,
+                    &p.account.password,
+                    p.account.client,
+                    deadline,
+                )
+            })
+            .collect();
+        let service_host = net.host_id(world::SERVICE_HOST).ok_or_else(|| {
+            SimError::Network(crate::net::NetError::Topology(
+                "the service host is missing".into(),
+            ))
+        })?;
+        let service = ServiceHost::new(
+            service_host,
+            crate::service::Service::new(s.service.directory.clone()),
+            accounts.len(),
+            deadline,
+        );
+        let service_changes = world::service_changes(s);
         let mut clips = BTreeMap::new();
         if s.media == MediaMode::Replay {
             let clip_seed = sub_seed(seed, "clip");
@@ -183,7 +224,6 @@ impl Sim {
             net,
             legs: Vec::new(),
             leg_host: Vec::new(),
-            leg_peer: Vec::new(),
             calls,
             media_route: BTreeMap::new(),
             leg_by_addr: BTreeMap::new(),
@@ -205,11 +245,141 @@ impl Sim {
                 .as_deref()
                 .map(|dir| capture::Capture::for_scenario(dir, s, seed))
                 .transpose()?,
+            account_scheduled: vec![None; accounts.len()],
+            accounts,
+            service,
+            service_scheduled: None,
+            waiting_calls: Vec::new(),
+            service_changes,
             now: 0,
         })
     }
 
+    /// Places call `ci` now, or holds it until its caller has signed in; a caller whose
+    /// sign-in failed does not attempt the call (its legs are made, and end at once with
+    /// the sign-in's failure).
+    fn place_call(&mut self, ci: usize) -> Result<(), SimError> {
+        let p = self.calls[ci].caller_host.0 as usize;
+        match self.accounts[p].state().clone() {
+            SignIn::Idle | SignIn::Trying { .. } => {
+                self.waiting_calls.push(ci);
+                Ok(())
+            }
+            SignIn::SignedIn { .. } => self.start_call(ci),
+            SignIn::Failed { failure, .. } => {
+                self.start_call_legs(ci)?;
+                if let Some((a, b)) = self.calls[ci].legs {
+                    let now = self.now;
+                    self.legs[a].not_attempted(now, failure.clone());
+                    // The callee never hears of it: its leg just ends, without a failure.
+                    self.legs[b].not_attempted(now, failure);
+                    self.legs[b].failure = None;
+                    self.after_touch(a);
+                    self.after_touch(b);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends what participant `p`'s account produced, reschedules it, and places the calls
+    /// that waited for its sign-in once that is decided.
+    fn after_account(&mut self, p: usize) -> Result<(), SimError> {
+        let now = self.now;
+        let host = HostId(p as u32);
+        while let Some(env) = self.accounts[p].poll_send(now) {
+            let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
+            let dst = SocketAddrV4::new(self.net.host_addr(self.service.host), SIGNALING_PORT);
+            let len = env.wire_size();
+            let wire = Wire::Account {
+                participant: p,
+                to_service: true,
+                env,
+            };
+            self.send_datagram(host, Datagram::tcp(src, dst, len, false, wire));
+        }
+        let t = self.accounts[p].poll_timeout().map(|t| t.max(now));
+        if t != self.account_scheduled[p] {
+            self.account_scheduled[p] = t;
+            if let Some(t) = t {
+                self.timers.push(Reverse((t, ACCOUNT_TIMER | p)));
+            }
+        }
+        if !matches!(self.accounts[p].state(), SignIn::Trying { .. }) {
+            let ready: Vec<usize> = self
+                .waiting_calls
+                .iter()
+                .copied()
+                .filter(|&ci| self.calls[ci].caller_host.0 as usize == p)
+                .collect();
+            self.waiting_calls.retain(|ci| !ready.contains(ci));
+            for ci in ready {
+                self.place_call(ci)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what the service host produced and reschedules it.
+    fn after_service(&mut self) {
+        let now = self.now;
+        let host = self.service.host;
+        let out: Vec<(To, crate::agent::signaling::Envelope)> = self.service.drain().collect();
+        for (to, env) in out {
+            let (dst_host, wire) = match to {
+                To::Account(p) => (
+                    HostId(p as u32),
+                    Wire::Account {
+                        participant: p,
+                        to_service: false,
+                        env,
+                    },
+                ),
+                To::Leg(leg) => (
+                    self.leg_host[leg],
+                    Wire::Signal {
+                        leg,
+                        to_service: false,
+                        env,
+                    },
+                ),
+            };
+            let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
+            let dst = SocketAddrV4::new(self.net.host_addr(dst_host), SIGNALING_PORT);
+            let len = match &wire {
+                Wire::Account { env, .. } | Wire::Signal { env, .. } => env.wire_size(),
+                Wire::Media(_) => 0,
+            };
+            self.send_datagram(host, Datagram::tcp(src, dst, len, false, wire));
+        }
+        let t = self.service.poll_timeout().map(|t| t.max(now));
+        if t != self.service_scheduled {
+            self.service_scheduled = t;
+            if let Some(t) = t {
+                self.timers.push(Reverse((t, SERVICE_TIMER)));
+            }
+        }
+    }
+
+    fn send_datagram(&mut self, host: HostId, d: Datagram<Wire>) {
+        if let Some(c) = &mut self.capture {
+            c.record(self.now, host, pcapng::Direction::Outbound, &d);
+        }
+        self.net.send(self.now, d);
+    }
+
     fn start_call(&mut self, ci: usize) -> Result<(), SimError> {
+        self.start_call_legs(ci)?;
+        if let Some((a, b)) = self.calls[ci].legs {
+            self.legs[a].start(self.now);
+            self.after_touch(a);
+            self.after_touch(b);
+        }
+        Ok(())
+    }
+
+    /// Makes call `ci`'s two legs and their channels at the service, without starting it.
+    fn start_call_legs(&mut self, ci: usize) -> Result<(), SimError> {
         let now = self.now;
         let (caller_host, callee_host) = (self.calls[ci].caller_host, self.calls[ci].callee_host);
         let mut idx = [0usize; 2];
@@ -227,11 +397,6 @@ impl Sim {
             let li = self.legs.len();
             self.legs.push(leg);
             self.leg_host.push(host);
-            let (to_caller, peer) = match role {
-                Role::Caller => (false, callee_host),
-                Role::Callee => (true, caller_host),
-            };
-            self.leg_peer.push((ci, to_caller, peer));
             self.scheduled.push(None);
             self.sent_rtp.push(Box::new([u64::MAX; SENT_RING]));
             self.one_way.push(OneWayDelay::default());
@@ -240,9 +405,9 @@ impl Sim {
             idx[k] = li;
         }
         self.calls[ci].legs = Some((idx[0], idx[1]));
-        self.legs[idx[0]].start(now);
-        self.after_touch(idx[0]);
-        self.after_touch(idx[1]);
+        let addr = |h: HostId| self.accounts[h.0 as usize].address.clone();
+        let (from, to) = (addr(caller_host), addr(callee_host));
+        self.service.add_call(idx[0], idx[1], &from, &to);
         Ok(())
     }
 
@@ -250,7 +415,6 @@ impl Sim {
     fn after_touch(&mut self, li: usize) {
         let now = self.now;
         let host = self.leg_host[li];
-        let (call, to_caller, peer_host) = self.leg_call(li);
         // A buffer kept between calls: this runs for every datagram a leg sends or takes in.
         let mut out = std::mem::take(&mut self.transmit_buf);
         out.extend(self.legs[li].drain_transmits());
@@ -267,11 +431,12 @@ impl Sim {
                 }
                 Transmit::Signal(env) => {
                     let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
-                    let dst = SocketAddrV4::new(self.net.host_addr(peer_host), SIGNALING_PORT);
+                    let dst =
+                        SocketAddrV4::new(self.net.host_addr(self.service.host), SIGNALING_PORT);
                     let len = env.wire_size();
                     let wire = Wire::Signal {
-                        call,
-                        to_caller,
+                        leg: li,
+                        to_service: true,
                         env,
                     };
                     Datagram::tcp(src, dst, len, false, wire)
@@ -292,14 +457,15 @@ impl Sim {
         }
     }
 
-    /// (call index, whether messages from this leg go to the caller, the other side's host).
-    fn leg_call(&self, li: usize) -> (usize, bool, HostId) {
-        self.leg_peer[li]
-    }
-
-    fn deliver(&mut self, at: u64, to_host: HostId, d: Datagram<Wire>, kind: DeliveryKind) {
+    fn deliver(
+        &mut self,
+        at: u64,
+        to_host: HostId,
+        d: Datagram<Wire>,
+        kind: DeliveryKind,
+    ) -> Result<(), SimError> {
         if kind != DeliveryKind::Datagram {
-            return;
+            return Ok(());
         }
         if let Some(c) = &mut self.capture {
             c.record(at, to_host, pcapng::Direction::Inbound, &d);
@@ -313,17 +479,33 @@ impl Sim {
                 }
             }
             Wire::Signal {
-                call,
-                to_caller,
+                leg,
+                to_service,
                 env,
             } => {
-                if let Some((a, b)) = self.calls[call].legs {
-                    let li = if to_caller { a } else { b };
-                    self.legs[li].handle_signal(at, env);
-                    self.after_touch(li);
+                if to_service {
+                    self.service.on_leg(at, leg, env);
+                    self.after_service();
+                } else if leg < self.legs.len() {
+                    self.legs[leg].handle_signal(at, env);
+                    self.after_touch(leg);
+                }
+            }
+            Wire::Account {
+                participant,
+                to_service,
+                env,
+            } => {
+                if to_service {
+                    self.service.on_account(at, participant, env);
+                    self.after_service();
+                } else if participant < self.accounts.len() {
+                    self.accounts[participant].receive(at, env);
+                    self.after_account(participant)?;
                 }
             }
         }
+        Ok(())
     }
 
     /// Measures the one-way delay of an RTP packet from `src` arriving at leg `li` at `at` (its
@@ -353,6 +535,12 @@ impl Sim {
         }
         call_events.sort();
         let mut next_call = 0;
+        let mut next_change = 0;
+        // Every client starts, and signs in, when the scenario starts.
+        for p in 0..self.accounts.len() {
+            self.accounts[p].start(self.now);
+            self.after_account(p)?;
+        }
         let mut same_time_spins = 0u32;
         let mut iterations = 0u64;
         loop {
@@ -365,6 +553,9 @@ impl Sim {
             }
             if let Some((ct, _, _)) = call_events.get(next_call) {
                 t = t.min(*ct);
+            }
+            if let Some((st, _)) = self.service_changes.get(next_change) {
+                t = t.min(*st);
             }
             let t = t.max(self.now);
             if t >= end {
@@ -400,6 +591,14 @@ impl Sim {
                     return Ok(false);
                 }
             }
+            // The service going down or coming back.
+            while let Some(&(st, up)) = self.service_changes.get(next_change) {
+                if st > t {
+                    break;
+                }
+                next_change += 1;
+                self.service.service.set_up(up);
+            }
             // Calls starting or hanging up now.
             while let Some(&(ct, is_start, ci)) = call_events.get(next_call) {
                 if ct > t {
@@ -407,7 +606,7 @@ impl Sim {
                 }
                 next_call += 1;
                 if is_start {
-                    self.start_call(ci)?;
+                    self.place_call(ci)?;
                 } else if let Some((a, _)) = self.calls[ci].legs {
                     self.legs[a].hang_up(t);
                     self.after_touch(a);
@@ -416,7 +615,7 @@ impl Sim {
             // The network up to now.
             self.net.advance(t);
             while let Some(d) = self.net.poll_delivery() {
-                self.deliver(d.at, d.to_host, d.datagram, d.kind);
+                self.deliver(d.at, d.to_host, d.datagram, d.kind)?;
             }
             for d in self.net.take_drops() {
                 if let Wire::Media(bytes) = &d.datagram.payload {
@@ -453,7 +652,20 @@ impl Sim {
                     break;
                 }
                 self.timers.pop();
-                if self.scheduled[li] == Some(lt) {
+                if li == SERVICE_TIMER {
+                    if self.service_scheduled == Some(lt) {
+                        self.service_scheduled = None;
+                        self.service.handle_timeout(t);
+                        self.after_service();
+                    }
+                } else if li & ACCOUNT_TIMER != 0 {
+                    let p = li & !ACCOUNT_TIMER;
+                    if self.account_scheduled[p] == Some(lt) {
+                        self.account_scheduled[p] = None;
+                        self.accounts[p].handle_timeout(t);
+                        self.after_account(p)?;
+                    }
+                } else if self.scheduled[li] == Some(lt) {
                     self.scheduled[li] = None;
                     due.push(li);
                 }

@@ -18,6 +18,16 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The name of the calling service's host (and of its site) on the emulated network; no
+/// participant or site may be called this.
+pub const SERVICE_HOST: &str = "service";
+
+/// The service host's address: outside the participants' 10.0.0.0/16.
+pub const SERVICE_ADDR: Ipv4Addr = Ipv4Addr::new(10, 254, 0, 1);
+
+/// How long a signaling message (to or from the service) may go unacknowledged, ns.
+pub const SIGNALING_DEADLINE_NS: u64 = 20_000_000_000;
+
 /// One participant's client settings, as its call agents use them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Client {
@@ -135,7 +145,7 @@ impl Sim {
             ice_pwd: cred("pwd", 32),
             source,
             receive,
-            signaling_deadline: 20_000_000_000,
+            signaling_deadline: SIGNALING_DEADLINE_NS,
             connect_timeout: 30_000_000_000,
             ice: me.ice,
             opus: me.audio,
@@ -152,12 +162,33 @@ impl Sim {
 pub enum Wire {
     /// Media path: STUN, DTLS, SRTP, SRTCP bytes.
     Media(bytes::BytesMut),
-    /// A signaling message of call `call`, addressed to its caller or its callee.
+    /// A call's signaling between call leg `leg` and the service host, either way.
     Signal {
-        call: usize,
-        to_caller: bool,
+        leg: usize,
+        to_service: bool,
         env: crate::agent::signaling::Envelope,
     },
+    /// Account traffic (sign-in) between participant `participant`'s client and the
+    /// service host, either way.
+    Account {
+        participant: usize,
+        to_service: bool,
+        env: crate::agent::signaling::Envelope,
+    },
+}
+
+/// The service's whole-service outages of the timeline as (time, up) changes, in time order.
+pub fn service_changes(s: &Scenario) -> Vec<(u64, bool)> {
+    let mut out = Vec::new();
+    for a in &s.timeline {
+        if let (ActionTarget::Service, NetAction::Outage { duration }) = (&a.target, &a.action) {
+            let at = a.at.as_nanos();
+            out.push((at, false));
+            out.push((at.saturating_add(duration.as_nanos()), true));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The address the `i`-th participant starts with: 10.0.0.0/16, in file order, skipping .0 and
@@ -187,7 +218,7 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
             });
         }
     }
-    let hosts = s
+    let mut hosts: Vec<HostConfig> = s
         .participants
         .iter()
         .enumerate()
@@ -199,6 +230,20 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
             firewall: p.firewall.clone(),
         })
         .collect();
+    // The calling service, in a data centre of its own: an ideal access link, so the path
+    // to it is each client's own network (its access link, its site's uplink).
+    sites.push(SiteConfig {
+        name: SERVICE_HOST.into(),
+        shared: None,
+        cross_traffic: Vec::new(),
+    });
+    hosts.push(HostConfig {
+        name: SERVICE_HOST.into(),
+        site: SERVICE_HOST.into(),
+        addr: SERVICE_ADDR,
+        access: crate::net::LinkProfile::ideal("datacenter"),
+        firewall: Vec::new(),
+    });
     NetworkConfig {
         sites,
         core: None,
@@ -258,6 +303,8 @@ pub fn build_network(
                 net.schedule_cross_traffic(site, flow)?;
             }
             (ActionTarget::Site(_), NetAction::CrossTrafficStop { .. }) => {}
+            // The simulation takes the service down and up (`service_changes`).
+            (ActionTarget::Service, NetAction::Outage { .. }) => {}
             (ActionTarget::Site(site), NetAction::Outage { duration }) => {
                 net.schedule_site_outage(site, at, duration.as_nanos())?;
             }

@@ -149,6 +149,9 @@ fn call(name: &str, expects: Expects, dropped: bool, mos: f64) -> ScenarioReport
     c.failure = dropped.then(|| FailureReport {
         class: "call-dropped".into(),
         message: "The call was dropped.".into(),
+        code: None,
+        reason: None,
+        detail: String::new(),
     });
     c.streams[0].mos = mos;
     s.with_outcome()

@@ -1,0 +1,329 @@
+//! A client's account with the calling service: it signs in when the client starts, over its
+//! own reliable channel to the service host, and knows whether it is signed in, still trying,
+//! or failed and why. Calls wait for it (a client cannot dial before it has signed in) and are
+//! not attempted when it failed (SVC-LOGIN: "no call is attempted").
+//!
+//! A sign-in that goes unanswered until the channel's deadline means the service could not be
+//! reached (`network-down`); the client tries again every [`RETRY_NS`] while the scenario
+//! runs, as real clients do. A refusal (wrong password, old client) is final: the user must
+//! act. A 503 (outage) is retried like a timeout. Sans-IO: time goes in, envelopes come out.
+//!
+//! ```
+//! use callharness::agent::account::{Account, SignIn};
+//! use callharness::agent::signaling::{Envelope, SignalBody};
+//! use callharness::service::Response;
+//! let mut a = Account::new("alice@example.com", "pw", "8.0".parse().unwrap(), 20_000_000_000);
+//! a.start(0);
+//! let req = a.poll_send(0).unwrap();                  // to the service host
+//! let SignalBody::Request(n, _) = req.body else { unreachable!() };
+//! a.receive(40_000_000, Envelope { id: 1, body: SignalBody::Response(n, Response::ok()) });
+//! assert!(matches!(a.state(), SignIn::SignedIn { at: 40_000_000 }));
+//! ```
+
+use super::signaling::{Envelope, SignalBody, Signaling};
+use super::{Failure, FailureClass};
+use crate::service::{directory::Version, Refusal, Request, Response};
+
+/// How long after a sign-in that could not reach the service, or found it down, the client
+/// tries again, ns.
+pub const RETRY_NS: u64 = 15_000_000_000;
+
+/// Where the account's sign-in stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignIn {
+    /// Not started (the client has not started yet).
+    Idle,
+    /// A sign-in is on its way; calls wait.
+    Trying { since: u64 },
+    /// Signed in at `at`, ns.
+    SignedIn { at: u64 },
+    /// The last attempt failed; `retry` says when the next one goes, if one will.
+    Failed {
+        failure: Failure,
+        retry: Option<u64>,
+    },
+}
+
+/// One sign-in attempt's outcome, for the report's time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub started: u64,
+    /// When it ended (answered or given up), ns; None while on its way.
+    pub ended: Option<u64>,
+    /// Its failure, None when it succeeded (or is on its way).
+    pub failure: Option<Failure>,
+}
+
+/// A client's account; see the module docs.
+#[derive(Debug)]
+pub struct Account {
+    pub address: String,
+    password: String,
+    pub client: Version,
+    channel: Signaling,
+    state: SignIn,
+    next_request: u32,
+    /// The request number of the sign-in on its way.
+    waiting: Option<u32>,
+    /// Every attempt, in order.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Account {
+    /// An account for `address` that signs in with `password` from a client of version
+    /// `client`; a request unanswered for `deadline_ns` has failed.
+    pub fn new(address: &str, password: &str, client: Version, deadline_ns: u64) -> Account {
+        Account {
+            address: address.to_string(),
+            password: password.to_string(),
+            client,
+            channel: Signaling::new(deadline_ns),
+            state: SignIn::Idle,
+            next_request: 1,
+            waiting: None,
+            attempts: Vec::new(),
+        }
+    }
+
+    /// The client starts: it signs in.
+    pub fn start(&mut self, now: u64) {
+        if self.state == SignIn::Idle {
+            self.sign_in(now);
+        }
+    }
+
+    fn sign_in(&mut self, now: u64) {
+        let n = self.next_request;
+        self.next_request += 1;
+        self.waiting = Some(n);
+        self.channel.clear_timed_out();
+        self.channel.send(
+            now,
+            SignalBody::Request(
+                n,
+                Request::SignIn {
+                    address: self.address.clone(),
+                    password: self.password.clone(),
+                    client: self.client,
+                },
+            ),
+        );
+        self.state = SignIn::Trying { since: now };
+        self.attempts.push(Attempt {
+            started: now,
+            ended: None,
+            failure: None,
+        });
+    }
+
+    /// Where the sign-in stands.
+    pub fn state(&self) -> &SignIn {
+        &self.state
+    }
+
+    /// True once signed in.
+    pub fn signed_in(&self) -> bool {
+        matches!(self.state, SignIn::SignedIn { .. })
+    }
+
+    /// The next envelope for the service host, if any.
+    pub fn poll_send(&mut self, now: u64) -> Option<Envelope> {
+        self.channel.poll_send(now)
+    }
+
+    /// An envelope from the service host arrived.
+    pub fn receive(&mut self, now: u64, env: Envelope) {
+        let Some(SignalBody::Response(n, resp)) = self.channel.receive(now, env) else {
+            return;
+        };
+        if self.waiting != Some(n) {
+            return;
+        }
+        self.waiting = None;
+        if resp.is_ok() {
+            self.state = SignIn::SignedIn { at: now };
+            self.end_attempt(now, None);
+            return;
+        }
+        let failure = refusal_failure(now, &resp);
+        // An outage passes; a wrong password or an old client does not, until the user acts.
+        let retry = (resp.refusal == Some(Refusal::ServiceDown)).then_some(now + RETRY_NS);
+        self.end_attempt(now, Some(failure.clone()));
+        self.state = SignIn::Failed { failure, retry };
+    }
+
+    fn end_attempt(&mut self, now: u64, failure: Option<Failure>) {
+        if let Some(a) = self.attempts.last_mut() {
+            a.ended = Some(now);
+            a.failure = failure;
+        }
+    }
+
+    /// When the account next needs to run, ns.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let retry = match &self.state {
+            SignIn::Failed { retry, .. } => *retry,
+            _ => None,
+        };
+        match (self.channel.poll_timeout(), retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs the account's timers: retransmissions, the sign-in deadline, the next retry.
+    pub fn handle_timeout(&mut self, now: u64) {
+        if self.channel.handle_timeout(now) && self.waiting.is_some() {
+            self.waiting = None;
+            let failure = Failure {
+                class: FailureClass::NetworkDown,
+                code: None,
+                at: now,
+                detail: format!(
+                    "signing in as {}: the service did not answer (the client could not reach it)",
+                    self.address
+                ),
+            };
+            self.end_attempt(now, Some(failure.clone()));
+            self.state = SignIn::Failed {
+                failure,
+                retry: Some(now + RETRY_NS),
+            };
+        }
+        if let SignIn::Failed {
+            retry: Some(at), ..
+        } = self.state
+        {
+            if at <= now {
+                self.sign_in(now);
+            }
+        }
+    }
+}
+
+/// The failure a refused sign-in leaves the client with.
+fn refusal_failure(now: u64, resp: &Response) -> Failure {
+    Failure {
+        class: match resp.refusal {
+            Some(r) => FailureClass::Refused(r),
+            None => FailureClass::StackError,
+        },
+        code: Some(resp.code),
+        at: now,
+        detail: format!("sign-in refused: {}", resp.code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(a: &mut Account, now: u64, resp: Response) {
+        let env = a.poll_send(now).expect("a request to send");
+        let SignalBody::Request(n, _) = env.body else {
+            panic!("not a request: {env:?}")
+        };
+        // The service host acknowledges the request, then answers it.
+        a.receive(
+            now + 1,
+            Envelope {
+                id: 0,
+                body: SignalBody::Ack(env.id),
+            },
+        );
+        a.receive(
+            now + 1,
+            Envelope {
+                id: 100 + n,
+                body: SignalBody::Response(n, resp),
+            },
+        );
+    }
+
+    fn account() -> Account {
+        Account::new("a@x.com", "pw", Version(8, 0, 0), 20_000_000_000)
+    }
+
+    #[test]
+    fn a_wrong_password_is_final() {
+        let mut a = account();
+        a.start(0);
+        answer(&mut a, 0, Response::refused(Refusal::SignInFailed));
+        let SignIn::Failed { failure, retry } = a.state().clone() else {
+            panic!("{:?}", a.state())
+        };
+        assert_eq!(failure.class.name(), "sign-in-failed");
+        assert_eq!(failure.code.map(|c| c.number()), Some(401));
+        assert_eq!(retry, None);
+        assert_eq!(
+            a.poll_timeout(),
+            Some(0),
+            "the ack of the response is still to go"
+        );
+        while a.poll_send(2).is_some() {}
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    #[test]
+    fn an_outage_is_retried_and_can_succeed() {
+        let mut a = account();
+        a.start(0);
+        answer(&mut a, 0, Response::refused(Refusal::ServiceDown));
+        assert!(matches!(
+            a.state(),
+            SignIn::Failed {
+                retry: Some(RETRY_NS_PLUS_1),
+                ..
+            }
+        ));
+        while a.poll_send(2).is_some() {}
+        a.handle_timeout(RETRY_NS + 1);
+        assert!(matches!(a.state(), SignIn::Trying { .. }));
+        answer(&mut a, RETRY_NS + 1, Response::ok());
+        assert!(a.signed_in());
+        assert_eq!(a.attempts.len(), 2);
+        assert!(a.attempts[0].failure.is_some() && a.attempts[1].failure.is_none());
+    }
+    const RETRY_NS_PLUS_1: u64 = RETRY_NS + 1;
+
+    #[test]
+    fn an_unanswered_sign_in_means_the_network_is_down() {
+        let mut a = account();
+        a.start(0);
+        let mut now = 0;
+        // Nothing ever answers: the request goes at 0, 1, 3, 7, 15 s, then the 20 s deadline.
+        while !matches!(a.state(), SignIn::Failed { .. }) {
+            now = a.poll_timeout().unwrap().max(now);
+            a.handle_timeout(now);
+            while a.poll_send(now).is_some() {}
+        }
+        assert_eq!(now, 20_000_000_000);
+        let SignIn::Failed { failure, retry } = a.state().clone() else {
+            unreachable!()
+        };
+        assert_eq!(failure.class, FailureClass::NetworkDown);
+        assert_eq!(retry, Some(now + RETRY_NS));
+        // The retry goes out on time, as a fresh request.
+        a.handle_timeout(now + RETRY_NS);
+        let env = a.poll_send(now + RETRY_NS).unwrap();
+        assert!(matches!(
+            env.body,
+            SignalBody::Request(2, Request::SignIn { .. })
+        ));
+    }
+
+    #[test]
+    fn a_stale_response_is_ignored() {
+        let mut a = account();
+        a.start(0);
+        let _ = a.poll_send(0);
+        a.receive(
+            5,
+            Envelope {
+                id: 9,
+                body: SignalBody::Response(77, Response::ok()),
+            },
+        );
+        assert!(matches!(a.state(), SignIn::Trying { since: 0 }));
+    }
+}

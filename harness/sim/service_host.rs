@@ -1,0 +1,202 @@
+//! The calling service on its own emulated host: every client's account talks to it, and every
+//! call's signaling goes through it (caller -> service -> callee and back), over the emulated
+//! network like any other traffic, so an outage, a firewall rule or a roaming client affects it
+//! as it would affect the real thing.
+//!
+//! The host keeps one reliable channel per account and one per call leg (the service's end of
+//! the client's signaling connection). A call's first offer is the invite: the service admits
+//! it ([`Service::handle`] with [`Request::Invite`]) and relays it to the callee, or answers the
+//! caller with its refusal instead. Everything after an admitted offer (answer, re-offers,
+//! hang-up) is relayed as it comes. When the service cannot deliver to one side of a call
+//! (that client's channel gives up), it tells the other side, as a SIP proxy answers 480.
+
+use crate::agent::signaling::{Envelope, SignalBody, Signaling};
+use crate::net::HostId;
+use crate::service::{Refusal, Request, Response, Service};
+
+/// The service's end of one call leg's signaling.
+#[derive(Debug)]
+struct LegChannel {
+    channel: Signaling,
+    /// The other leg of the call.
+    peer: usize,
+    /// Whether this is the caller's leg.
+    caller: bool,
+    /// The addresses of the caller and the callee.
+    from: String,
+    to: String,
+    /// The invite was admitted: the call's messages are relayed.
+    admitted: bool,
+    /// The service told the other side that this side cannot be reached.
+    gave_up: bool,
+}
+
+/// Where an envelope from the service host goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum To {
+    /// The account of participant `p`.
+    Account(usize),
+    /// Call leg `l`.
+    Leg(usize),
+}
+
+/// The service and its ends of the clients' channels.
+pub(crate) struct ServiceHost {
+    pub(crate) host: HostId,
+    pub(crate) service: Service,
+    accounts: Vec<Signaling>,
+    legs: Vec<LegChannel>,
+    deadline_ns: u64,
+    /// Envelopes ready to go, in the order made.
+    out: Vec<(To, Envelope)>,
+}
+
+impl ServiceHost {
+    /// The service on `host`, with a channel per account; `deadline_ns` as the clients'.
+    pub(crate) fn new(host: HostId, service: Service, accounts: usize, deadline_ns: u64) -> Self {
+        ServiceHost {
+            host,
+            service,
+            accounts: (0..accounts).map(|_| Signaling::new(deadline_ns)).collect(),
+            legs: Vec::new(),
+            deadline_ns,
+            out: Vec::new(),
+        }
+    }
+
+    /// A call's two legs (caller's first): their channels, and the addresses of the call.
+    pub(crate) fn add_call(&mut self, caller_leg: usize, callee_leg: usize, from: &str, to: &str) {
+        for (leg, peer, caller) in [
+            (caller_leg, callee_leg, true),
+            (callee_leg, caller_leg, false),
+        ] {
+            while self.legs.len() <= leg {
+                self.legs.push(LegChannel {
+                    channel: Signaling::new(self.deadline_ns),
+                    peer: usize::MAX,
+                    caller: false,
+                    from: String::new(),
+                    to: String::new(),
+                    admitted: false,
+                    gave_up: false,
+                });
+            }
+            let l = &mut self.legs[leg];
+            l.peer = peer;
+            l.caller = caller;
+            l.from = from.to_string();
+            l.to = to.to_string();
+        }
+    }
+
+    /// An envelope from participant `p`'s account.
+    pub(crate) fn on_account(&mut self, now: u64, p: usize, env: Envelope) {
+        let Some(ch) = self.accounts.get_mut(p) else {
+            return;
+        };
+        if let Some(SignalBody::Request(n, req)) = ch.receive(now, env) {
+            let resp = self.service.handle(now, req);
+            ch.send(now, SignalBody::Response(n, resp));
+        }
+        self.flush_account(now, p);
+    }
+
+    /// An envelope from call leg `leg`.
+    pub(crate) fn on_leg(&mut self, now: u64, leg: usize, env: Envelope) {
+        let Some(l) = self.legs.get_mut(leg) else {
+            return;
+        };
+        let Some(body) = l.channel.receive(now, env) else {
+            self.flush_leg(now, leg);
+            return;
+        };
+        let peer = l.peer;
+        match body {
+            SignalBody::Offer(_) if l.caller && !l.admitted => {
+                let resp = self.service.handle(
+                    now,
+                    Request::Invite {
+                        from: l.from.clone(),
+                        to: l.to.clone(),
+                    },
+                );
+                if resp.is_ok() {
+                    l.admitted = true;
+                    self.legs[peer].admitted = true;
+                    self.legs[peer].channel.send(now, body);
+                } else {
+                    l.channel.send(now, SignalBody::Refused(resp));
+                }
+            }
+            _ if !l.admitted => {}
+            _ if !self.service.is_up() => {
+                l.channel.send(
+                    now,
+                    SignalBody::Refused(Response::refused(Refusal::ServiceDown)),
+                );
+            }
+            body => self.legs[peer].channel.send(now, body),
+        }
+        self.flush_leg(now, leg);
+        if peer < self.legs.len() {
+            self.flush_leg(now, peer);
+        }
+    }
+
+    fn flush_account(&mut self, now: u64, p: usize) {
+        while let Some(env) = self.accounts[p].poll_send(now) {
+            self.out.push((To::Account(p), env));
+        }
+    }
+
+    fn flush_leg(&mut self, now: u64, leg: usize) {
+        while let Some(env) = self.legs[leg].channel.poll_send(now) {
+            self.out.push((To::Leg(leg), env));
+        }
+    }
+
+    /// Envelopes ready to go.
+    pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, (To, Envelope)> {
+        self.out.drain(..)
+    }
+
+    /// When the host next needs to run, ns.
+    pub(crate) fn poll_timeout(&self) -> Option<u64> {
+        self.accounts
+            .iter()
+            .chain(self.legs.iter().map(|l| &l.channel))
+            .filter_map(Signaling::poll_timeout)
+            .min()
+    }
+
+    /// Retransmissions and deadlines. A leg whose channel gave up cannot be reached: the
+    /// other side of its call is told (480), once.
+    pub(crate) fn handle_timeout(&mut self, now: u64) {
+        for p in 0..self.accounts.len() {
+            if self.accounts[p].poll_timeout().is_some_and(|t| t <= now) {
+                self.accounts[p].handle_timeout(now);
+                self.flush_account(now, p);
+            }
+        }
+        for leg in 0..self.legs.len() {
+            if self.legs[leg]
+                .channel
+                .poll_timeout()
+                .is_none_or(|t| t > now)
+            {
+                continue;
+            }
+            let l = &mut self.legs[leg];
+            if l.channel.handle_timeout(now) && !l.gave_up && l.peer < usize::MAX {
+                l.gave_up = true;
+                let peer = l.peer;
+                self.legs[peer].channel.send(
+                    now,
+                    SignalBody::Refused(Response::refused(Refusal::Unavailable)),
+                );
+                self.flush_leg(now, peer);
+            }
+            self.flush_leg(now, leg);
+        }
+    }
+}
