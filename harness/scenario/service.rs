@@ -439,3 +439,7 @@ impl Context {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

@@ -1,0 +1,258 @@
+//! The `service:` section, participants' accounts and service outages in scenarios: defaults,
+//! and every mistake at its own line and field.
+
+use super::super::load_str;
+use super::super::{ActionTarget, NetAction, Scenario, ScenarioError};
+use crate::service::directory::Version;
+use std::path::{Path, PathBuf};
+
+fn load(text: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("lan.yaml"), "both: { delay: 2ms }\n").expect("write");
+    let text = format!("name: svc\nduration: 60s\n{text}");
+    load_str(&text, Path::new("s.yaml"), &[PathBuf::from(dir.path())]).map(|mut v| v.remove(0))
+}
+
+/// (line, field path, message) of each error.
+fn errors(text: &str) -> Vec<(usize, String, String)> {
+    load(text)
+        .expect_err("invalid")
+        .iter()
+        .map(|e| (e.line, e.path.clone(), e.to_string()))
+        .collect()
+}
+
+fn has(errs: &[(usize, String, String)], line: usize, path: &str, text: &str) -> bool {
+    errs.iter()
+        .any(|(l, p, m)| *l == line && p == path && m.contains(text))
+}
+
+const TWO: &str = "participants:\n  alice: { network: lan }\n  bob: { network: lan }\n";
+
+#[test]
+fn without_a_service_section_everyone_is_a_user_of_one_default_tenant() {
+    let s = load(TWO).expect("valid");
+    assert!(!s.service.declared);
+    let a = &s.participant("alice").unwrap().account;
+    assert_eq!(a.address, "alice@example.com");
+    assert_eq!(a.password, super::DEFAULT_PASSWORD);
+    assert_eq!(a.client, Version(8, 0, 0));
+    let dir = &s.service.directory;
+    assert_eq!(dir.user("bob@example.com").unwrap().password, "secret");
+    assert!(dir.audio_video_allowed("bob@example.com"));
+}
+
+#[test]
+fn tenants_users_and_accounts_reach_the_directory() {
+    let s = load(
+        "service:
+  tenants:
+    contoso: { domains: [contoso.com, contoso.net], audio_video: false, min_client: \"8.2\" }
+    fabrikam: { domains: [fabrikam.com] }
+  users:
+    bob@contoso.net: { password: hunter2, audio_video: true }
+templates:
+  old: { network: lan, client_version: 6.1, password: guess }
+participants:
+  alice: { template: old }
+  bob: { network: lan, user: bob@contoso.net }
+  carol: { network: lan, user: carol@fabrikam.com, client_version: 9 }
+",
+    )
+    .expect("valid");
+    assert!(s.service.declared);
+    let acc = |n: &str| s.participant(n).unwrap().account.clone();
+    // No `user`: the name at the first tenant's first domain; the template's version and
+    // password.
+    assert_eq!(acc("alice").address, "alice@contoso.com");
+    assert_eq!(
+        (acc("alice").client, acc("alice").password.as_str()),
+        (Version(6, 1, 0), "guess")
+    );
+    // The account's own password is what the client enters unless told otherwise.
+    assert_eq!(acc("bob").password, "hunter2");
+    // Up to date by default: the tenant's minimum when above 8.0.
+    assert_eq!(acc("bob").client, Version(8, 2, 0));
+    assert_eq!(acc("carol").client, Version(9, 0, 0));
+    let dir = &s.service.directory;
+    assert!(
+        !dir.audio_video_allowed("alice@contoso.com"),
+        "the tenant's policy"
+    );
+    assert!(
+        dir.audio_video_allowed("bob@contoso.net"),
+        "bob's own setting"
+    );
+    assert!(dir.audio_video_allowed("carol@fabrikam.com"));
+    assert_eq!(
+        dir.tenant_of("bob@contoso.net").unwrap().min_client,
+        Version(8, 2, 0)
+    );
+}
+
+#[test]
+fn a_service_outage_is_a_timeline_action_on_the_service() {
+    let s = load(&format!(
+        "{TWO}timeline:\n  - {{ at: 5s, service: signaling, outage: 10s }}\n"
+    ))
+    .expect("valid");
+    assert_eq!(s.timeline.len(), 1);
+    assert_eq!(s.timeline[0].target, ActionTarget::Service);
+    assert!(matches!(
+        s.timeline[0].action,
+        NetAction::Outage { duration } if duration.as_nanos() == 10_000_000_000
+    ));
+}
+
+#[test]
+fn service_mistakes_are_named_at_their_line_and_field() {
+    let errs = errors(
+        "service:
+  tenants:
+    contoso: { domains: [contoso.com, \"a b\"], min_client: 7.x }
+    fabrikam: { domains: [CONTOSO.com] }
+    empty: { audio_video: false }
+  users:
+    dave@nowhere.org: {}
+    nobody: {}
+participants:
+  alice: { network: lan, user: alice@elsewhere.com }
+  bob: { network: lan, client_version: \"eight\" }
+",
+    );
+    assert!(
+        has(
+            &errs,
+            5,
+            "service.tenants.contoso.domains[1]",
+            "not a domain"
+        ),
+        "{errs:?}"
+    );
+    assert!(
+        has(
+            &errs,
+            5,
+            "service.tenants.contoso.min_client",
+            "not a version"
+        ),
+        "{errs:?}"
+    );
+    assert!(
+        has(
+            &errs,
+            6,
+            "service.tenants.fabrikam.domains[0]",
+            "listed twice"
+        ),
+        "{errs:?}"
+    );
+    assert!(
+        has(&errs, 7, "service.tenants.empty", "domains"),
+        "{errs:?}"
+    );
+    assert!(
+        has(
+            &errs,
+            9,
+            "service.users.\"dave@nowhere.org\"",
+            "no tenant owns the domain of `dave@nowhere.org`"
+        ),
+        "{errs:?}"
+    );
+    assert!(
+        has(&errs, 10, "service.users.nobody", "not an address"),
+        "{errs:?}"
+    );
+    assert!(
+        has(&errs, 12, "participants.alice.user", "no tenant owns"),
+        "{errs:?}"
+    );
+    assert!(
+        has(
+            &errs,
+            13,
+            "participants.bob.client_version",
+            "not a version"
+        ),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn accounts_cannot_be_shared_and_reserved_names_are_refused() {
+    let errs = errors(
+        "service:
+  tenants:
+    contoso: { domains: [contoso.com] }
+participants:
+  alice: { network: lan, user: pat@contoso.com }
+  bob: { network: lan, user: pat@contoso.com }
+",
+    );
+    assert!(
+        has(
+            &errs,
+            8,
+            "participants.bob.user",
+            "`alice` and `bob` both sign in as `pat@contoso.com`"
+        ),
+        "{errs:?}"
+    );
+    let errs = errors("participants:\n  service: { network: lan }\n  bob: { network: lan }\n");
+    assert!(
+        has(&errs, 4, "participants.service", "reserved"),
+        "{errs:?}"
+    );
+    let errs = errors(
+        "templates:\n  t: { network: lan, user: a@example.com }\nparticipants:\n  alice: { template: t }\n",
+    );
+    assert!(
+        has(
+            &errs,
+            4,
+            "templates.t.user",
+            "a template cannot give `user`"
+        ),
+        "{errs:?}"
+    );
+    let errs = errors("service: {}\nparticipants:\n  alice: { network: lan }\n");
+    assert!(has(&errs, 3, "service", "no tenants"), "{errs:?}");
+}
+
+#[test]
+fn a_service_action_takes_only_an_outage_on_the_service_alone() {
+    let t = |entry: &str| errors(&format!("{TWO}timeline:\n  - {entry}\n"));
+    let errs = t("{ at: 5s, service: signaling, participant: alice, outage: 1s }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].participant",
+            "give `service` or `participant`"
+        ),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 5s, service: signaling, profile: lan }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].service",
+            "`profile` cannot apply to the service"
+        ),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 5s, service: signaling }");
+    assert!(has(&errs, 7, "timeline[0]", "outage"), "{errs:?}");
+    let errs = t("{ at: 5s, service: signaling, outage: 0s }");
+    assert!(
+        has(&errs, 7, "timeline[0].outage", "an outage of 0s"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 5s, service: relay, outage: 1s }");
+    assert!(
+        has(&errs, 7, "timeline[0].service", "signaling"),
+        "{errs:?}"
+    );
+}
