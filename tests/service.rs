@@ -179,16 +179,16 @@ participants:
 timeline:
   - { at: 2s, participant: bob, outage: 38s }
 calls:
-  - { caller: alice, callee: bob, at: 3s, expect: unavailable }
+  - { caller: alice, callee: bob, at: 3s, expect: unreachable }
 "#,
         ),
         1,
     );
     all_met(&r);
     // Bob is still signed in (nothing tells the service he left): the offer is relayed, goes
-    // unanswered, and the service gives up after the 20 s signaling deadline.
+    // unanswered, and the service gives up after the 20 s signaling deadline: 408.
     let (class, code, _) = failure(&r.calls[0]);
-    assert_eq!((class.as_str(), code), ("unavailable", Some(480)));
+    assert_eq!((class.as_str(), code), ("unreachable", Some(408)));
     let end = r.calls[0].end_ms;
     assert!((23_000..23_200).contains(&end), "ended at {end} ms");
 }

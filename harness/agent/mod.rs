@@ -75,7 +75,7 @@ impl FailureClass {
     }
 
     /// Every class the agent itself gives, in a fixed order (the service's refusals are in
-    /// [`REFUSALS`]).
+    /// [`Refusal::ALL`]).
     pub const ALL: [FailureClass; 6] = [
         FailureClass::SignalingTimeout,
         FailureClass::IceFailed,
@@ -89,7 +89,7 @@ impl FailureClass {
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
-            .chain(REFUSALS.into_iter().map(FailureClass::Refused))
+            .chain(Refusal::ALL.into_iter().map(FailureClass::Refused))
             .find(|c| c.name() == s)
     }
 
@@ -114,17 +114,6 @@ impl FailureClass {
         }
     }
 }
-
-/// The service's refusals a call can end with, in a fixed order.
-pub const REFUSALS: [Refusal; 7] = [
-    Refusal::SignInFailed,
-    Refusal::ClientOutdated,
-    Refusal::NotSignedIn,
-    Refusal::AvDisabled,
-    Refusal::NoSuchUser,
-    Refusal::Unavailable,
-    Refusal::ServiceDown,
-];
 
 impl std::fmt::Display for FailureClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

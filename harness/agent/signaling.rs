@@ -77,8 +77,36 @@ fn request_text_len(r: &crate::service::Request) -> usize {
         Request::SignIn {
             address, password, ..
         } => address.len() + password.len(),
-        Request::SignOut { address } => address.len(),
+        Request::SignOut { address }
+        | Request::Refresh { address }
+        | Request::Publish { address, .. }
+        | Request::BlockAllInvites { owner: address, .. } => address.len(),
         Request::Invite { from, to } => from.len() + to.len(),
+        Request::Message { from, to, text } => from.len() + to.len() + text.len(),
+        Request::Subscribe {
+            watcher: a,
+            target: b,
+        }
+        | Request::Unsubscribe {
+            watcher: a,
+            target: b,
+        }
+        | Request::AddContact {
+            owner: a,
+            contact: b,
+        }
+        | Request::RemoveContact {
+            owner: a,
+            contact: b,
+        }
+        | Request::Block {
+            owner: a,
+            contact: b,
+        }
+        | Request::Unblock {
+            owner: a,
+            contact: b,
+        } => a.len() + b.len(),
     }
 }
 

@@ -150,6 +150,11 @@ pub struct AccountReport {
     pub address: String,
     /// The client's version.
     pub client_version: String,
+    /// The site it is on and its network profile, for telling what failing calls share.
+    #[serde(default)]
+    pub site: String,
+    #[serde(default)]
+    pub network: String,
     /// When it was signed in, simulated ms (null: never).
     pub signed_in_ms: Option<u64>,
     /// Sign-in attempts made (a client that cannot reach the service keeps trying).

@@ -200,30 +200,64 @@ pub enum MediaMode {
     Live,
 }
 
-/// What a call must do: connect, or fail with a given class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExpectText {
-    Connected,
-    IceFailed,
-    DtlsFailed,
-    SignalingTimeout,
-    /// Connected, then lost its media path (ICE failed afterwards: roaming without restart).
-    CallDropped,
-    /// The caller's client could not reach the service to sign in; no call attempted.
-    NetworkDown,
-    /// The caller's sign-in was refused (401: wrong password); no call attempted.
-    SignInFailed,
-    /// The caller's client is older than its tenant accepts (488); no call attempted.
-    ClientOutdated,
-    /// Refused by A/V policy, the caller's or the callee's (403).
-    AvDisabled,
-    /// The callee is not signed in (480).
-    Unavailable,
-    /// No account of the callee's address (404).
-    NoSuchUser,
-    /// The service is down (503).
-    ServiceDown,
+/// What a call must do: `connected`, or fail with a given class: the agent's (`ice-failed`,
+/// `dtls-failed`, `signaling-timeout`, `call-dropped`, `network-down`...) or a refusal of the
+/// service (`sign-in-failed`, `av-disabled`, `domain-not-federated`...).
+#[derive(Debug, Clone, Copy)]
+pub struct ExpectText(pub Option<crate::agent::FailureClass>);
+
+/// Every `expect` value, in the order the schema lists them.
+pub const EXPECT_NAMES: &[&str] = &[
+    "connected",
+    "ice-failed",
+    "dtls-failed",
+    "signaling-timeout",
+    "call-dropped",
+    "stack-error",
+    "network-down",
+    "sign-in-failed",
+    "client-outdated",
+    "not-signed-in",
+    "av-disabled",
+    "no-such-user",
+    "unavailable",
+    "service-down",
+    "unreachable",
+    "external-access-off",
+    "public-im-off",
+    "domain-not-federated",
+    "domain-not-allowed",
+    "federation-srv-missing",
+    "public-im-address-format",
+    "external-client-outdated",
+    "contact-blocked",
+    "not-mutual-contacts",
+];
+
+impl<'de> Deserialize<'de> for ExpectText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "connected" {
+            return Ok(ExpectText(None));
+        }
+        match crate::agent::FailureClass::from_name(&s) {
+            Some(c) => Ok(ExpectText(Some(c))),
+            None => Err(de::Error::unknown_variant(&s, EXPECT_NAMES)),
+        }
+    }
+}
+
+impl JsonSchema for ExpectText {
+    fn schema_name() -> Cow<'static, str> {
+        "ExpectText".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "enum": EXPECT_NAMES,
+            "description": "`connected`, or the failure class the call must end with"
+        })
+    }
 }
 
 /// A list of thresholds and named sets, or a single one.

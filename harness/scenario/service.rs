@@ -64,12 +64,7 @@ impl Context {
     pub(super) fn service_setup(&mut self, raw: Option<&Spanned<RawService>>) -> ServiceSetup {
         let Some(raw) = raw else {
             return ServiceSetup {
-                tenants: vec![Tenant {
-                    name: DEFAULT_TENANT.into(),
-                    domains: vec![DEFAULT_DOMAIN.into()],
-                    policy: Policy::default(),
-                    min_client: Version::default(),
-                }],
+                tenants: vec![Tenant::new(DEFAULT_TENANT, &[DEFAULT_DOMAIN])],
                 users: Vec::new(),
                 declared: false,
             };
@@ -144,13 +139,13 @@ impl Context {
                 .and_then(|v| self.version(v))
                 .unwrap_or_default();
             tenants.push(Tenant {
-                name: name.value.clone(),
                 domains,
                 policy: Policy {
                     audio_video: t.value.audio_video.as_ref().is_none_or(|b| b.value),
                     ..Policy::default()
                 },
                 min_client,
+                ..Tenant::new(&name.value, &[])
             });
         }
         let mut setup = ServiceSetup {
@@ -276,9 +271,8 @@ impl Context {
             .users
             .iter()
             .map(|(a, pw, av)| User {
-                address: a.clone(),
-                password: pw.clone(),
                 audio_video: *av,
+                ..User::new(a, pw)
             })
             .collect();
         for (i, p) in participants.iter().enumerate() {
@@ -310,11 +304,7 @@ impl Context {
                 return None;
             }
             if !users.iter().any(|u| &u.address == address) {
-                users.push(User {
-                    address: address.clone(),
-                    password: DEFAULT_PASSWORD.into(),
-                    audio_video: None,
-                });
+                users.push(User::new(address, DEFAULT_PASSWORD));
             }
         }
         let directory = Directory::new(setup.tenants, users).ok()?;

@@ -7,12 +7,7 @@ use super::model::*;
 use super::raw::{ExpectText, RawAction, RawCall};
 use super::yaml::{Node, NodeKind};
 use crate::net::{DirectionConfig, Which};
-use crate::service::Refusal;
 use crate::units::Dur;
-
-fn refused(r: Refusal) -> FailureClass {
-    FailureClass::Refused(r)
-}
 
 impl Context {
     /// Checks that a time falls before the scenario's end; reports `why` at it otherwise.
@@ -132,18 +127,8 @@ impl Context {
             }
         }
         let expect = match r.expect {
-            None | Some(ExpectText::Connected) => CallExpect::Connected,
-            Some(ExpectText::IceFailed) => CallExpect::Fails(FailureClass::IceFailed),
-            Some(ExpectText::DtlsFailed) => CallExpect::Fails(FailureClass::DtlsFailed),
-            Some(ExpectText::SignalingTimeout) => CallExpect::Fails(FailureClass::SignalingTimeout),
-            Some(ExpectText::CallDropped) => CallExpect::Fails(FailureClass::CallDropped),
-            Some(ExpectText::NetworkDown) => CallExpect::Fails(FailureClass::NetworkDown),
-            Some(ExpectText::SignInFailed) => CallExpect::Fails(refused(Refusal::SignInFailed)),
-            Some(ExpectText::ClientOutdated) => CallExpect::Fails(refused(Refusal::ClientOutdated)),
-            Some(ExpectText::AvDisabled) => CallExpect::Fails(refused(Refusal::AvDisabled)),
-            Some(ExpectText::Unavailable) => CallExpect::Fails(refused(Refusal::Unavailable)),
-            Some(ExpectText::NoSuchUser) => CallExpect::Fails(refused(Refusal::NoSuchUser)),
-            Some(ExpectText::ServiceDown) => CallExpect::Fails(refused(Refusal::ServiceDown)),
+            None | Some(ExpectText(None)) => CallExpect::Connected,
+            Some(ExpectText(Some(class))) => CallExpect::Fails(class),
         };
         let n = self.errors.len();
         let thresholds = self.thresholds(r.thresholds.as_ref());

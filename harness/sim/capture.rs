@@ -298,9 +298,17 @@ fn signal_text(out: &mut Vec<u8>, env: &Envelope, (account, n): (bool, usize), l
 fn request_kind(r: &crate::service::Request) -> &'static str {
     use crate::service::Request;
     match r {
-        Request::SignIn { .. } => "REGISTER",
+        Request::SignIn { .. } | Request::Refresh { .. } => "REGISTER",
         Request::SignOut { .. } => "UNREGISTER",
         Request::Invite { .. } => "INVITE",
+        Request::Message { .. } => "MESSAGE",
+        Request::Publish { .. } => "PUBLISH",
+        Request::Subscribe { .. } | Request::Unsubscribe { .. } => "SUBSCRIBE",
+        Request::AddContact { .. }
+        | Request::RemoveContact { .. }
+        | Request::Block { .. }
+        | Request::Unblock { .. }
+        | Request::BlockAllInvites { .. } => "SERVICE",
     }
 }
 

@@ -679,6 +679,8 @@ fn accounts_report(s: &Scenario, sim: &Sim, events: &mut Vec<TimelineEvent>) -> 
             participant: p.name.clone(),
             address: acc.address.clone(),
             client_version: acc.client.to_string(),
+            site: p.site.clone(),
+            network: p.profile_name.clone(),
             signed_in_ms,
             attempts: acc.attempts.len() as u32,
             failure,

@@ -207,7 +207,7 @@ impl Sim {
         let service = ServiceHost::new(
             service_host,
             crate::service::Service::new(s.service.directory.clone()),
-            accounts.len(),
+            accounts.iter().map(|a| a.address.clone()).collect(),
             deadline,
         );
         let service_changes = world::service_changes(s);

@@ -45,6 +45,8 @@ pub(crate) struct ServiceHost {
     pub(crate) host: HostId,
     pub(crate) service: Service,
     accounts: Vec<Signaling>,
+    /// Each account's address, in participant order.
+    addresses: Vec<String>,
     legs: Vec<LegChannel>,
     deadline_ns: u64,
     /// Envelopes ready to go, in the order made.
@@ -52,12 +54,22 @@ pub(crate) struct ServiceHost {
 }
 
 impl ServiceHost {
-    /// The service on `host`, with a channel per account; `deadline_ns` as the clients'.
-    pub(crate) fn new(host: HostId, service: Service, accounts: usize, deadline_ns: u64) -> Self {
+    /// The service on `host`, with a channel per account (`addresses` in participant order);
+    /// `deadline_ns` as the clients'.
+    pub(crate) fn new(
+        host: HostId,
+        service: Service,
+        addresses: Vec<String>,
+        deadline_ns: u64,
+    ) -> Self {
         ServiceHost {
             host,
             service,
-            accounts: (0..accounts).map(|_| Signaling::new(deadline_ns)).collect(),
+            accounts: addresses
+                .iter()
+                .map(|_| Signaling::new(deadline_ns))
+                .collect(),
+            addresses,
             legs: Vec::new(),
             deadline_ns,
             out: Vec::new(),
@@ -94,7 +106,11 @@ impl ServiceHost {
         let Some(ch) = self.accounts.get_mut(p) else {
             return;
         };
-        if let Some(SignalBody::Request(n, req)) = ch.receive(now, env) {
+        let body = ch.receive(now, env);
+        // Heard from: its connection works (again).
+        self.service.set_reachable(&self.addresses[p], true);
+        let ch = &mut self.accounts[p];
+        if let Some(SignalBody::Request(n, req)) = body {
             let resp = self.service.handle(now, req);
             ch.send(now, SignalBody::Response(n, resp));
         }
@@ -170,11 +186,15 @@ impl ServiceHost {
     }
 
     /// Retransmissions and deadlines. A leg whose channel gave up cannot be reached: the
-    /// other side of its call is told (480), once.
+    /// other side of its call is told (408), once, and the service marks that client
+    /// unreachable until it is heard from again.
     pub(crate) fn handle_timeout(&mut self, now: u64) {
         for p in 0..self.accounts.len() {
             if self.accounts[p].poll_timeout().is_some_and(|t| t <= now) {
-                self.accounts[p].handle_timeout(now);
+                if self.accounts[p].handle_timeout(now) {
+                    self.service.set_reachable(&self.addresses[p], false);
+                    self.accounts[p].clear_timed_out();
+                }
                 self.flush_account(now, p);
             }
         }
@@ -190,9 +210,12 @@ impl ServiceHost {
             if l.channel.handle_timeout(now) && !l.gave_up && l.peer < usize::MAX {
                 l.gave_up = true;
                 let peer = l.peer;
+                let gone = if l.caller { &l.from } else { &l.to }.clone();
+                // The service now knows that client's connection is dead.
+                self.service.set_reachable(&gone, false);
                 self.legs[peer].channel.send(
                     now,
-                    SignalBody::Refused(Response::refused(Refusal::Unavailable)),
+                    SignalBody::Refused(Response::refused(Refusal::Unreachable)),
                 );
                 self.flush_leg(now, peer);
             }
