@@ -252,3 +252,88 @@ calls:
     let r = run(&scenario(&yaml("7.8.12")), 1);
     assert_eq!(failure(&r.calls[0]).1, Some(488));
 }
+
+#[test]
+fn a_refused_im_shows_the_articles_text_and_log_line_and_a_delivered_one_arrives() {
+    let r = run(&scenario(&kb("fed-domain-not-federated.yaml")), 1);
+    all_met(&r);
+    let refused = &r.messages[0];
+    assert_eq!(refused.outcome, "refused");
+    assert_eq!(
+        (refused.class.as_deref(), refused.code),
+        (Some("domain-not-federated"), Some(403))
+    );
+    let shown = refused.shown.as_deref().unwrap();
+    assert!(
+        shown.starts_with("This message was not delivered to bob@fabrikam.com because the address is outside your organization and is not federated with your company"),
+        "{shown}"
+    );
+    assert_eq!(
+        refused.log_line.as_deref(),
+        Some("403 Forbidden: From URI not authorized to communicate with federated partners.")
+    );
+    assert_eq!(refused.delivered_ms, None);
+    // Carol is in Alice's company: delivered through the service a path later.
+    let ok = &r.messages[1];
+    assert_eq!(ok.outcome, "delivered");
+    let at = ok.delivered_ms.expect("arrived at carol");
+    assert!(at > ok.at_ms && at < ok.at_ms + 50, "{ok:?}");
+    assert_eq!(r.presence[0].shown, "Presence Unknown");
+    assert!(r
+        .events
+        .iter()
+        .any(|e| e.kind == "im-refused" && e.subject == "alice"));
+    assert!(r.events.iter().any(|e| e.kind == "im-delivered"));
+}
+
+#[test]
+fn presence_lags_while_unreachable_until_the_client_registers_again_or_expires() {
+    // Roaming: the older client registers again only at its next refresh (half the
+    // registrar's hour), so the lag runs to the end; the newer one at once, from its new
+    // address, a handover (300 ms) and a one-way trip later.
+    let old = run(&scenario(&kb("net-roaming.yaml")), 1);
+    all_met(&old);
+    let lag = &old.presence_lags[0];
+    assert_eq!((lag.participant.as_str(), lag.from_ms), ("alice", 20_000.0));
+    assert_eq!(
+        (lag.to_ms, lag.ended_by.as_str()),
+        (60_000.0, "scenario ended")
+    );
+    let new = run(&scenario(&kb("net-roaming-fixed.yaml")), 1);
+    all_met(&new);
+    let lag = &new.presence_lags[0];
+    assert_eq!(lag.ended_by, "reachable again");
+    assert!((300.0..320.0).contains(&lag.lag_ms), "{lag:?}");
+
+    // A client whose link stays down: its registration (10 s from sign-in, renewed at 5 s
+    // only if it can be) runs out and the service shows it offline.
+    let r = run(
+        &scenario(
+            r#"
+name: expiry
+duration: 20s
+service:
+  registration_expiry: 10s
+  tenants:
+    example: { domains: [example.com] }
+participants:
+  alice: { network: wired-lan }
+  bob: { network: wired-lan }
+timeline:
+  - { at: 2s, participant: alice, outage: 18s }
+  - { at: 6s, participant: bob, presence_of: alice@example.com, expect: available }
+  - { at: 12s, participant: bob, presence_of: alice@example.com, expect: offline }
+"#,
+        ),
+        1,
+    );
+    all_met(&r);
+    let lag = &r.presence_lags[0];
+    let signed_in = r.accounts[0].signed_in_ms.unwrap() as f64;
+    assert_eq!(lag.ended_by, "registration expired");
+    assert_eq!(lag.from_ms, 2_000.0);
+    assert!(
+        (lag.to_ms - (signed_in + 10_000.0)).abs() < 1.0,
+        "{lag:?} {signed_in}"
+    );
+}

@@ -22,7 +22,8 @@
 
 use super::signaling::{Envelope, SignalBody, Signaling};
 use super::{Failure, FailureClass};
-use crate::service::{directory::Version, Refusal, Request, Response};
+use crate::service::{directory::Version, Notice, Refusal, Request, Response};
+use std::collections::BTreeMap;
 
 /// How long after a sign-in that could not reach the service, or found it down, the client
 /// tries again, ns.
@@ -54,6 +55,16 @@ pub struct Attempt {
     pub failure: Option<Failure>,
 }
 
+/// An IM this client sent, and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentIm {
+    pub to: String,
+    pub text: String,
+    pub sent: u64,
+    /// When the service answered, and its response; None while unanswered.
+    pub answer: Option<(u64, Response)>,
+}
+
 /// A client's account; see the module docs.
 #[derive(Debug)]
 pub struct Account {
@@ -67,6 +78,16 @@ pub struct Account {
     waiting: Option<u32>,
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
+    /// How often a signed-in client renews its registration, ns (None: never).
+    refresh_every: Option<u64>,
+    next_refresh: Option<u64>,
+    /// Requests on their way other than the sign-in: number -> index into `ims`, or
+    /// `usize::MAX` for a refresh.
+    in_flight: BTreeMap<u32, usize>,
+    /// IMs sent, in order.
+    pub ims: Vec<SentIm>,
+    /// What the service sent unasked (delivered IMs), with their arrival times.
+    pub notices: Vec<(u64, Notice)>,
 }
 
 impl Account {
@@ -82,7 +103,64 @@ impl Account {
             next_request: 1,
             waiting: None,
             attempts: Vec::new(),
+            refresh_every: None,
+            next_refresh: None,
+            in_flight: BTreeMap::new(),
+            ims: Vec::new(),
+            notices: Vec::new(),
         }
+    }
+
+    /// Renews the registration every `every_ns` while signed in (clients refresh well before
+    /// the registrar's expiry; half of it is the usual choice).
+    pub fn refreshing_every(mut self, every_ns: u64) -> Account {
+        self.refresh_every = Some(every_ns.max(1));
+        self
+    }
+
+    fn request(&mut self, now: u64, req: Request) -> u32 {
+        let n = self.next_request;
+        self.next_request += 1;
+        self.channel.send(now, SignalBody::Request(n, req));
+        n
+    }
+
+    /// Sends an IM to `to` (as written); its outcome lands in [`Account::ims`].
+    pub fn send_im(&mut self, now: u64, to: &str, text: &str) {
+        let n = self.request(
+            now,
+            Request::Message {
+                from: self.address.clone(),
+                to: to.to_string(),
+                text: text.to_string(),
+            },
+        );
+        self.in_flight.insert(n, self.ims.len());
+        self.ims.push(SentIm {
+            to: to.to_string(),
+            text: text.to_string(),
+            sent: now,
+            answer: None,
+        });
+    }
+
+    /// The client's network changed (a new address): a signed-in client registers again at
+    /// once from the new address, as clients reconnect their signaling connection.
+    pub fn network_changed(&mut self, now: u64) {
+        if self.signed_in() {
+            self.refresh(now);
+        }
+    }
+
+    fn refresh(&mut self, now: u64) {
+        let n = self.request(
+            now,
+            Request::Refresh {
+                address: self.address.clone(),
+            },
+        );
+        self.in_flight.insert(n, usize::MAX);
+        self.next_refresh = self.refresh_every.map(|e| now + e);
     }
 
     /// The client starts: it signs in.
@@ -93,21 +171,16 @@ impl Account {
     }
 
     fn sign_in(&mut self, now: u64) {
-        let n = self.next_request;
-        self.next_request += 1;
-        self.waiting = Some(n);
         self.channel.clear_timed_out();
-        self.channel.send(
+        let n = self.request(
             now,
-            SignalBody::Request(
-                n,
-                Request::SignIn {
-                    address: self.address.clone(),
-                    password: self.password.clone(),
-                    client: self.client,
-                },
-            ),
+            Request::SignIn {
+                address: self.address.clone(),
+                password: self.password.clone(),
+                client: self.client,
+            },
         );
+        self.waiting = Some(n);
         self.state = SignIn::Trying { since: now };
         self.attempts.push(Attempt {
             started: now,
@@ -133,15 +206,34 @@ impl Account {
 
     /// An envelope from the service host arrived.
     pub fn receive(&mut self, now: u64, env: Envelope) {
-        let Some(SignalBody::Response(n, resp)) = self.channel.receive(now, env) else {
-            return;
+        let (n, resp) = match self.channel.receive(now, env) {
+            Some(SignalBody::Response(n, resp)) => (n, resp),
+            Some(SignalBody::Notice(notice)) => {
+                self.notices.push((now, notice));
+                return;
+            }
+            _ => return,
         };
+        if let Some(i) = self.in_flight.remove(&n) {
+            let signed_in = self.signed_in();
+            match self.ims.get_mut(i) {
+                Some(im) => im.answer = Some((now, resp)),
+                // A refresh the service no longer knows (it lost our session): sign in again.
+                None if resp.refusal == Some(Refusal::NotSignedIn) && signed_in => {
+                    self.next_refresh = None;
+                    self.sign_in(now);
+                }
+                None => {}
+            }
+            return;
+        }
         if self.waiting != Some(n) {
             return;
         }
         self.waiting = None;
         if resp.is_ok() {
             self.state = SignIn::SignedIn { at: now };
+            self.next_refresh = self.refresh_every.map(|e| now + e);
             self.end_attempt(now, None);
             return;
         }
@@ -163,6 +255,7 @@ impl Account {
     pub fn poll_timeout(&self) -> Option<u64> {
         let retry = match &self.state {
             SignIn::Failed { retry, .. } => *retry,
+            SignIn::SignedIn { .. } => self.next_refresh,
             _ => None,
         };
         match (self.channel.poll_timeout(), retry) {
@@ -197,6 +290,9 @@ impl Account {
             if at <= now {
                 self.sign_in(now);
             }
+        }
+        if self.signed_in() && self.next_refresh.is_some_and(|t| t <= now) {
+            self.refresh(now);
         }
     }
 }

@@ -46,6 +46,8 @@ pub enum SignalBody {
     /// The service refused the call: its response, sent to the caller instead of relaying
     /// the offer (or to either side of a call the service can no longer carry).
     Refused(crate::service::Response),
+    /// Something the service sends a client unasked (a delivered IM, a presence change).
+    Notice(crate::service::Notice),
 }
 
 /// One signaling message on the wire.
@@ -65,8 +67,21 @@ impl Envelope {
             // A SIP REGISTER with its credentials, or a response line with a few headers.
             SignalBody::Request(_, r) => 300 + request_text_len(r),
             SignalBody::Response(..) | SignalBody::Refused(_) => 200,
+            SignalBody::Notice(n) => 250 + notice_text_len(n),
         };
         (body + 100) as u32
+    }
+}
+
+/// The variable part of a notice's size.
+fn notice_text_len(n: &crate::service::Notice) -> usize {
+    use crate::service::Notice;
+    match n {
+        Notice::Presence {
+            watcher, target, ..
+        } => watcher.len() + target.len(),
+        Notice::Message { from, to, text } => from.len() + to.len() + text.len(),
+        Notice::ContactAdded { from, to } => from.len() + to.len(),
     }
 }
 

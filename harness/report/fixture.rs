@@ -308,6 +308,9 @@ fn clean_call() -> ScenarioReport {
         ],
         calls: vec![connected_call("alice", "bob", "host/udp ↔ host/udp", vec![ab, ba])],
         accounts: Vec::new(),
+        messages: Vec::new(),
+        presence: Vec::new(),
+        presence_lags: Vec::new(),
         links: vec![
             link("alice.up", ab_sent + 12, &[], 1),
             link("bob.down", ab_sent + 12, &[], 1),
@@ -407,6 +410,9 @@ fn roaming_call() -> ScenarioReport {
             ..connected_call("alice", "bob", "srflx/udp ↔ host/udp", vec![ab, ba])
         }],
         accounts: Vec::new(),
+        messages: Vec::new(),
+        presence: Vec::new(),
+        presence_lags: Vec::new(),
         links: vec![
             link("alice.wifi.up", 3000 + 14, &[("loss", ab_loss - 250), ("outage", 250)], 6),
             link("core:office->isp", 3000 + 14 + 21_000, &[("queue", 9)], 64),
@@ -451,6 +457,9 @@ fn loss_sweep_cell(loss: &str, loss_pct: f64, verdict: Verdict) -> ScenarioRepor
         ],
         calls: vec![connected_call("alice", "bob", "host/udp ↔ host/udp", vec![ab, ba])],
         accounts: Vec::new(),
+        messages: Vec::new(),
+        presence: Vec::new(),
+        presence_lags: Vec::new(),
         links: vec![
             link("alice.up", 3012, &[("loss", ab_lost)], 2),
             link("alice.down", 3012, &[("loss", ba_lost)], 2),
@@ -524,6 +533,9 @@ fn interrupted() -> ScenarioReport {
             },
         ],
         accounts: Vec::new(),
+        messages: Vec::new(),
+        presence: Vec::new(),
+        presence_lags: Vec::new(),
         links: vec![
             link("carol.up", sent, &[("loss", lost)], 3),
             link("dave.up", 40, &[("firewall", 40)], 0),

@@ -100,6 +100,15 @@ pub struct ScenarioReport {
     /// Every participant's client and its sign-in to the calling service.
     #[serde(default)]
     pub accounts: Vec<AccountReport>,
+    /// The timeline's IMs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ImReport>,
+    /// The timeline's presence looks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presence: Vec<PresenceLookReport>,
+    /// Presence lags: shown signed in while unreachable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presence_lags: Vec<PresenceLagReport>,
     /// The emulator's per-link counters, to set dropped-by-emulator beside lost-at-receiver.
     pub links: Vec<LinkReport>,
     /// Network and call events on the time axis (outages, address changes, profile changes...).
@@ -140,6 +149,54 @@ pub struct FailureReport {
     /// Unauthorized", "no ICE candidate pair succeeded within 30 s").
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+}
+
+/// An IM a participant sent on the timeline, and what came of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImReport {
+    pub from: String,
+    /// The address as the sender wrote it.
+    pub to: String,
+    pub text: String,
+    /// When it was sent, simulated ms.
+    pub at_ms: u64,
+    /// `delivered`, `refused`, or `unanswered` (no response before the end).
+    pub outcome: String,
+    /// The refusal's class (`domain-not-federated`), when refused.
+    pub class: Option<String>,
+    pub code: Option<u16>,
+    pub reason: Option<String>,
+    /// What the sender's client shows, in the KB article's words.
+    pub shown: Option<String>,
+    /// What the sender's client logs, where the article gives a line.
+    pub log_line: Option<String>,
+    /// When the recipient's client got it, ms (a participant recipient only).
+    pub delivered_ms: Option<u64>,
+}
+
+/// What a participant's client showed as someone's presence, at a look on the timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PresenceLookReport {
+    pub watcher: String,
+    /// The address looked at, as written.
+    pub of: String,
+    pub at_ms: u64,
+    /// `Available`, `Offline`, ... or `Presence Unknown`.
+    pub shown: String,
+}
+
+/// A stretch of time in which the service showed a participant signed in (its last state)
+/// while it could not reach the participant's client: the presence lag of a client that lost
+/// its link or moved (NET-ROAMING).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PresenceLagReport {
+    pub participant: String,
+    pub from_ms: f64,
+    pub to_ms: f64,
+    pub lag_ms: f64,
+    /// `reachable again` (the client registered again), `registration expired` (the service
+    /// showed it offline), or `scenario ended`.
+    pub ended_by: String,
 }
 
 /// One participant's client and its sign-in to the service.

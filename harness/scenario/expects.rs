@@ -15,7 +15,7 @@
 //! assert!(Metric::Loss.higher_is_worse() && !Metric::Mos.higher_is_worse());
 //! ```
 
-use super::model::{CallExpect, Scenario};
+use super::model::{CallExpect, ImExpect, Scenario, ServiceAsk};
 use super::threshold::{Metric, Threshold};
 use crate::report::model::Expects;
 
@@ -44,9 +44,9 @@ impl CallExpect {
 }
 
 impl Scenario {
-    /// What the scenario expects: [`Expects::Symptom`] when a call expects a failure or a
-    /// threshold (the scenario's, a call's, or a stream's) asserts degradation, else
-    /// [`Expects::Healthy`].
+    /// What the scenario expects: [`Expects::Symptom`] when a call expects a failure, a
+    /// threshold (the scenario's, a call's, or a stream's) asserts degradation, an IM is
+    /// expected refused or a presence "Presence Unknown", else [`Expects::Healthy`].
     pub fn expects(&self) -> Expects {
         let call_thresholds = self.calls.iter().flat_map(|c| {
             c.thresholds
@@ -59,7 +59,13 @@ impl Scenario {
             .iter()
             .chain(call_thresholds)
             .any(Threshold::asserts_degradation);
-        if degraded || self.calls.iter().any(|c| c.expect.expects_failure()) {
+        let refused = self.service_checks.iter().any(|c| match &c.what {
+            ServiceAsk::Im { expect, .. } => matches!(expect, Some(ImExpect::Refused { .. })),
+            ServiceAsk::Presence { expect, .. } => {
+                *expect == Some(crate::service::PresenceView::Unknown)
+            }
+        });
+        if degraded || refused || self.calls.iter().any(|c| c.expect.expects_failure()) {
             Expects::Symptom
         } else {
             Expects::Healthy

@@ -87,14 +87,6 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("NET-UDP-MEDIA-BLOCKED", Capability::RelayEdge),
     ("NET-EDGE-BLOCKED", Capability::RelayEdge),
     ("NET-SOCKET-STACK", Capability::SocketLayer),
-    ("FED-CONTACT-PERMISSION", Capability::Service),
-    ("FED-DOMAIN-NOT-FEDERATED", Capability::Service),
-    ("FED-DOMAIN-NOT-ALLOWED", Capability::Service),
-    ("FED-EXTERNAL-OFF", Capability::Service),
-    ("FED-SRV-MISSING", Capability::Service),
-    ("FED-PIC-OFF", Capability::Service),
-    ("FED-PIC-FORMAT", Capability::Service),
-    ("FED-CLIENT-OLD", Capability::Service),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
     ("DEV-PERMISSION", Capability::Devices),
@@ -142,8 +134,8 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), NEEDS.len());
         // 36 conditions: 9 network conditions (and the far end) the emulator can make, and
-        // 5 of the service's (sign-in, outage, A/V policy, client version).
-        assert_eq!(NEEDS.len(), 22);
+        // 13 of the service's (sign-in, outage, A/V policy, client version, federation).
+        assert_eq!(NEEDS.len(), 14);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-BANDWIDTH",
@@ -159,10 +151,19 @@ mod tests {
             "AV-POLICY-DOMAIN",
             "AV-POLICY-USER",
             "CLIENT-OUTDATED",
+            "FED-CONTACT-PERMISSION",
+            "FED-DOMAIN-NOT-FEDERATED",
+            "FED-DOMAIN-NOT-ALLOWED",
+            "FED-EXTERNAL-OFF",
+            "FED-SRV-MISSING",
+            "FED-PIC-OFF",
+            "FED-PIC-FORMAT",
+            "FED-CLIENT-OLD",
         ] {
             assert_eq!(needs(expressible), None, "{expressible}");
         }
-        assert_eq!(needs("FED-PIC-OFF"), Some(Capability::Service));
+        assert_eq!(needs("FED-PIC-OFF"), None);
+        assert_eq!(needs("TEST-CALL"), Some(Capability::Service));
         assert_eq!(
             needs("NET-UDP-MEDIA-BLOCKED").map(Capability::describe),
             Some("the relay and TCP edge, issue 16")

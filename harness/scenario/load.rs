@@ -464,7 +464,13 @@ impl Context {
                 Some((target, r.at.as_ref()?.value.0, name))
             })
             .collect();
+        let mut service_checks = Vec::new();
         for a in raw.timeline.iter().flatten() {
+            if a.value.im.is_some() || a.value.presence_of.is_some() {
+                service_checks.extend(self.service_check(a, &names, duration));
+                continue;
+            }
+            self.no_check_fields(a);
             timeline.extend(self.action(
                 a,
                 &names,
@@ -475,6 +481,7 @@ impl Context {
             ));
         }
         timeline.sort_by_key(|a: &TimedAction| a.at);
+        service_checks.sort_by_key(|c: &ServiceCheck| c.at);
 
         let thresholds = self.thresholds(raw.thresholds.as_ref());
 
@@ -500,6 +507,7 @@ impl Context {
             sites,
             participants,
             service: service?,
+            service_checks,
             calls,
             timeline,
             thresholds,

@@ -59,6 +59,7 @@ pub mod raw;
 pub mod raw_client;
 pub mod raw_service;
 mod service;
+mod service_checks;
 mod spanned;
 mod threshold;
 mod timeline;

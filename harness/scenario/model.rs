@@ -42,6 +42,8 @@ pub struct Scenario {
     pub participants: Vec<Participant>,
     /// The calling service every participant signs in to.
     pub service: ServiceSpec,
+    /// IMs and presence looks on the timeline, sorted by time.
+    pub service_checks: Vec<ServiceCheck>,
     /// Calls in file order.
     pub calls: Vec<CallSpec>,
     /// Network actions, sorted by time (stable: same-time actions keep file order).
@@ -104,6 +106,60 @@ pub struct Participant {
     pub account: AccountSpec,
 }
 
+/// Something a participant's client does with the service on the timeline, and what must
+/// come of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceCheck {
+    pub at: Dur,
+    pub participant: String,
+    pub what: ServiceAsk,
+}
+
+/// An IM or a look at someone's presence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceAsk {
+    /// Send `text` to `to` (as written).
+    Im {
+        to: String,
+        text: String,
+        expect: Option<ImExpect>,
+    },
+    /// What the client shows for `of` (as written).
+    Presence {
+        of: String,
+        expect: Option<crate::service::PresenceView>,
+    },
+}
+
+/// What must come of an IM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImExpect {
+    Delivered,
+    /// Refused: for this reason (any when None), with this code (any when None).
+    Refused {
+        class: Option<crate::service::Refusal>,
+        code: Option<u16>,
+    },
+}
+
+impl fmt::Display for ImExpect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImExpect::Delivered => f.write_str("delivered"),
+            ImExpect::Refused { class, code } => {
+                f.write_str("refused")?;
+                if let Some(c) = class {
+                    write!(f, ": {}", c.class())?;
+                }
+                if let Some(n) = code {
+                    write!(f, " ({n})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// How a participant's client signs in to the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountSpec {
@@ -121,6 +177,8 @@ pub struct ServiceSpec {
     pub directory: crate::service::directory::Directory,
     /// Whether the file has a `service:` section (else the default service of one tenant).
     pub declared: bool,
+    /// Its registration timers.
+    pub timers: crate::service::presence::Timers,
 }
 
 /// One call.

@@ -187,6 +187,19 @@ pub struct RawAction {
     pub cross_traffic: Option<Opaque<crate::net::CrossTrafficFlow>>,
     /// Stop the cross-traffic flow of this name.
     pub cross_traffic_stop: Option<Spanned<String>>,
+    /// The participant sends an instant message to this address, as written
+    /// (`bob@fabrikam.com`, `pat(example.org)@msn.com`).
+    pub im: Option<Spanned<String>>,
+    /// The message's text (default `hello`).
+    pub text: Option<Spanned<String>>,
+    /// What the participant's client shows as this address's presence at `at`.
+    pub presence_of: Option<Spanned<String>>,
+    /// With `im`: `delivered`, `refused`, or the refusal class (`domain-not-federated`...).
+    /// With `presence_of`: `unknown` ("Presence Unknown") or a state: `available`, `busy`,
+    /// `do-not-disturb`, `be-right-back`, `away`, `offline`.
+    pub expect: Option<Spanned<String>>,
+    /// With `im` refused: the response code expected too (`403`).
+    pub code: Option<Spanned<u16>>,
 }
 
 /// How media is produced.

@@ -13,7 +13,11 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
-    /// Organisations by name (at most 100 bytes); each owns its domains.
+    /// How long a registration lasts without a refresh (default 3600s, a SIP registrar's
+    /// usual default). Until it runs out, a client that vanished still shows as available.
+    pub registration_expiry: Option<Spanned<super::raw::DurText>>,
+    /// Organisations (and public IM providers) by name (at most 100 bytes); each owns its
+    /// domains.
     #[schemars(extend("propertyNames" = { "maxLength": 100 }))]
     pub tenants: Option<OrderedMap<Spanned<RawTenant>>>,
     /// Accounts by address (`alice@contoso.com`), for the ones that need a password or a
@@ -36,6 +40,56 @@ pub struct RawTenant {
     /// Oldest client version it accepts (default: any). An older client's sign-in is
     /// refused with 488 as incompatible (CLIENT-OUTDATED).
     pub min_client: Option<Spanned<VersionText>>,
+    /// Communication with other organisations and public IM allowed (default true; false:
+    /// 403 for every external address, FED-EXTERNAL-OFF).
+    pub external_access: Option<Spanned<bool>>,
+    /// Communication with public IM (consumer) accounts allowed (default true; false: those
+    /// contacts are unreachable, business partners fine, FED-PIC-OFF).
+    pub public_im: Option<Spanned<bool>>,
+    /// `organisation` (default) or `public-im`: a consumer IM provider, whose users are
+    /// consumer accounts.
+    pub kind: Option<Spanned<TenantKindText>>,
+    /// A public IM provider's accounts on their owners' own domains (`example.org`): from
+    /// outside they are reached only as `name(example.org)@<provider domain>`
+    /// (FED-PIC-FORMAT).
+    pub custom_domains: Option<Vec<Spanned<String>>>,
+    /// How it federates with other tenants.
+    pub federation: Option<Spanned<RawFederation>>,
+}
+
+/// What kind of tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TenantKindText {
+    Organisation,
+    PublicIm,
+}
+
+/// A tenant's federation settings.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederation {
+    /// Set up for federation (default true; false: FED-DOMAIN-NOT-FEDERATED).
+    pub enabled: Option<Spanned<bool>>,
+    /// Its federation DNS SRV record: `present` (default), `missing` or `wrong`; otherwise
+    /// other organisations cannot find it (504, FED-SRV-MISSING).
+    pub srv: Option<Spanned<SrvText>>,
+    /// The only partner domains it federates with (default: any not blocked).
+    pub allow: Option<Vec<Spanned<String>>>,
+    /// Partner domains it refuses (FED-DOMAIN-NOT-ALLOWED).
+    pub block: Option<Vec<Spanned<String>>>,
+    /// Oldest consumer client it accepts from an external public IM contact (default: any;
+    /// the article asks for 6.3): FED-CLIENT-OLD.
+    pub min_consumer_client: Option<Spanned<VersionText>>,
+}
+
+/// A federation DNS SRV record's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SrvText {
+    Present,
+    Missing,
+    Wrong,
 }
 
 /// One account.
@@ -46,6 +100,17 @@ pub struct RawUser {
     pub password: Option<Spanned<String>>,
     /// This user's own A/V setting, over the tenant's (AV-POLICY-USER).
     pub audio_video: Option<Spanned<bool>>,
+    /// This user's own external access setting, over the tenant's (FED-EXTERNAL-OFF).
+    pub external_access: Option<Spanned<bool>>,
+    /// This user's own public IM setting, over the tenant's (FED-PIC-OFF).
+    pub public_im: Option<Spanned<bool>>,
+    /// Addresses on the contact list, as written (an external contact must be on it, and
+    /// have this user on theirs: FED-CONTACT-PERMISSION).
+    pub contacts: Option<Vec<Spanned<String>>>,
+    /// Addresses blocked, as written.
+    pub blocked: Option<Vec<Spanned<String>>>,
+    /// "Block all invites and communications" from public IM contacts (default false).
+    pub block_all_invites: Option<Spanned<bool>>,
 }
 
 /// A client version as written, like `8.1` or `16.0.4`: the text, read as written (so `7.10`

@@ -7,8 +7,13 @@ use super::error::{ErrorKind, ScenarioError};
 use super::load::Context;
 use super::model::*;
 use super::raw::{OrderedMap, RawAction, RawParticipant};
+use super::raw_service::{RawFederation, SrvText, TenantKindText};
 use super::raw_service::{RawService, ServicePart, VersionText};
-use crate::service::directory::{Directory, Policy, Tenant, User, Version};
+use crate::service::contacts::ContactList;
+use crate::service::directory::{
+    Directory, Federation, Policy, SrvRecord, Tenant, TenantKind, User, Version,
+};
+use crate::service::presence::Timers;
 use crate::units::Dur;
 
 /// The tenant of a scenario without a `service:` section.
@@ -24,9 +29,10 @@ pub const CURRENT_CLIENT: Version = Version(8, 0, 0);
 #[derive(Debug, Clone)]
 pub(super) struct ServiceSetup {
     tenants: Vec<Tenant>,
-    /// Accounts listed under `service.users`: address, password, A/V override.
-    users: Vec<(String, String, Option<bool>)>,
+    /// Accounts listed under `service.users`.
+    users: Vec<User>,
     declared: bool,
+    timers: Timers,
 }
 
 impl ServiceSetup {
@@ -34,15 +40,21 @@ impl ServiceSetup {
         let domain = address.split_once('@')?.1;
         self.tenants
             .iter()
-            .find(|t| t.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+            .find(|t| own_domains(t).any(|d| d.eq_ignore_ascii_case(domain)))
     }
 
     fn all_domains(&self) -> Vec<&str> {
-        self.tenants
-            .iter()
-            .flat_map(|t| t.domains.iter().map(String::as_str))
-            .collect()
+        self.tenants.iter().flat_map(own_domains).collect()
     }
+}
+
+/// The domains a tenant's accounts can be on: its own, and a provider's custom domains.
+fn own_domains(t: &Tenant) -> impl Iterator<Item = &str> {
+    let custom: &[String] = match &t.kind {
+        TenantKind::PublicIm { custom_domains } => custom_domains,
+        TenantKind::Organisation => &[],
+    };
+    t.domains.iter().chain(custom).map(String::as_str)
 }
 
 impl Context {
@@ -67,6 +79,7 @@ impl Context {
                 tenants: vec![Tenant::new(DEFAULT_TENANT, &[DEFAULT_DOMAIN])],
                 users: Vec::new(),
                 declared: false,
+                timers: Timers::default(),
             };
         };
         let mut tenants = Vec::new();
@@ -99,74 +112,173 @@ impl Context {
                     ScenarioError::at(ErrorKind::BadValue, &t.mark, &t.path, "no domains")
                         .expected("at least one domain, like `[contoso.com]`"),
                 ),
-                Some(list) => {
-                    for d in list {
-                        let ok = !d.value.is_empty()
-                            && !d.value.contains('@')
-                            && !d.value.chars().any(char::is_whitespace);
-                        if !ok {
-                            self.push(
-                                ScenarioError::at(
-                                    ErrorKind::BadValue,
-                                    &d.mark,
-                                    &d.path,
-                                    "not a domain",
-                                )
-                                .expected("a domain name like `contoso.com`")
-                                .found(format!("`{}`", d.value)),
-                            );
-                        } else if seen.iter().any(|s| s.eq_ignore_ascii_case(&d.value)) {
-                            self.push(
-                                ScenarioError::at(
-                                    ErrorKind::Conflict,
-                                    &d.mark,
-                                    &d.path,
-                                    format!("the domain `{}` is listed twice", d.value),
-                                )
-                                .expected("each domain owned by one tenant"),
-                            );
-                        } else {
-                            seen.push(d.value.clone());
-                            domains.push(d.value.clone());
-                        }
-                    }
-                }
+                Some(list) => domains = self.owned_domains(list, &mut seen),
             }
+            let public_im =
+                t.value.kind.as_ref().map(|k| k.value) == Some(TenantKindText::PublicIm);
+            let kind = match (&t.value.custom_domains, public_im) {
+                (Some(c), true) => TenantKind::PublicIm {
+                    custom_domains: self.owned_domains(c, &mut seen),
+                },
+                (None, true) => TenantKind::PublicIm {
+                    custom_domains: Vec::new(),
+                },
+                (Some(c), false) => {
+                    if let Some(first) = c.first() {
+                        self.push(
+                            ScenarioError::at(
+                                ErrorKind::Conflict,
+                                &first.mark,
+                                &first.path,
+                                "only a public IM provider hosts accounts on custom domains",
+                            )
+                            .expected("`kind: public-im` on this tenant, or no `custom_domains`"),
+                        );
+                    }
+                    TenantKind::Organisation
+                }
+                (None, false) => TenantKind::Organisation,
+            };
+            let federation = t
+                .value
+                .federation
+                .as_ref()
+                .map(|f| self.federation(f))
+                .unwrap_or_default();
             let min_client = t
                 .value
                 .min_client
                 .as_ref()
                 .and_then(|v| self.version(v))
                 .unwrap_or_default();
+            let flag = |b: &Option<Spanned<bool>>| b.as_ref().is_none_or(|b| b.value);
             tenants.push(Tenant {
                 domains,
                 policy: Policy {
-                    audio_video: t.value.audio_video.as_ref().is_none_or(|b| b.value),
-                    ..Policy::default()
+                    audio_video: flag(&t.value.audio_video),
+                    external_access: flag(&t.value.external_access),
+                    public_im: flag(&t.value.public_im),
                 },
                 min_client,
+                kind,
+                federation,
                 ..Tenant::new(&name.value, &[])
             });
+        }
+        let mut timers = Timers::default();
+        if let Some(d) = &raw.value.registration_expiry {
+            if d.value.0 == Dur::ZERO {
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::BadValue,
+                        &d.mark,
+                        &d.path,
+                        "a registration of 0s",
+                    )
+                    .expected("a duration above zero, like `90s`"),
+                );
+            }
+            timers.registration_expiry_ns = d.value.0.as_nanos();
         }
         let mut setup = ServiceSetup {
             tenants,
             users: Vec::new(),
             declared: true,
+            timers,
         };
         for (addr, u) in raw.value.users.iter().flat_map(|m| m.0.iter()) {
             if !self.check_address(addr, &setup) {
                 continue;
             }
-            setup.users.push((
-                addr.value.clone(),
-                u.value
-                    .password
-                    .as_ref()
-                    .map_or(DEFAULT_PASSWORD.to_string(), |p| p.value.clone()),
-                u.value.audio_video.as_ref().map(|b| b.value),
-            ));
+            let u = &u.value;
+            let list = |l: &Option<Vec<Spanned<String>>>| {
+                l.iter().flatten().map(|c| c.value.clone()).collect()
+            };
+            setup.users.push(User {
+                audio_video: u.audio_video.as_ref().map(|b| b.value),
+                external_access: u.external_access.as_ref().map(|b| b.value),
+                public_im: u.public_im.as_ref().map(|b| b.value),
+                contacts: ContactList {
+                    contacts: list(&u.contacts),
+                    blocked: list(&u.blocked),
+                    block_all_invites: u.block_all_invites.as_ref().is_some_and(|b| b.value),
+                },
+                ..User::new(
+                    &addr.value,
+                    u.password
+                        .as_ref()
+                        .map_or(DEFAULT_PASSWORD, |p| p.value.as_str()),
+                )
+            });
         }
         setup
+    }
+
+    /// Checks a tenant's list of domains (each a domain name, none owned twice).
+    fn owned_domains(&mut self, list: &[Spanned<String>], seen: &mut Vec<String>) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in list {
+            if !self.check_domain(d) {
+                continue;
+            }
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(&d.value)) {
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::Conflict,
+                        &d.mark,
+                        &d.path,
+                        format!("the domain `{}` is listed twice", d.value),
+                    )
+                    .expected("each domain owned by one tenant"),
+                );
+            } else {
+                seen.push(d.value.clone());
+                out.push(d.value.clone());
+            }
+        }
+        out
+    }
+
+    fn check_domain(&mut self, d: &Spanned<String>) -> bool {
+        let ok = !d.value.is_empty()
+            && !d.value.contains(['@', '(', ')'])
+            && !d.value.chars().any(char::is_whitespace);
+        if !ok {
+            self.push(
+                ScenarioError::at(ErrorKind::BadValue, &d.mark, &d.path, "not a domain")
+                    .expected("a domain name like `contoso.com`")
+                    .found(format!("`{}`", d.value)),
+            );
+        }
+        ok
+    }
+
+    fn federation(&mut self, f: &Spanned<RawFederation>) -> Federation {
+        let f = &f.value;
+        let mut list = |l: &Option<Vec<Spanned<String>>>| -> Vec<String> {
+            l.iter()
+                .flatten()
+                .filter(|d| self.check_domain(d))
+                .map(|d| d.value.clone())
+                .collect()
+        };
+        let allow = f.allow.as_ref().map(|_| list(&f.allow));
+        let block = list(&f.block);
+        Federation {
+            enabled: f.enabled.as_ref().is_none_or(|b| b.value),
+            srv: match f.srv.as_ref().map(|s| s.value) {
+                None | Some(SrvText::Present) => SrvRecord::Present,
+                Some(SrvText::Missing) => SrvRecord::Missing,
+                Some(SrvText::Wrong) => SrvRecord::Wrong,
+            },
+            allow,
+            block,
+            min_consumer_client: f
+                .min_consumer_client
+                .as_ref()
+                .and_then(|v| self.version(v))
+                .unwrap_or_default(),
+        }
     }
 
     /// Checks that `addr` is `user@domain` with the domain owned by a tenant.
@@ -244,8 +356,8 @@ impl Context {
         let own_password = setup
             .users
             .iter()
-            .find(|u| u.0 == address)
-            .map_or(DEFAULT_PASSWORD.to_string(), |u| u.1.clone());
+            .find(|u| u.address == address)
+            .map_or(DEFAULT_PASSWORD.to_string(), |u| u.password.clone());
         let client = match client_version {
             Some(v) => self.version(v)?,
             None => setup
@@ -267,14 +379,7 @@ impl Context {
         participants: &[Participant],
         raw: &OrderedMap<Spanned<RawParticipant>>,
     ) -> Option<ServiceSpec> {
-        let mut users: Vec<User> = setup
-            .users
-            .iter()
-            .map(|(a, pw, av)| User {
-                audio_video: *av,
-                ..User::new(a, pw)
-            })
-            .collect();
+        let mut users: Vec<User> = setup.users.clone();
         for (i, p) in participants.iter().enumerate() {
             let address = &p.account.address;
             if let Some(other) = participants[..i]
@@ -307,10 +412,25 @@ impl Context {
                 users.push(User::new(address, DEFAULT_PASSWORD));
             }
         }
-        let directory = Directory::new(setup.tenants, users).ok()?;
+        let directory = match Directory::new(setup.tenants, users) {
+            Ok(d) => d,
+            Err(e) => {
+                // What the checks above let through (they report each case at its field).
+                let (mark, path) = raw
+                    .0
+                    .first()
+                    .map(|(k, _)| (k.mark.clone(), "service".to_string()))?;
+                self.push(
+                    ScenarioError::at(ErrorKind::Conflict, &mark, &path, e.to_string())
+                        .expected("tenants and users the service can be built from"),
+                );
+                return None;
+            }
+        };
         Some(ServiceSpec {
             directory,
             declared: setup.declared,
+            timers: setup.timers,
         })
     }
 

@@ -256,3 +256,181 @@ fn a_service_action_takes_only_an_outage_on_the_service_alone() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn federation_settings_reach_the_directory() {
+    use crate::service::directory::{SrvRecord, TenantKind};
+    let s = load(
+        "service:
+  registration_expiry: 90s
+  tenants:
+    contoso:
+      domains: [contoso.com]
+      external_access: false
+      federation: { enabled: false, srv: wrong, allow: [fabrikam.com], block: [litware.com], min_consumer_client: \"6.3\" }
+    consumer: { kind: public-im, domains: [msn.com], custom_domains: [home.org], public_im: false }
+  users:
+    alice@contoso.com: { external_access: true, public_im: false, contacts: [\"pat(home.org)@msn.com\"], blocked: [x@msn.com], block_all_invites: true }
+participants:
+  alice: { network: lan }
+  pat: { network: lan, user: pat@home.org }
+",
+    )
+    .expect("valid");
+    assert_eq!(s.service.timers.registration_expiry_ns, 90_000_000_000);
+    let dir = &s.service.directory;
+    let contoso = dir.tenant_of("alice@contoso.com").unwrap();
+    assert!(!contoso.policy.external_access && contoso.policy.public_im);
+    let f = &contoso.federation;
+    assert!(!f.enabled);
+    assert_eq!(f.srv, SrvRecord::Wrong);
+    assert_eq!(f.allow.as_deref(), Some(&["fabrikam.com".to_string()][..]));
+    assert_eq!(f.block, vec!["litware.com".to_string()]);
+    assert_eq!(f.min_consumer_client, Version(6, 3, 0));
+    let consumer = dir.tenant_of("pat@home.org").unwrap();
+    assert_eq!(
+        consumer.kind,
+        TenantKind::PublicIm {
+            custom_domains: vec!["home.org".into()]
+        }
+    );
+    assert!(!consumer.policy.public_im);
+    let alice = dir.user("alice@contoso.com").unwrap();
+    assert_eq!(
+        (alice.external_access, alice.public_im),
+        (Some(true), Some(false))
+    );
+    assert!(alice.contacts.contacts.contains("pat(home.org)@msn.com"));
+    assert!(alice.contacts.blocked.contains("x@msn.com") && alice.contacts.block_all_invites);
+}
+
+#[test]
+fn ims_and_presence_looks_are_read_with_their_expectations() {
+    use super::super::{ImExpect, ServiceAsk};
+    use crate::service::{Availability, PresenceView, Refusal};
+    let s = load(&format!(
+        "{TWO}timeline:
+  - {{ at: 9s, participant: alice, presence_of: bob@example.com, expect: do-not-disturb }}
+  - {{ at: 2s, participant: alice, im: \"p(home.org)@msn.com\", text: hi, expect: domain-not-allowed, code: 403 }}
+  - {{ at: 3s, participant: bob, im: alice@example.com }}
+  - {{ at: 4s, participant: bob, presence_of: x@y.com, expect: unknown }}
+  - {{ at: 5s, participant: bob, im: x@y.com, expect: refused }}
+"
+    ))
+    .expect("valid");
+    let c = &s.service_checks;
+    assert_eq!(c.len(), 5);
+    assert!(c.windows(2).all(|w| w[0].at <= w[1].at), "sorted by time");
+    assert_eq!(
+        c[0].what,
+        ServiceAsk::Im {
+            to: "p(home.org)@msn.com".into(),
+            text: "hi".into(),
+            expect: Some(ImExpect::Refused {
+                class: Some(Refusal::DomainNotAllowed),
+                code: Some(403)
+            })
+        }
+    );
+    assert!(matches!(&c[1].what, ServiceAsk::Im { text, expect: None, .. } if text == "hello"));
+    assert!(matches!(
+        &c[2].what,
+        ServiceAsk::Presence {
+            expect: Some(PresenceView::Unknown),
+            ..
+        }
+    ));
+    assert!(matches!(
+        &c[3].what,
+        ServiceAsk::Im {
+            expect: Some(ImExpect::Refused {
+                class: None,
+                code: None
+            }),
+            ..
+        }
+    ));
+    assert!(matches!(
+        &c[4].what,
+        ServiceAsk::Presence {
+            expect: Some(PresenceView::Shown(Availability::DoNotDisturb)),
+            ..
+        }
+    ));
+    assert_eq!(s.expects(), crate::report::model::Expects::Symptom);
+}
+
+#[test]
+fn im_and_presence_mistakes_are_named_at_their_field() {
+    let t = |entry: &str| errors(&format!("{TWO}timeline:\n  - {entry}\n"));
+    let errs = t("{ at: 2s, participant: alice, im: bob, expect: delivered }");
+    assert!(
+        has(&errs, 7, "timeline[0].im", "not an address"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, im: b@x.com, expect: deliverd }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].expect",
+            "`deliverd` is not an IM outcome"
+        ),
+        "{errs:?}"
+    );
+    assert!(errs[0].2.contains("did you mean `delivered`"), "{errs:?}");
+    let errs = t("{ at: 2s, participant: alice, im: b@x.com, code: 403 }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].code",
+            "goes with an IM expected to be refused"
+        ),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, presence_of: b@x.com, expect: online }");
+    assert!(
+        has(&errs, 7, "timeline[0].expect", "not a presence state"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, presence_of: b@x.com, text: hi }");
+    assert!(
+        has(&errs, 7, "timeline[0].text", "goes with `im`"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, im: b@x.com, outage: 1s }");
+    assert!(
+        has(&errs, 7, "timeline[0].im", "`im` and `outage`"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, outage: 1s, expect: delivered }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].expect",
+            "goes with `im` or `presence_of`"
+        ),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: zed, im: b@x.com }");
+    assert!(
+        has(&errs, 7, "timeline[0].participant", "unknown participant"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, im: b@x.com }");
+    assert!(has(&errs, 7, "timeline[0]", "participant"), "{errs:?}");
+    let errs = errors(
+        "service:\n  tenants:\n    c: { domains: [c.com], custom_domains: [h.org] }\nparticipants:\n  alice: { network: lan }\n",
+    );
+    assert!(
+        has(
+            &errs,
+            5,
+            "service.tenants.c.custom_domains[0]",
+            "only a public IM provider"
+        ),
+        "{errs:?}"
+    );
+}

@@ -272,6 +272,7 @@ fn signal_text(out: &mut Vec<u8>, env: &Envelope, (account, n): (bool, usize), l
             status = r.code.to_string();
             ("STATUS", env.id, status.as_str())
         }
+        SignalBody::Notice(_) => ("NOTIFY", env.id, ""),
     };
     out.clear();
     let channel = if account { "account" } else { "leg" };

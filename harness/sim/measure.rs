@@ -11,11 +11,10 @@ use crate::metrics::rtt::RttEstimator;
 use crate::metrics::{StreamInputs, StreamMetrics};
 use crate::net::NetEvent;
 use crate::report::model::{
-    AccountReport, CallReport, Expectation, FailureReport, ScenarioReport, SecondSample,
-    StreamReport, TimelineEvent, Verdict,
+    CallReport, Expectation, ScenarioReport, SecondSample, StreamReport, TimelineEvent, Verdict,
 };
+use crate::scenario::Scenario;
 use crate::scenario::{judge_call, judge_thresholds, Extreme, Metric, StreamView, WindowFigure};
-use crate::scenario::{ActionTarget, NetAction, Scenario};
 use std::collections::BTreeMap;
 
 const MS: f64 = 1_000_000.0;
@@ -368,7 +367,7 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
-fn ms(ns: u64) -> f64 {
+pub(super) fn ms(ns: u64) -> f64 {
     round(ns as f64 / MS, 3)
 }
 
@@ -389,6 +388,9 @@ fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> Sc
         expectations: Vec::new(),
         calls: Vec::new(),
         accounts: Vec::new(),
+        messages: Vec::new(),
+        presence: Vec::new(),
+        presence_lags: Vec::new(),
         links: Vec::new(),
         events: Vec::new(),
         wall_ms: 0,
@@ -584,7 +586,7 @@ pub(crate) fn scenario_report(
             start_ms: start / 1_000_000,
             end_ms: call_end / 1_000_000,
             connected: ra.connected_at.is_some(),
-            failure: failure.as_ref().map(failure_report),
+            failure: failure.as_ref().map(super::measure_service::failure_report),
             offer_ms: ra.offer_at.map(ms),
             setup_ms,
             first_audio_ms,
@@ -606,7 +608,9 @@ pub(crate) fn scenario_report(
     for e in &sim.events {
         events.push(timeline_event(sim, e));
     }
-    let accounts = accounts_report(s, sim, &mut events);
+    let accounts = super::measure_service::accounts_report(s, sim, &mut events);
+    let (messages, presence, presence_lags) =
+        super::measure_service::service_checks_report(s, sim, &mut events, &mut expectations);
     events.sort_by(|x, y| (x.at_ms, &x.kind, &x.subject).cmp(&(y.at_ms, &y.kind, &y.subject)));
     let links = sim
         .net
@@ -624,81 +628,13 @@ pub(crate) fn scenario_report(
         expectations,
         calls,
         accounts,
+        messages,
+        presence,
+        presence_lags,
         links,
         events,
         ..blank_report(s, seed, verdict, complete)
     }
-}
-
-/// A failure as the report shows it: class, the client's words, the service's code.
-pub(crate) fn failure_report(f: &crate::agent::Failure) -> FailureReport {
-    FailureReport {
-        class: f.class.name().to_owned(),
-        message: f.class.client_message().to_owned(),
-        code: f.code.map(|c| c.number()),
-        reason: f.code.map(|c| c.reason().to_owned()),
-        detail: f.detail.clone(),
-    }
-}
-
-/// Every participant's sign-in, and its attempts and the service's outages on the time axis.
-fn accounts_report(s: &Scenario, sim: &Sim, events: &mut Vec<TimelineEvent>) -> Vec<AccountReport> {
-    use crate::agent::account::SignIn;
-    let mut out = Vec::new();
-    for (p, acc) in s.participants.iter().zip(&sim.accounts) {
-        for a in &acc.attempts {
-            let (kind, detail) = match (&a.failure, a.ended) {
-                (None, Some(_)) => ("sign-in", format!("{} signed in", acc.address)),
-                (Some(f), _) => (
-                    "sign-in-failed",
-                    format!("{}: {}", f.class.name(), f.detail),
-                ),
-                (None, None) => continue,
-            };
-            events.push(TimelineEvent {
-                at_ms: a.ended.unwrap_or(a.started) / 1_000_000,
-                duration_ms: None,
-                kind: kind.into(),
-                subject: p.name.clone(),
-                detail,
-            });
-        }
-        let (signed_in_ms, failure) = match acc.state() {
-            SignIn::SignedIn { at } => (Some(at / 1_000_000), None),
-            // Still trying at the end: the last attempt's failure says why it is not in.
-            _ => (
-                None,
-                acc.attempts
-                    .iter()
-                    .rev()
-                    .find_map(|a| a.failure.as_ref())
-                    .map(failure_report),
-            ),
-        };
-        out.push(AccountReport {
-            participant: p.name.clone(),
-            address: acc.address.clone(),
-            client_version: acc.client.to_string(),
-            site: p.site.clone(),
-            network: p.profile_name.clone(),
-            signed_in_ms,
-            attempts: acc.attempts.len() as u32,
-            failure,
-        });
-    }
-    for a in &s.timeline {
-        if let (ActionTarget::Service, NetAction::Outage { duration }) = (&a.target, &a.action) {
-            events.push(TimelineEvent {
-                at_ms: a.at.as_nanos() / 1_000_000,
-                duration_ms: Some(duration.as_nanos() / 1_000_000),
-                kind: "service-outage".into(),
-                subject: "service".into(),
-                detail: "signaling down: every request answered 503; the status page says so"
-                    .into(),
-            });
-        }
-    }
-    out
 }
 
 fn timeline_event(sim: &Sim, e: &NetEvent) -> TimelineEvent {

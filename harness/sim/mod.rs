@@ -18,18 +18,20 @@ pub mod capture;
 mod fault;
 mod links;
 pub mod measure;
+mod measure_service;
 pub mod pcapng;
 mod service_host;
+mod service_world;
 pub mod world;
 
-use crate::agent::account::{Account, SignIn};
+use crate::agent::account::Account;
 use crate::agent::media::{EncodedClip, OpusConfig};
 use crate::agent::{rtp_sequence, CallLeg, Role, Transmit};
 use crate::metrics::one_way::OneWayDelay;
 use crate::net::{Datagram, DeliveryKind, HostId, NetEvent, Network};
 use crate::report::model::ScenarioReport;
 use crate::scenario::{MediaMode, Scenario};
-use service_host::{ServiceHost, To};
+use service_host::ServiceHost;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddrV4;
@@ -143,6 +145,21 @@ pub(crate) struct Sim {
     waiting_calls: Vec<usize>,
     /// The service's parts going down and up: (time, up), in time order.
     service_changes: Vec<(u64, bool)>,
+    /// Per participant: the address its client registered from, where the service reaches it
+    /// with anything new (a client that moved is unreachable there until it registers again).
+    contact: Vec<std::net::Ipv4Addr>,
+    /// Per leg: the address its last message to the service came from, where the service
+    /// answers it (as a SIP proxy answers over the connection a request came on).
+    leg_src: Vec<Option<std::net::Ipv4Addr>>,
+    /// The timeline's IMs and presence looks: (time, index into `Scenario::service_checks`).
+    checks: Vec<(u64, usize)>,
+    /// What each presence look saw: (check index, time, view).
+    pub(crate) looks: Vec<(usize, u64, crate::service::PresenceView)>,
+    /// Per participant: since when the service cannot reach it while still showing it signed
+    /// in, and until when that registration lasts.
+    lost: Vec<Option<(u64, u64)>>,
+    /// Closed intervals of that: (participant, from, to, how it ended).
+    pub(crate) presence_lags: Vec<(usize, u64, u64, &'static str)>,
     pub(crate) now: u64,
 }
 
@@ -197,6 +214,7 @@ impl Sim {
                     p.account.client,
                     deadline,
                 )
+                .refreshing_every(s.service.timers.registration_expiry_ns / 2)
             })
             .collect();
         let service_host = net.host_id(world::SERVICE_HOST).ok_or_else(|| {
@@ -206,11 +224,14 @@ impl Sim {
         })?;
         let service = ServiceHost::new(
             service_host,
-            crate::service::Service::new(s.service.directory.clone()),
+            crate::service::Service::with_timers(s.service.directory.clone(), s.service.timers),
             accounts.iter().map(|a| a.address.clone()).collect(),
             deadline,
         );
         let service_changes = world::service_changes(s);
+        let contact = (0..s.participants.len())
+            .map(|i| net.host_addr(HostId(i as u32)))
+            .collect();
         let mut clips = BTreeMap::new();
         if s.media == MediaMode::Replay {
             let clip_seed = sub_seed(seed, "clip");
@@ -251,114 +272,19 @@ impl Sim {
             service_scheduled: None,
             waiting_calls: Vec::new(),
             service_changes,
+            contact,
+            leg_src: Vec::new(),
+            checks: s
+                .service_checks
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.at.as_nanos(), i))
+                .collect(),
+            looks: Vec::new(),
+            lost: vec![None; s.participants.len()],
+            presence_lags: Vec::new(),
             now: 0,
         })
-    }
-
-    /// Places call `ci` now, or holds it until its caller has signed in; a caller whose
-    /// sign-in failed does not attempt the call (its legs are made, and end at once with
-    /// the sign-in's failure).
-    fn place_call(&mut self, ci: usize) -> Result<(), SimError> {
-        let p = self.calls[ci].caller_host.0 as usize;
-        match self.accounts[p].state().clone() {
-            SignIn::Idle | SignIn::Trying { .. } => {
-                self.waiting_calls.push(ci);
-                Ok(())
-            }
-            SignIn::SignedIn { .. } => self.start_call(ci),
-            SignIn::Failed { failure, .. } => {
-                self.start_call_legs(ci)?;
-                if let Some((a, b)) = self.calls[ci].legs {
-                    let now = self.now;
-                    self.legs[a].not_attempted(now, failure.clone());
-                    // The callee never hears of it: its leg just ends, without a failure.
-                    self.legs[b].not_attempted(now, failure);
-                    self.legs[b].failure = None;
-                    self.after_touch(a);
-                    self.after_touch(b);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Sends what participant `p`'s account produced, reschedules it, and places the calls
-    /// that waited for its sign-in once that is decided.
-    fn after_account(&mut self, p: usize) -> Result<(), SimError> {
-        let now = self.now;
-        let host = HostId(p as u32);
-        while let Some(env) = self.accounts[p].poll_send(now) {
-            let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
-            let dst = SocketAddrV4::new(self.net.host_addr(self.service.host), SIGNALING_PORT);
-            let len = env.wire_size();
-            let wire = Wire::Account {
-                participant: p,
-                to_service: true,
-                env,
-            };
-            self.send_datagram(host, Datagram::tcp(src, dst, len, false, wire));
-        }
-        let t = self.accounts[p].poll_timeout().map(|t| t.max(now));
-        if t != self.account_scheduled[p] {
-            self.account_scheduled[p] = t;
-            if let Some(t) = t {
-                self.timers.push(Reverse((t, ACCOUNT_TIMER | p)));
-            }
-        }
-        if !matches!(self.accounts[p].state(), SignIn::Trying { .. }) {
-            let ready: Vec<usize> = self
-                .waiting_calls
-                .iter()
-                .copied()
-                .filter(|&ci| self.calls[ci].caller_host.0 as usize == p)
-                .collect();
-            self.waiting_calls.retain(|ci| !ready.contains(ci));
-            for ci in ready {
-                self.place_call(ci)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends what the service host produced and reschedules it.
-    fn after_service(&mut self) {
-        let now = self.now;
-        let host = self.service.host;
-        let out: Vec<(To, crate::agent::signaling::Envelope)> = self.service.drain().collect();
-        for (to, env) in out {
-            let (dst_host, wire) = match to {
-                To::Account(p) => (
-                    HostId(p as u32),
-                    Wire::Account {
-                        participant: p,
-                        to_service: false,
-                        env,
-                    },
-                ),
-                To::Leg(leg) => (
-                    self.leg_host[leg],
-                    Wire::Signal {
-                        leg,
-                        to_service: false,
-                        env,
-                    },
-                ),
-            };
-            let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
-            let dst = SocketAddrV4::new(self.net.host_addr(dst_host), SIGNALING_PORT);
-            let len = match &wire {
-                Wire::Account { env, .. } | Wire::Signal { env, .. } => env.wire_size(),
-                Wire::Media(_) => 0,
-            };
-            self.send_datagram(host, Datagram::tcp(src, dst, len, false, wire));
-        }
-        let t = self.service.poll_timeout().map(|t| t.max(now));
-        if t != self.service_scheduled {
-            self.service_scheduled = t;
-            if let Some(t) = t {
-                self.timers.push(Reverse((t, SERVICE_TIMER)));
-            }
-        }
     }
 
     fn send_datagram(&mut self, host: HostId, d: Datagram<Wire>) {
@@ -484,6 +410,10 @@ impl Sim {
                 env,
             } => {
                 if to_service {
+                    if self.leg_src.len() <= leg {
+                        self.leg_src.resize(leg + 1, None);
+                    }
+                    self.leg_src[leg] = Some(*d.src.ip());
                     self.service.on_leg(at, leg, env);
                     self.after_service();
                 } else if leg < self.legs.len() {
@@ -497,6 +427,7 @@ impl Sim {
                 env,
             } => {
                 if to_service {
+                    self.heard_from(participant, *d.src.ip());
                     self.service.on_account(at, participant, env);
                     self.after_service();
                 } else if participant < self.accounts.len() {
@@ -525,7 +456,7 @@ impl Sim {
     }
 
     /// Runs until `end` (ns) or until `stop` is set; returns whether it reached the end.
-    fn run(&mut self, end: u64, opts: &RunOptions) -> Result<bool, SimError> {
+    fn run(&mut self, s: &Scenario, end: u64, opts: &RunOptions) -> Result<bool, SimError> {
         let mut call_events: Vec<(u64, bool, usize)> = Vec::new();
         for c in &self.calls {
             if c.start < end {
@@ -536,6 +467,7 @@ impl Sim {
         call_events.sort();
         let mut next_call = 0;
         let mut next_change = 0;
+        let mut next_check = 0;
         // Every client starts, and signs in, when the scenario starts.
         for p in 0..self.accounts.len() {
             self.accounts[p].start(self.now);
@@ -557,9 +489,13 @@ impl Sim {
             if let Some((st, _)) = self.service_changes.get(next_change) {
                 t = t.min(*st);
             }
+            if let Some((ct, _)) = self.checks.get(next_check) {
+                t = t.min(*ct);
+            }
             let t = t.max(self.now);
             if t >= end {
                 self.now = end;
+                self.close_presence_lags();
                 // A call still trying to connect when the scenario ends has failed to connect
                 // in the time it had; say how, as a client giving up would.
                 for c in &self.calls {
@@ -599,6 +535,8 @@ impl Sim {
                 next_change += 1;
                 self.service.service.set_up(up);
             }
+            // IMs and presence looks now.
+            self.run_checks(s, &mut next_check, t)?;
             // Calls starting or hanging up now.
             while let Some(&(ct, is_start, ci)) = call_events.get(next_call) {
                 if ct > t {
@@ -627,6 +565,27 @@ impl Sim {
                 }
             }
             while let Some(e) = self.net.poll_event() {
+                match &e {
+                    NetEvent::AddressChanged { host, .. }
+                        if (host.0 as usize) < self.lost.len() =>
+                    {
+                        let p = host.0 as usize;
+                        self.lost_reach(p);
+                        // A client that handles network changes (the one that restarts ICE)
+                        // registers again from its new address at once; an older one only
+                        // at its next refresh.
+                        if self.clients[p].ice_restart {
+                            self.accounts[p].network_changed(t);
+                            self.after_account(p)?;
+                        }
+                    }
+                    NetEvent::OutageStart { target, .. } => {
+                        if let Some(p) = s.participants.iter().position(|x| &x.name == target) {
+                            self.lost_reach(p);
+                        }
+                    }
+                    _ => {}
+                }
                 if let NetEvent::AddressChanged { host, new, .. } = &e {
                     // Tell every leg on the moved host (a client sees its interface change).
                     let moved: Vec<usize> = (0..self.legs.len())
@@ -704,7 +663,7 @@ pub fn run_scenario(
     let wall = Instant::now();
     let mut sim = Sim::new(s, seed, opts)?;
     let end = s.duration.as_nanos();
-    let complete = sim.run(end, opts)?;
+    let complete = sim.run(s, end, opts)?;
     if let Some(c) = sim.capture.take() {
         c.finish()?;
     }

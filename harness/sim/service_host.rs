@@ -109,12 +109,24 @@ impl ServiceHost {
         let body = ch.receive(now, env);
         // Heard from: its connection works (again).
         self.service.set_reachable(&self.addresses[p], true);
-        let ch = &mut self.accounts[p];
         if let Some(SignalBody::Request(n, req)) = body {
             let resp = self.service.handle(now, req);
-            ch.send(now, SignalBody::Response(n, resp));
+            self.accounts[p].send(now, SignalBody::Response(n, resp));
         }
         self.flush_account(now, p);
+        self.deliver_notices(now);
+    }
+
+    /// Sends the service's notices (delivered IMs, presence changes) to the participants
+    /// they are for; one for an address no participant signs in as goes nowhere.
+    fn deliver_notices(&mut self, now: u64) {
+        while let Some(n) = self.service.poll_notice() {
+            let Some(p) = self.addresses.iter().position(|a| a == n.recipient()) else {
+                continue;
+            };
+            self.accounts[p].send(now, SignalBody::Notice(n));
+            self.flush_account(now, p);
+        }
     }
 
     /// An envelope from call leg `leg`.
@@ -127,6 +139,9 @@ impl ServiceHost {
             return;
         };
         let peer = l.peer;
+        let me = if l.caller { &l.from } else { &l.to }.clone();
+        self.service.set_reachable(&me, true);
+        let l = &mut self.legs[leg];
         match body {
             SignalBody::Offer(_) if l.caller && !l.admitted => {
                 let resp = self.service.handle(
@@ -182,6 +197,7 @@ impl ServiceHost {
             .iter()
             .chain(self.legs.iter().map(|l| &l.channel))
             .filter_map(Signaling::poll_timeout)
+            .chain(self.service.poll_timeout())
             .min()
     }
 
@@ -189,6 +205,10 @@ impl ServiceHost {
     /// other side of its call is told (408), once, and the service marks that client
     /// unreachable until it is heard from again.
     pub(crate) fn handle_timeout(&mut self, now: u64) {
+        if self.service.poll_timeout().is_some_and(|t| t <= now) {
+            self.service.handle_timeout(now);
+            self.deliver_notices(now);
+        }
         for p in 0..self.accounts.len() {
             if self.accounts[p].poll_timeout().is_some_and(|t| t <= now) {
                 if self.accounts[p].handle_timeout(now) {

@@ -1,0 +1,236 @@
+//! IMs and presence looks on the timeline (`im:`, `presence_of:` with their `expect`),
+//! checked into [`ServiceCheck`]s.
+
+use super::de::Spanned;
+use super::error::{ErrorKind, ScenarioError};
+use super::load::Context;
+use super::model::*;
+use super::raw::RawAction;
+use crate::units::Dur;
+
+impl Context {
+    /// An IM or a presence look on the timeline:
+    /// `{ at: 5s, participant: alice, im: bob@fabrikam.com, expect: domain-not-federated }`.
+    pub(super) fn service_check(
+        &mut self,
+        a: &Spanned<RawAction>,
+        names: &[String],
+        duration: Option<Dur>,
+    ) -> Option<ServiceCheck> {
+        use crate::service::{Availability, PresenceView, Refusal};
+        let r = &a.value;
+        let Some(at) = &r.at else {
+            self.missing(&a.mark, &a.path, "at", "the time of the action, like `20s`");
+            return None;
+        };
+        if let Some(total) = duration {
+            if at.value.0 >= total {
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::BadValue,
+                        &at.mark,
+                        &at.path,
+                        "the action comes after the scenario ends",
+                    )
+                    .expected(format!("a time before the scenario's duration ({total})")),
+                );
+                return None;
+            }
+        }
+        let Some(who) = &r.participant else {
+            self.missing(
+                &a.mark,
+                &a.path,
+                "participant",
+                "the participant whose client sends the IM or looks",
+            );
+            return None;
+        };
+        if !names.contains(&who.value) {
+            self.unknown_name("participant", who, names);
+            return None;
+        }
+        let others = [
+            ("site", r.site.is_some()),
+            ("service", r.service.is_some()),
+            ("outage", r.outage.is_some()),
+            ("address_change", r.address_change.is_some()),
+            ("profile", r.profile.is_some()),
+            ("set", r.set.is_some()),
+            ("cross_traffic", r.cross_traffic.is_some()),
+            ("cross_traffic_stop", r.cross_traffic_stop.is_some()),
+            ("presence_of", r.im.is_some() && r.presence_of.is_some()),
+        ];
+        if let Some((field, _)) = others.iter().find(|x| x.1) {
+            let what = if r.im.is_some() { "im" } else { "presence_of" };
+            let (mark, path) =
+                r.im.as_ref()
+                    .or(r.presence_of.as_ref())
+                    .map(|x| (&x.mark, &x.path))?;
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::Conflict,
+                    mark,
+                    path,
+                    format!("`{what}` and `{field}` in one timeline entry"),
+                )
+                .expected("one action per entry"),
+            );
+            return None;
+        }
+        let address = |x: &Spanned<String>, this: &mut Context| -> bool {
+            let ok = x.value.contains('@') && !x.value.chars().any(char::is_whitespace);
+            if !ok {
+                this.push(
+                    ScenarioError::at(ErrorKind::BadValue, &x.mark, &x.path, "not an address")
+                        .expected("an address as a user would type it, like `bob@fabrikam.com`")
+                        .found(format!("`{}`", x.value)),
+                );
+            }
+            ok
+        };
+        let what = if let Some(to) = &r.im {
+            if !address(to, self) {
+                return None;
+            }
+            let expect = match &r.expect {
+                None => None,
+                Some(e) if e.value == "delivered" => Some(ImExpect::Delivered),
+                Some(e) if e.value == "refused" => Some(ImExpect::Refused {
+                    class: None,
+                    code: None,
+                }),
+                Some(e) => match Refusal::ALL.into_iter().find(|c| c.class() == e.value) {
+                    Some(c) => Some(ImExpect::Refused {
+                        class: Some(c),
+                        code: None,
+                    }),
+                    None => {
+                        let mut known = vec!["delivered", "refused"];
+                        known.extend(Refusal::ALL.iter().map(|c| c.class()));
+                        self.push(
+                            ScenarioError::at(
+                                ErrorKind::BadValue,
+                                &e.mark,
+                                &e.path,
+                                format!("`{}` is not an IM outcome", e.value),
+                            )
+                            .expected(super::de::one_of(&known))
+                            .suggest(super::de::nearest(&e.value, known.iter().copied())),
+                        );
+                        return None;
+                    }
+                },
+            };
+            let expect = match (expect, &r.code) {
+                (Some(ImExpect::Refused { class, .. }), Some(c)) => Some(ImExpect::Refused {
+                    class,
+                    code: Some(c.value),
+                }),
+                (_, Some(c)) => {
+                    self.push(
+                        ScenarioError::at(
+                            ErrorKind::Conflict,
+                            &c.mark,
+                            &c.path,
+                            "`code` goes with an IM expected to be refused",
+                        )
+                        .expected("`expect: refused` (or a refusal class) beside `code`"),
+                    );
+                    return None;
+                }
+                (e, None) => e,
+            };
+            ServiceAsk::Im {
+                to: to.value.clone(),
+                text: r.text.as_ref().map_or("hello".into(), |t| t.value.clone()),
+                expect,
+            }
+        } else {
+            let of = r.presence_of.as_ref()?;
+            if !address(of, self) {
+                return None;
+            }
+            let stray = r
+                .text
+                .as_ref()
+                .map(|t| ("text", &t.mark, &t.path))
+                .or(r.code.as_ref().map(|c| ("code", &c.mark, &c.path)));
+            if let Some((field, mark, path)) = stray {
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::Conflict,
+                        mark,
+                        path,
+                        format!("`{field}` goes with `im`, not `presence_of`"),
+                    )
+                    .expected("`expect` with a presence state"),
+                );
+                return None;
+            }
+            let names: Vec<String> = std::iter::once("unknown".to_string())
+                .chain(Availability::ALL.iter().map(|a| kebab(a.label())))
+                .collect();
+            let expect = match &r.expect {
+                None => None,
+                Some(e) if e.value == "unknown" => Some(PresenceView::Unknown),
+                Some(e) => match Availability::ALL
+                    .into_iter()
+                    .find(|a| kebab(a.label()) == e.value)
+                {
+                    Some(a) => Some(PresenceView::Shown(a)),
+                    None => {
+                        let known: Vec<&str> = names.iter().map(String::as_str).collect();
+                        self.push(
+                            ScenarioError::at(
+                                ErrorKind::BadValue,
+                                &e.mark,
+                                &e.path,
+                                format!("`{}` is not a presence state", e.value),
+                            )
+                            .expected(super::de::one_of(&known))
+                            .suggest(super::de::nearest(&e.value, known.iter().copied())),
+                        );
+                        return None;
+                    }
+                },
+            };
+            ServiceAsk::Presence {
+                of: of.value.clone(),
+                expect,
+            }
+        };
+        Some(ServiceCheck {
+            at: at.value.0,
+            participant: who.value.clone(),
+            what,
+        })
+    }
+
+    /// `expect`, `code` and `text` belong to IMs and presence looks: refused on a network
+    /// action.
+    pub(super) fn no_check_fields(&mut self, a: &Spanned<RawAction>) {
+        let r = &a.value;
+        let stray = [
+            r.expect.as_ref().map(|x| ("expect", &x.mark, &x.path)),
+            r.text.as_ref().map(|x| ("text", &x.mark, &x.path)),
+            r.code.as_ref().map(|x| ("code", &x.mark, &x.path)),
+        ];
+        for (field, mark, path) in stray.into_iter().flatten() {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::Conflict,
+                    mark,
+                    path,
+                    format!("`{field}` goes with `im` or `presence_of`"),
+                )
+                .expected("`im: ADDRESS` or `presence_of: ADDRESS` in the same entry"),
+            );
+        }
+    }
+}
+
+/// A client's label as a scenario writes it: `Do Not Disturb` -> `do-not-disturb`.
+fn kebab(label: &str) -> String {
+    label.to_ascii_lowercase().replace(' ', "-")
+}
