@@ -222,7 +222,7 @@ fn coverage_counts_a_symptom_only_by_the_scenario_that_expects_it() {
     let cov = stdout(&o);
     assert!(
         cov.starts_with(
-            "### KB coverage: reproduced 1 of 36 · fixes healthy 2 · not expressible yet 14\n"
+            "### KB coverage: reproduced 1 of 36 · fixes healthy 2 · not expressible yet 13\n"
         ),
         "{cov}"
     );
@@ -240,8 +240,9 @@ fn coverage_counts_a_symptom_only_by_the_scenario_that_expects_it() {
         row("NET-VPN").contains("| no symptom scenario | fix healthy |"),
         "{cov}"
     );
-    assert!(row("TEST-CALL")
-        .contains("| not expressible yet (needs the service, issue 15) | no fix scenario |"));
+    assert!(row("FED-MEETING-JOIN").contains(
+        "| not expressible yet (needs conferences in the service, issue 15) | no fix scenario |"
+    ));
     assert!(row("FED-PIC-OFF").contains("| no scenario | no fix scenario |"));
     assert!(row("NET-UDP-MEDIA-BLOCKED")
         .contains("not expressible yet (needs the relay and TCP edge, issue 16)"));

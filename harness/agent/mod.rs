@@ -213,6 +213,9 @@ pub struct CallLegConfig {
     pub hangup_grace: u64,
     /// Seed for the randomised RTCP report intervals.
     pub rtcp_seed: u64,
+    /// The echo test service's side of a test call: every audio packet received is sent
+    /// straight back (own sequence numbers, the sender's timing), nothing of its own.
+    pub echo: bool,
 }
 
 /// Something the leg wants sent.
@@ -258,6 +261,8 @@ pub struct CallLeg {
     pub stack_errors: u64,
     pub first_stack_error: Option<String>,
     sending: bool,
+    /// Audio packets the echo service sent back.
+    pub echoed: u64,
     answered: bool,
     /// The peer connection is closed (after the hang-up grace period).
     closed: bool,
@@ -324,6 +329,7 @@ impl CallLeg {
             stack_errors: 0,
             first_stack_error: None,
             sending: false,
+            echoed: 0,
             answered: false,
             closed: false,
             close_at: None,
@@ -646,7 +652,8 @@ impl CallLeg {
         if st.connected && self.connected_at.is_none() {
             self.connected_at = Some(now);
             self.candidate_pair = self.peer.candidate_pair(now);
-            self.sending = !self.ended;
+            // The echo service sends only what it hears.
+            self.sending = !self.ended && !self.cfg.echo;
             self.send.start(now);
         }
         if !self.ended && (st.ice_failed || st.failed) {
@@ -666,6 +673,14 @@ impl CallLeg {
         while let Some(rtp) = self.peer.poll_rtp(now) {
             self.recv
                 .on_rtp(rtp.at, rtp.seq, rtp.timestamp, &rtp.payload);
+            if self.cfg.echo && !self.ended {
+                let seq = self.cfg.first_seq.wrapping_add(self.echoed as u16);
+                let ts = rtp.timestamp.wrapping_add(self.cfg.first_timestamp);
+                self.echoed += 1;
+                if let Err(e) = self.peer.send_audio(now, seq, ts, false, rtp.payload) {
+                    self.fail(now, FailureClass::StackError, e.to_string());
+                }
+            }
         }
         self.peer.take_rtt_samples(&mut self.rtt_samples);
         if !self.closed {

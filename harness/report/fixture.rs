@@ -272,6 +272,7 @@ fn connected_call(
         setup_ms: Some(182.0),
         first_audio_ms: Some(243.5),
         candidate_pair: Some(pair.to_string()),
+        test_call: None,
         streams,
     }
 }
@@ -529,6 +530,7 @@ fn interrupted() -> ScenarioReport {
                 setup_ms: None,
                 first_audio_ms: None,
                 candidate_pair: None,
+                test_call: None,
                 streams: vec![],
             },
         ],

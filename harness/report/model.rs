@@ -151,6 +151,23 @@ pub struct FailureReport {
     pub detail: String,
 }
 
+/// What a test call (to the echo / sound test service) tells its user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestCallReport {
+    /// The round trip of the user's own audio through the network, ms: the mean one-way
+    /// delay of the audio to the echo service plus that of its echo back (the echo service
+    /// sends each packet back as it arrives). Null when nothing came back.
+    pub round_trip_ms: Option<f64>,
+    /// Audio packets that reached the echo service (the microphone's audio got out).
+    pub reached_service: u64,
+    /// Audio packets the echo service sent back.
+    pub echoed: u64,
+    /// `works`: the user's audio reached the service; else why not.
+    pub microphone: String,
+    /// `works`: the echo came back and was played; else why not.
+    pub speaker: String,
+}
+
 /// An IM a participant sent on the timeline, and what came of it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ImReport {
@@ -241,6 +258,9 @@ pub struct CallReport {
     pub first_audio_ms: Option<f64>,
     /// ICE candidate pair in use: local and remote candidate type and protocol (e.g. `host/udp`).
     pub candidate_pair: Option<String>,
+    /// A call to the echo test service: what it tells the user (TEST-CALL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_call: Option<TestCallReport>,
     pub streams: Vec<StreamReport>,
 }
 

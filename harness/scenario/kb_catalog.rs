@@ -93,7 +93,6 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("DEV-CAMERA-BLOCKED", Capability::Devices),
     ("DEV-MIC-DEAD", Capability::Devices),
     ("DEV-OUTPUT-MUTED", Capability::Devices),
-    ("TEST-CALL", Capability::Service),
 ];
 
 /// The capability condition `id` needs before the harness can express it; `None` when a
@@ -134,8 +133,9 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), NEEDS.len());
         // 36 conditions: 9 network conditions (and the far end) the emulator can make, and
-        // 13 of the service's (sign-in, outage, A/V policy, client version, federation).
-        assert_eq!(NEEDS.len(), 14);
+        // 14 of the service's (sign-in, outage, A/V policy, client version, federation, the
+        // test call).
+        assert_eq!(NEEDS.len(), 13);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-BANDWIDTH",
@@ -159,11 +159,13 @@ mod tests {
             "FED-PIC-OFF",
             "FED-PIC-FORMAT",
             "FED-CLIENT-OLD",
+            "TEST-CALL",
         ] {
             assert_eq!(needs(expressible), None, "{expressible}");
         }
         assert_eq!(needs("FED-PIC-OFF"), None);
-        assert_eq!(needs("TEST-CALL"), Some(Capability::Service));
+        assert_eq!(needs("TEST-CALL"), None);
+        assert_eq!(needs("FED-MEETING-JOIN"), Some(Capability::Conferences));
         assert_eq!(
             needs("NET-UDP-MEDIA-BLOCKED").map(Capability::describe),
             Some("the relay and TCP edge, issue 16")

@@ -185,7 +185,10 @@ pub struct ServiceSpec {
 #[derive(Debug, Clone)]
 pub struct CallSpec {
     pub caller: String,
+    /// The participant called, or [`TEST_CALL`] for a test call.
     pub callee: String,
+    /// A call to the service's echo test service.
+    pub test_call: bool,
     /// When the call is placed.
     pub at: Dur,
     /// How long before hang-up; `None`: until the scenario ends.
@@ -198,6 +201,9 @@ pub struct CallSpec {
     /// Thresholds on the callee's stream (callee -> caller) only.
     pub callee_stream: Vec<Threshold>,
 }
+
+/// The callee name of a test call in reports (the echo service is no participant).
+pub const TEST_CALL: &str = "echo-test-service";
 
 /// What a call must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -143,9 +143,12 @@ pub struct RawCall {
     /// The participant who places the call.
     #[schemars(required)]
     pub caller: Option<Spanned<String>>,
-    /// The participant who answers.
-    #[schemars(required)]
+    /// The participant who answers (not with `test_call`).
     pub callee: Option<Spanned<String>>,
+    /// `true`: a call to the service's echo / sound test service instead of a participant; it
+    /// plays the caller's audio straight back, and the report gives the round trip of the
+    /// caller's own audio and whether microphone and speaker work (TEST-CALL).
+    pub test_call: Option<Spanned<bool>>,
     /// When the call is placed (default `0s`).
     pub at: Option<Spanned<DurText>>,
     /// How long the call lasts before hang-up (default: until the scenario ends).

@@ -64,9 +64,24 @@ impl Context {
                 None
             }
         };
-        let callee = match &r.callee {
-            Some(x) => Some(x.clone()),
-            None => {
+        let test_call = r.test_call.as_ref().is_some_and(|t| t.value);
+        let callee = match (&r.callee, test_call) {
+            (Some(x), false) => Some(x.clone()),
+            (None, true) => None,
+            (Some(x), true) => {
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::Conflict,
+                        &x.mark,
+                        &x.path,
+                        "a test call goes to the echo service, not to a participant",
+                    )
+                    .expected("`test_call: true` without `callee`, or a `callee` without it"),
+                );
+                ok = false;
+                None
+            }
+            (None, false) => {
                 self.missing(&c.mark, &c.path, "callee", "the participant who answers");
                 None
             }
@@ -138,9 +153,15 @@ impl Context {
         if !ok {
             return None;
         }
+        let callee = match callee {
+            Some(c) => c.value,
+            None if test_call && ok => TEST_CALL.to_string(),
+            None => return None,
+        };
         Some(CallSpec {
             caller: caller?.value,
-            callee: callee?.value,
+            callee,
+            test_call,
             at,
             duration: r.duration.as_ref().map(|d| d.value.0),
             expect,

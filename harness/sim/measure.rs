@@ -577,6 +577,25 @@ pub(crate) fn scenario_report(
             }
         }
         let first_audio_ms = measured.first().and_then(|m| m.first_audio_ms);
+        let test_call = slot.test_call.then(|| {
+            let t = super::measure_service::test_call_report(
+                &sim.one_way[b],
+                &sim.one_way[a],
+                rb.echoed,
+                ra.first_audio_at.is_some(),
+            );
+            if spec.expect == crate::scenario::CallExpect::Connected {
+                for (what, got) in [("microphone", &t.microphone), ("speaker", &t.speaker)] {
+                    expectations.push(Expectation {
+                        what: format!("{name}: test call: {what}"),
+                        expected: "works".into(),
+                        observed: got.clone(),
+                        met: got == "works",
+                    });
+                }
+            }
+            t
+        });
         for m in measured {
             streams.push(m.report);
         }
@@ -591,6 +610,7 @@ pub(crate) fn scenario_report(
             setup_ms,
             first_audio_ms,
             candidate_pair: ra.candidate_pair().map(str::to_owned),
+            test_call,
             streams,
         });
     }

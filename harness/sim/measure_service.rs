@@ -3,9 +3,10 @@
 
 use super::measure::ms;
 use super::Sim;
+use crate::metrics::one_way::OneWayDelay;
 use crate::report::model::{
     AccountReport, Expectation, FailureReport, ImReport, PresenceLagReport, PresenceLookReport,
-    TimelineEvent,
+    TestCallReport, TimelineEvent,
 };
 use crate::scenario::{ActionTarget, NetAction, Scenario};
 
@@ -249,4 +250,31 @@ pub(super) fn service_checks_report(
         })
         .collect();
     (messages, presence, lags)
+}
+
+/// A test call's findings: `up` the one-way delays of the caller's audio at the echo service,
+/// `back` those of the echo at the caller; `echoed` packets sent back; `played` whether the
+/// caller played any of it.
+pub(super) fn test_call_report(
+    up: &OneWayDelay,
+    back: &OneWayDelay,
+    echoed: u64,
+    played: bool,
+) -> TestCallReport {
+    let round_trip_ms = up.mean_ms().zip(back.mean_ms()).map(|(a, b)| a + b);
+    TestCallReport {
+        round_trip_ms,
+        reached_service: up.count(),
+        echoed,
+        microphone: if up.count() > 0 {
+            "works".into()
+        } else {
+            "no audio reached the test service".into()
+        },
+        speaker: match (back.count() > 0, played) {
+            (true, true) => "works".into(),
+            (true, false) => "the echo arrived but nothing was played".into(),
+            (false, _) => "no echo came back".into(),
+        },
+    }
 }

@@ -102,6 +102,8 @@ pub(crate) struct CallSlot {
     pub(crate) callee_host: HostId,
     pub(crate) start: u64,
     pub(crate) hangup: u64,
+    /// A call to the service's echo test service (its callee leg runs on the service host).
+    pub(crate) test_call: bool,
     /// Leg indices (caller, callee) once started.
     pub(crate) legs: Option<(usize, usize)>,
 }
@@ -196,7 +198,12 @@ impl Sim {
                 caller: c.caller.clone(),
                 callee: c.callee.clone(),
                 caller_host: host(&c.caller)?,
-                callee_host: host(&c.callee)?,
+                callee_host: if c.test_call {
+                    host(world::SERVICE_HOST)?
+                } else {
+                    host(&c.callee)?
+                },
+                test_call: c.test_call,
                 start,
                 hangup,
                 legs: None,
@@ -331,8 +338,12 @@ impl Sim {
             idx[k] = li;
         }
         self.calls[ci].legs = Some((idx[0], idx[1]));
-        let addr = |h: HostId| self.accounts[h.0 as usize].address.clone();
-        let (from, to) = (addr(caller_host), addr(callee_host));
+        let from = self.accounts[caller_host.0 as usize].address.clone();
+        // A test call is admitted as the caller's own call (signed in, A/V allowed).
+        let to = match self.accounts.get(callee_host.0 as usize) {
+            Some(a) if !self.calls[ci].test_call => a.address.clone(),
+            _ => from.clone(),
+        };
         self.service.add_call(idx[0], idx[1], &from, &to);
         Ok(())
     }

@@ -106,7 +106,9 @@ impl Sim {
                 Wire::Signal { leg, .. } => self.leg_src.get(*leg).copied().flatten(),
                 _ => None,
             }
-            .unwrap_or(self.contact[dst_host.0 as usize]);
+            .or(self.contact.get(dst_host.0 as usize).copied())
+            // The echo test service's own leg, on the service host.
+            .unwrap_or(self.net.host_addr(dst_host));
             let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
             let dst = SocketAddrV4::new(ip, SIGNALING_PORT);
             let len = match &wire {

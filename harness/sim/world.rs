@@ -114,7 +114,13 @@ impl Sim {
                 })
                 .collect()
         };
-        let me = &self.clients[host.0 as usize];
+        // The echo service mirrors its caller's client settings.
+        let client_of = |h: HostId| {
+            self.clients
+                .get(h.0 as usize)
+                .unwrap_or(&self.clients[self.calls[call].caller_host.0 as usize])
+        };
+        let me = client_of(host);
         let far = {
             let c = &self.calls[call];
             let other = if role == Role::Caller {
@@ -122,8 +128,9 @@ impl Sim {
             } else {
                 c.caller_host
             };
-            &self.clients[other.0 as usize]
+            client_of(other)
         };
+        let echo = self.calls[call].test_call && role == Role::Callee;
         let source = match self.clips.get(&me.audio) {
             Some(clip) => {
                 AudioSource::Replay(clip.clone(), (s % clip.len().max(1) as u64) as usize)
@@ -153,6 +160,7 @@ impl Sim {
             ice_restart: me.ice_restart,
             hangup_grace: 1_000_000_000,
             rtcp_seed: sub_seed(s, "rtcp"),
+            echo,
         }
     }
 }
@@ -342,7 +350,9 @@ pub fn check(s: &Scenario, trace_dirs: &[PathBuf]) -> Result<(), crate::net::Net
     let net = build_network(s, 0, trace_dirs)?;
     for c in &s.calls {
         net_host(&net, &c.caller)?;
-        net_host(&net, &c.callee)?;
+        if !c.test_call {
+            net_host(&net, &c.callee)?;
+        }
     }
     Ok(())
 }
