@@ -13,6 +13,10 @@
 #   WIDTHxHEIGHT  the window, default 1280x2000 (the height is what gets captured; use a
 #                 taller one, e.g. 1280x9000, to see the whole page).
 #
+# Before the screenshot, the page's tag structure is checked with xmllint when it is installed
+# (the writers' tests check the same: html/calls.rs). The sample run's service scenario
+# (accounts, refused calls, where the failures point) is written beside it, in service/.
+#
 # Needs Chromium (Debian: apt-get install -y chromium). The browser runs with no network
 # access to anything (the page must need none: it is self-contained), no GPU, a throwaway
 # profile, and no sandbox (it runs as root in CI containers).
@@ -32,6 +36,19 @@ if [[ -z "$html" ]]; then
 fi
 [[ -f "$html" ]] || { echo "check_html.sh: no such file: $html" >&2; exit 2; }
 html="$(cd "$(dirname "$html")" && pwd)/$(basename "$html")"
+# Structure first: xmllint's HTML parser must find no mismatched or stray tags (it does not
+# know HTML5 sectioning elements or SVG, so "Tag ... invalid" is all it may say).
+if command -v xmllint >/dev/null 2>&1; then
+  errors="$(xmllint --html --noout --nonet "$html" 2>&1 | grep 'parser error' \
+    | grep -Ev ': Tag [A-Za-z0-9]+ invalid$' || true)"
+  if [[ -n "$errors" ]]; then
+    echo "check_html.sh: $html is not well-formed HTML:" >&2
+    echo "$errors" >&2
+    exit 1
+  fi
+else
+  echo "check_html.sh: xmllint is missing, structure not checked (apt-get install -y libxml2-utils)" >&2
+fi
 png="${2:-${html%.html}.png}"
 size="${3:-1280x2000}"
 mkdir -p "$(dirname "$png")"

@@ -5,10 +5,14 @@
 //! change, a profile change and cross-traffic on its timeline, a matrix pair (a loss sweep) and a
 //! scenario that was cut short, so the whole run is marked incomplete. Numbers are made up but
 //! consistent (loss at the receiver matches the link's drops, MOS falls with loss). Nothing
-//! random: the same report every time.
+//! random: the same report every time. [`service_run`] is a second run, with the calling service
+//! in it (accounts, refused calls with their codes, sign-in and IM events, a scope finding).
 
 use super::model::*;
 use std::collections::BTreeMap;
+
+mod service;
+pub use service::service_run;
 
 /// The sample run: five scenarios, 60 s each, seed 42, incomplete.
 pub fn sample_run() -> RunReport {
@@ -319,6 +323,7 @@ fn clean_call() -> ScenarioReport {
             link("alice.down", ba_sent + 12, &[], 1),
         ],
         events: call_events("alice", "bob"),
+        scope: None,
         wall_ms: 310,
         source: "name: clean wired call\nkb: [KB-2001]\nduration: 60s\nparticipants:\n  alice: { profile: office-lan }\n  bob: { profile: office-lan }\ncalls:\n  - { from: alice, to: bob, at: 0s, hangup: 60s }\nexpect:\n  - call: alice->bob\n    connected: true\nthresholds:\n  - loss < 1% in any 15s\n  - mos >= 4.0\n".to_string(),
         error: None,
@@ -420,6 +425,7 @@ fn roaming_call() -> ScenarioReport {
             link("alice.wifi.down", 3000 + 14, &[("loss", ba_loss - 250), ("outage", 250)], 4),
         ],
         events,
+        scope: None,
         wall_ms: 420,
         source: "name: wifi roaming with outage\nkb: [KB-3105, KB-3107]\nduration: 60s\nparticipants:\n  alice: { profile: wifi-good }\n  bob: { profile: office-lan }\ncalls:\n  - { from: alice, to: bob, at: 0s, hangup: 60s }\ntimeline:\n  - at: 8s\n    cross-traffic: { link: core, rate: 8Mbit, until: 17s }\n  - at: 20s\n    outage: { link: alice, for: 5s }\n  - at: 35s\n    address-change: alice\n  - at: 45s\n    profile: { participant: alice, to: wifi-congested }\nthresholds:\n  - loss < 1% in any 15s\n  - mos >= 3.6\n  - max gap <= 6s\n".to_string(),
         error: None,
@@ -466,6 +472,7 @@ fn loss_sweep_cell(loss: &str, loss_pct: f64, verdict: Verdict) -> ScenarioRepor
             link("alice.down", 3012, &[("loss", ba_lost)], 2),
         ],
         events: call_events("alice", "bob"),
+        scope: None,
         wall_ms: 290,
         source: format!("name: loss sweep\nkb: [KB-2002]\nmatrix:\n  loss: [1%, 5%]\n  profile: [dsl]\nparticipants:\n  alice: {{ profile: \"${{profile}}\", loss: \"${{loss}}\" }}\n  bob: {{ profile: office-lan }}\n# this cell: loss={loss}\n"),
         error: None,
@@ -548,6 +555,7 @@ fn interrupted() -> ScenarioReport {
             event(5_000, None, "call-start", "dave→carol", "offer sent"),
             event(15_000, None, "call-failed", "dave→carol", "ice-failed"),
         ],
+        scope: None,
         wall_ms: 820,
         source: "name: transatlantic call (interrupted)\nduration: 120s\n".to_string(),
         error: None,
@@ -568,7 +576,13 @@ mod tests {
             .unwrap_or_else(|| "target/report-fixture".into());
         let written = crate::report::write_all(&sample_run(), &dir, crate::report::Format::ALL)
             .expect("write fixture reports");
-        for p in written {
+        let service = crate::report::write_all(
+            &service_run(),
+            &dir.join("service"),
+            crate::report::Format::ALL,
+        )
+        .expect("write the service fixture reports");
+        for p in written.into_iter().chain(service) {
             println!("wrote {}", p.display());
         }
     }

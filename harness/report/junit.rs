@@ -3,7 +3,9 @@
 //! One `<testsuite>` per scenario (a matrix cell is its own suite, named `name [param=value]`),
 //! one `<testcase>` per expectation (`classname` the scenario's display name, `name` the
 //! expectation's `what`), and for an unmet one a `<failure message="expected X, observed Y">`
-//! whose text also says how to repeat the run. A scenario that was cut short gets one more test
+//! whose text also says how to repeat the run. When the expectation is about a call the service
+//! refused, the message ends with the service's code and reason (`(403 Forbidden)`) and the
+//! text gives the failure in the client's words and what the harness saw. A scenario that was cut short gets one more test
 //! case, `scenario ran to the end`, with an `<error>`, so CI shows it red rather than green-but-
 //! partial. Each suite's `<properties>` carry its seed, KB IDs, file, matrix cell, what it
 //! `expects` (`symptom` or `healthy`) and its `outcome` (`reproduced`, `healthy`,
@@ -28,7 +30,7 @@
 //! assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>"));
 //! ```
 
-use super::model::{Expectation, Expects, RunReport, ScenarioReport};
+use super::model::{Expectation, Expects, FailureReport, RunReport, ScenarioReport};
 use super::summary::display_name;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
@@ -224,11 +226,28 @@ fn write_case(
         case.write_empty()?;
         return Ok(());
     }
-    let message = clean(&format!("expected {}, observed {}", e.expected, e.observed));
+    let failure = call_failure(s, e);
+    let answer = failure
+        .and_then(super::summary::code_reason)
+        .map(|cr| format!(" ({cr})"))
+        .unwrap_or_default();
+    let message = clean(&format!(
+        "expected {}, observed {}{answer}",
+        e.expected, e.observed
+    ));
+    let seen = failure
+        .map(|f| {
+            let mut t = format!("call failure: {}\n", super::summary::failure_line(f));
+            if !f.detail.is_empty() {
+                t.push_str(&format!("detail: {}\n", f.detail));
+            }
+            t
+        })
+        .unwrap_or_default();
     // The scenario's own seed: `--seed` overrides a file's `seed:`, so the run's would not
     // repeat a scenario that fixes its own.
     let body = clean(&format!(
-        "{}\nexpected: {}\nobserved: {}\nscenario: {} (scenario seed {})\nrepeat: callharness run {} --seed {}\n",
+        "{}\nexpected: {}\nobserved: {}\n{seen}scenario: {} (scenario seed {})\nrepeat: callharness run {} --seed {}\n",
         e.what, e.expected, e.observed, s.file, s.seed, s.file, s.seed
     ));
     case.write_inner_content(|w| {
@@ -238,6 +257,24 @@ fn write_case(
         Ok(())
     })?;
     Ok(())
+}
+
+/// The failure of the call an expectation is about (`alice->bob: call outcome`), preferring a
+/// call of that pair whose failure class the observation names.
+fn call_failure<'a>(s: &'a ScenarioReport, e: &Expectation) -> Option<&'a FailureReport> {
+    let (pair, _) = e.what.split_once(": ")?;
+    let (caller, callee) = pair.split_once("->")?;
+    let failures: Vec<&FailureReport> = s
+        .calls
+        .iter()
+        .filter(|c| c.caller == caller && c.callee == callee)
+        .filter_map(|c| c.failure.as_ref())
+        .collect();
+    failures
+        .iter()
+        .find(|f| e.observed.contains(f.class.as_str()))
+        .or(failures.first())
+        .copied()
 }
 
 fn write_incomplete_case(
@@ -449,6 +486,24 @@ mod tests {
         // The roaming scenario ran with seed 7; the run's seed is 42.
         assert!(xml.contains("repeat: callharness run scenarios/kb/wifi-roaming.yaml --seed 7\n"));
         assert!(!xml.contains("wifi-roaming.yaml --seed 42"));
+    }
+
+    #[test]
+    fn a_refused_call_gives_the_services_code_and_reason() {
+        let xml = to_string(&crate::report::fixture::service_run());
+        assert!(xml.contains(
+            r#"<failure message="expected connected, observed failed: av-disabled (403 Forbidden)" type="expectation-unmet">"#
+        ), "{xml}");
+        assert!(xml.contains(
+            "call failure: av-disabled · 403 Forbidden — Certain audio and video options are unavailable\ndetail: the service refused the call: 403 Forbidden\nscenario: "
+        ));
+        // A failure without a code: the message stays as it was, the text names the failure.
+        let plain = to_string(&sample_run());
+        assert!(
+            plain.contains(r#"message="expected connected, observed not connected: ice-failed""#)
+        );
+        assert!(!plain.contains("(403"));
+        validate_or_skip(&xml);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! seeds the scenarios ran with and the version); a table of the single scenarios (outcome, own
 //! seed, calls connected, worst loss, worst jitter, lowest MOS); each matrix as its own table,
 //! one row per cell with the matrix parameters as columns; then every unmet expectation with
-//! what was expected and what was observed. Details live in `report.html` and `report.json`;
-//! this stays short.
+//! what was expected and what was observed; where the failures of each matrix of calls point
+//! (one user, one contact, a shared domain...); for each scenario where a sign-in or a call
+//! failed, its accounts and its failed calls with the service's code and reason; where the
+//! network hurt the streams. Details live in `report.html` and `report.json`; this stays short.
 //!
 //! ```
 //! # use callharness::report::{markdown, fixture};
@@ -19,6 +21,8 @@ use super::model::{Outcome, RunReport, ScenarioReport, Verdict};
 use super::outcome::{seeds_label, Tally};
 use super::summary::{counts, display_name, groups, matrix_params, num, opt_num, ScenarioSummary};
 use std::fmt::Write;
+
+mod service;
 
 /// The report as Markdown (GitHub-flavoured: tables and an alert block), trailing newline.
 pub fn to_string(report: &RunReport) -> String {
@@ -135,6 +139,8 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
         }
         writeln!(md)?;
     }
+    service::write_scopes(md, run)?;
+    service::write_service(md, run)?;
     write_faults(md, run)?;
     let cut: Vec<&ScenarioReport> = run
         .scenarios

@@ -33,6 +33,7 @@ pub mod junit;
 pub mod markdown;
 pub mod model;
 pub mod outcome;
+pub mod scope;
 pub mod set;
 pub(crate) mod summary;
 mod svg;

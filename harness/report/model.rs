@@ -113,6 +113,11 @@ pub struct ScenarioReport {
     pub links: Vec<LinkReport>,
     /// Network and call events on the time axis (outages, address changes, profile changes...).
     pub events: Vec<TimelineEvent>,
+    /// Where the failures point when the calls form a matrix of callers and callees: one user,
+    /// one contact, a shared domain, site, network or client version, all calls, or no pattern
+    /// (see [`super::scope`]). Absent when there is no matrix, or in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<super::scope::ScopeReport>,
     /// Wall-clock time this scenario took, ms. Wall-clock field.
     pub wall_ms: u64,
     /// The scenario file's own text, so a run can be repeated from the report alone.
@@ -475,7 +480,7 @@ pub struct TimelineEvent {
     pub duration_ms: Option<u64>,
     /// Event kind: `outage`, `address-change`, `profile-change`, `cross-traffic-start`,
     /// `cross-traffic-stop`, `call-start`, `call-connected`, `call-end`, `call-failed`,
-    /// `sign-in`, `sign-in-failed`, `service-outage`.
+    /// `sign-in`, `sign-in-failed`, `service-outage`, `im-delivered`, `im-refused`, `presence`.
     pub kind: String,
     /// Who or what it concerns (a participant, a link, a call).
     pub subject: String,

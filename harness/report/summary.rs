@@ -1,7 +1,7 @@
 //! What the Markdown and HTML writers both say about a scenario: its display name, its key
 //! numbers (calls connected, worst loss and jitter, lowest MOS) and how numbers are printed.
 
-use super::model::{RunReport, ScenarioReport, StreamReport, Verdict};
+use super::model::{FailureReport, RunReport, ScenarioReport, StreamReport, Verdict};
 use std::collections::BTreeMap;
 
 /// `param=value, param=value` for a matrix cell, empty when the scenario is not one.
@@ -59,6 +59,34 @@ pub(crate) fn span(ms: f64) -> String {
         format!("{} ms", num(ms, 0))
     } else {
         format!("{} s", num(ms / 1000.0, 1))
+    }
+}
+
+/// The service's answer in a failure, `403 Forbidden`, when the service refused.
+pub(crate) fn code_reason(f: &FailureReport) -> Option<String> {
+    match (f.code, f.reason.as_deref()) {
+        (Some(c), Some(r)) if !r.is_empty() => Some(format!("{c} {r}")),
+        (Some(c), _) => Some(c.to_string()),
+        (None, Some(r)) if !r.is_empty() => Some(r.to_string()),
+        _ => None,
+    }
+}
+
+/// A failure's class with the service's answer: `av-disabled · 403 Forbidden`.
+pub(crate) fn failure_head(f: &FailureReport) -> String {
+    match code_reason(f) {
+        Some(cr) => format!("{} · {cr}", f.class),
+        None => f.class.clone(),
+    }
+}
+
+/// A failure in one line: class, the service's answer and the client's words
+/// (`av-disabled · 403 Forbidden — Certain audio and video options are unavailable`).
+pub(crate) fn failure_line(f: &FailureReport) -> String {
+    if f.message.is_empty() {
+        failure_head(f)
+    } else {
+        format!("{} — {}", failure_head(f), f.message)
     }
 }
 

@@ -18,6 +18,15 @@ pub(crate) enum MarkKind {
     CrossTraffic,
     CallOk,
     CallFailed,
+    /// A client signed in to the service.
+    SignIn,
+    /// A sign-in the service refused or never answered.
+    SignInFailed,
+    /// The service itself was down (a span, like a network outage).
+    ServiceOutage,
+    ImDelivered,
+    ImRefused,
+    Presence,
     Other,
 }
 
@@ -32,6 +41,12 @@ impl MarkKind {
             }
             "call-start" | "call-connected" | "call-end" => MarkKind::CallOk,
             "call-failed" => MarkKind::CallFailed,
+            "sign-in" => MarkKind::SignIn,
+            "sign-in-failed" => MarkKind::SignInFailed,
+            "service-outage" => MarkKind::ServiceOutage,
+            "im-delivered" => MarkKind::ImDelivered,
+            "im-refused" => MarkKind::ImRefused,
+            "presence" => MarkKind::Presence,
             _ => MarkKind::Other,
         }
     }
@@ -45,13 +60,27 @@ impl MarkKind {
             MarkKind::CrossTraffic => "ev-cross",
             MarkKind::CallOk => "ev-call",
             MarkKind::CallFailed => "ev-failed",
+            MarkKind::SignIn => "ev-signin",
+            MarkKind::SignInFailed => "ev-signin-failed",
+            MarkKind::ServiceOutage => "ev-svc-outage",
+            MarkKind::ImDelivered => "ev-im",
+            MarkKind::ImRefused => "ev-im-refused",
+            MarkKind::Presence => "ev-presence",
             MarkKind::Other => "ev-other",
         }
     }
 
-    /// Network events are drawn on every chart; call events only on the timeline strip.
+    /// Network events and failures are drawn on every chart; call events, sign-ins, messages
+    /// and presence only on the timeline strip (they do not change what the media does).
     fn on_charts(self) -> bool {
-        !matches!(self, MarkKind::CallOk)
+        !matches!(
+            self,
+            MarkKind::CallOk
+                | MarkKind::SignIn
+                | MarkKind::ImDelivered
+                | MarkKind::ImRefused
+                | MarkKind::Presence
+        )
     }
 }
 
@@ -475,6 +504,35 @@ mod tests {
         );
         assert_eq!(m[1].label, "1 cross-traffic core");
         assert_eq!(m[2].title, "outage · alice · 20–25 s");
+    }
+
+    #[test]
+    fn the_services_events_get_their_own_marks() {
+        let m = marks(
+            &[
+                ev(0, Some(2_000), "service-outage", "service"),
+                ev(2_000, None, "sign-in", "alice"),
+                ev(2_500, None, "sign-in-failed", "erin"),
+                ev(3_000, None, "im-delivered", "alice->bob"),
+                ev(4_000, None, "im-refused", "bob->erin"),
+                ev(5_000, None, "presence", "carol"),
+            ],
+            20.0,
+        );
+        let kinds: Vec<_> = m.iter().map(|m| (m.kind, m.number, m.end_s)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (MarkKind::ServiceOutage, 1, Some(2.0)),
+                (MarkKind::SignIn, 0, None),
+                (MarkKind::SignInFailed, 2, None),
+                (MarkKind::ImDelivered, 0, None),
+                (MarkKind::ImRefused, 0, None),
+                (MarkKind::Presence, 0, None),
+            ]
+        );
+        let classes: std::collections::BTreeSet<_> = m.iter().map(|m| m.kind.class()).collect();
+        assert_eq!(classes.len(), m.len(), "a class each");
     }
 
     #[test]

@@ -393,6 +393,7 @@ fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> Sc
         presence_lags: Vec::new(),
         links: Vec::new(),
         events: Vec::new(),
+        scope: None,
         wall_ms: 0,
         source: s.source.clone(),
         error: None,
@@ -645,6 +646,7 @@ pub(crate) fn scenario_report(
         Verdict::Fail
     };
     ScenarioReport {
+        scope: crate::report::scope::scope_of(&calls, &accounts),
         expectations,
         calls,
         accounts,

@@ -18,8 +18,18 @@ fn write_legend(h: &mut String, marks: &[Mark]) {
         ),
         (MarkKind::AddressChange, "address change", true),
         (MarkKind::ProfileChange, "profile change", true),
+        (
+            MarkKind::ServiceOutage,
+            "service outage (shaded: its duration)",
+            false,
+        ),
         (MarkKind::CallOk, "call event", true),
         (MarkKind::CallFailed, "call failed", true),
+        (MarkKind::SignIn, "signed in", true),
+        (MarkKind::SignInFailed, "sign-in failed", true),
+        (MarkKind::ImDelivered, "message delivered", true),
+        (MarkKind::ImRefused, "message refused", true),
+        (MarkKind::Presence, "presence", true),
         (MarkKind::Other, "other", true),
     ];
     h.push_str(r#"<div class="legend">"#);

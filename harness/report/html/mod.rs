@@ -6,8 +6,11 @@
 //! the seeds the scenarios ran with, versions and whether it is complete; a summary table of
 //! scenarios with each one's outcome and own seed (matrices side by side); then per scenario its
 //! outcome (`reproduced`, `healthy`, `not reproduced`, `failed`, `error`, `not run`), KB IDs,
-//! expectations (unmet ones highlighted), calls (connected, failure class and message, setup
-//! time, time to first audio, candidate pair), streams (every number of the stream report) beside
+//! expectations (unmet ones highlighted), each participant's account and sign-in (address,
+//! client version, site, network, when it signed in, attempts, failure with the service's code),
+//! calls (connected, failure class with the service's code and reason, the client's words and
+//! what the harness saw, setup time, time to first audio, candidate pair), where the failures
+//! of a matrix of calls point (one user, one contact, a shared trait, all), streams (every number of the stream report) beside
 //! the emulator's link counters (dropped by reason), a timeline of its events, small charts of
 //! each stream over time (loss, jitter, bitrate, RTT, MOS) with the events drawn on them, and the
 //! scenario's own text. All text from the report is escaped.
@@ -20,15 +23,17 @@
 //! assert!(page.starts_with("<!doctype html>"));
 //! ```
 
-use super::model::{CallReport, Expectation, Outcome, RunReport, ScenarioReport};
+use super::model::{Expectation, Outcome, RunReport, ScenarioReport};
 use super::outcome::{seeds_label, Tally};
 use super::summary::{
     cell_label, counts, groups, matrix_params, num, opt_num, secs, verdict_word, ScenarioSummary,
 };
 use std::fmt::Write;
 
+mod calls;
 mod charts;
 mod streams;
+use calls::{write_accounts, write_calls, write_scope};
 use charts::write_time;
 use streams::write_streams_and_links;
 
@@ -277,7 +282,9 @@ fn write_scenario(h: &mut String, index: usize, s: &ScenarioReport) {
         );
     }
     write_expectations(h, &s.expectations);
+    write_accounts(h, &s.accounts);
     write_calls(h, &s.calls);
+    write_scope(h, s);
     write_streams_and_links(h, s);
     write_time(h, s);
     let _ = writeln!(
@@ -312,40 +319,6 @@ fn write_expectations(h: &mut String, expectations: &[Expectation]) {
             esc(&e.what),
             esc(&e.expected),
             esc(&e.observed)
-        );
-    }
-    h.push_str("</tbody></table></div>");
-}
-
-fn write_calls(h: &mut String, calls: &[CallReport]) {
-    let _ = write!(h, "<h3>Calls · {}</h3>", calls.len());
-    if calls.is_empty() {
-        h.push_str(r#"<p class="muted">No call was placed.</p>"#);
-        return;
-    }
-    h.push_str(r#"<div class="tablewrap"><table><thead><tr><th>Call</th><th class="num">Placed</th><th class="num">Ended</th><th>Connected</th><th>Failure</th><th class="num">Setup</th><th class="num">First audio</th><th>Candidate pair</th></tr></thead><tbody>"#);
-    for c in calls {
-        let connected = if c.connected {
-            r#"<td class="ok">✓ connected</td>"#
-        } else {
-            r#"<td class="bad">✗ not connected</td>"#
-        };
-        let failure = match &c.failure {
-            None => r#"<span class="muted">—</span>"#.to_string(),
-            Some(f) => format!(r#"<code>{}</code><br>“{}”"#, esc(&f.class), esc(&f.message)),
-        };
-        let _ = write!(
-            h,
-            r#"<tr><td>{} → {}</td><td class="num">{}</td><td class="num">{}</td>{connected}<td>{failure}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>"#,
-            esc(&c.caller),
-            esc(&c.callee),
-            secs(c.start_ms),
-            secs(c.end_ms),
-            unit(c.setup_ms, 0, " ms"),
-            unit(c.first_audio_ms, 0, " ms"),
-            c.candidate_pair
-                .as_deref()
-                .map_or_else(|| "—".to_string(), esc)
         );
     }
     h.push_str("</tbody></table></div>");
