@@ -241,7 +241,7 @@ fn coverage_counts_a_symptom_only_by_the_scenario_that_expects_it() {
         "{cov}"
     );
     assert!(row("FED-MEETING-JOIN").contains(
-        "| not expressible yet (needs conferences in the service, issue 15) | no fix scenario |"
+        "| not expressible yet (needs meetings and the SFU, issue 18) | no fix scenario |"
     ));
     assert!(row("FED-PIC-OFF").contains("| no scenario | no fix scenario |"));
     assert!(row("NET-UDP-MEDIA-BLOCKED")

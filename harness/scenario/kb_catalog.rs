@@ -68,7 +68,7 @@ impl Capability {
     pub fn describe(self) -> &'static str {
         match self {
             Capability::Service => "the service, issue 15",
-            Capability::Conferences => "conferences in the service, issue 15",
+            Capability::Conferences => "meetings and the SFU, issue 18",
             Capability::RelayEdge => "the relay and TCP edge, issue 16",
             Capability::SocketLayer => "a client socket layer that can fail, issue 16",
             Capability::Devices => "devices, issue 17",
