@@ -61,6 +61,20 @@ pub enum ScopeVerdict {
 }
 
 impl ScopeVerdict {
+    /// Every verdict, in declaration order.
+    pub const ALL: [ScopeVerdict; 10] = [
+        ScopeVerdict::FollowsUser,
+        ScopeVerdict::FollowsCallee,
+        ScopeVerdict::FollowsCaller,
+        ScopeVerdict::FollowsPair,
+        ScopeVerdict::SharedDomain,
+        ScopeVerdict::SharedSite,
+        ScopeVerdict::SharedNetwork,
+        ScopeVerdict::SharedClientVersion,
+        ScopeVerdict::AllFail,
+        ScopeVerdict::NoPattern,
+    ];
+
     /// The verdict as `report.json` spells it: `follows-user`, `shared-domain`, `no-pattern`.
     pub fn as_str(self) -> &'static str {
         match self {

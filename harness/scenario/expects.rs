@@ -65,7 +65,8 @@ impl Scenario {
                 *expect == Some(crate::service::PresenceView::Unknown)
             }
         });
-        if degraded || refused || self.calls.iter().any(|c| c.expect.expects_failure()) {
+        let scoped = self.expect_scope.is_some();
+        if degraded || refused || scoped || self.calls.iter().any(|c| c.expect.expects_failure()) {
             Expects::Symptom
         } else {
             Expects::Healthy

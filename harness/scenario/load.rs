@@ -508,6 +508,7 @@ impl Context {
             participants,
             service: service?,
             service_checks,
+            expect_scope: self.expect_scope(raw.scope.as_ref())?,
             calls,
             timeline,
             thresholds,

@@ -44,6 +44,8 @@ pub struct Scenario {
     pub service: ServiceSpec,
     /// IMs and presence looks on the timeline, sorted by time.
     pub service_checks: Vec<ServiceCheck>,
+    /// What the report's scope must say: its verdict and, when given, its subject.
+    pub expect_scope: Option<(crate::report::scope::ScopeVerdict, Option<String>)>,
     /// Calls in file order.
     pub calls: Vec<CallSpec>,
     /// Network actions, sorted by time (stable: same-time actions keep file order).

@@ -52,6 +52,12 @@ pub struct RawScenario {
     /// The participants by name (at most 100 bytes), in order.
     #[schemars(required, extend("propertyNames" = { "maxLength": 100 }))]
     pub participants: Option<Spanned<OrderedMap<Spanned<RawParticipant>>>>,
+    /// Where the failing calls must point, as the report's scope says it: a verdict and
+    /// optionally its subject, like `follows-user bob` or `shared-domain fabrikam.com`
+    /// (CONTACTS-ONE-VS-MANY). Verdicts: follows-user, follows-callee, follows-caller,
+    /// follows-pair, shared-domain, shared-site, shared-network, shared-client-version,
+    /// all-fail, no-pattern.
+    pub scope: Option<Spanned<String>>,
     /// The calling service (tenants, users, policies); a default one when absent.
     pub service: Option<Spanned<super::raw_service::RawService>>,
     /// The calls to place.

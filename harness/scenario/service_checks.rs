@@ -9,6 +9,52 @@ use super::raw::RawAction;
 use crate::units::Dur;
 
 impl Context {
+    /// `scope: follows-user bob`: a scope verdict and an optional subject. `Some(None)` when
+    /// absent; `None` after an error.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn expect_scope(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+    ) -> Option<Option<(crate::report::scope::ScopeVerdict, Option<String>)>> {
+        use crate::report::scope::ScopeVerdict;
+        let Some(text) = raw else {
+            return Some(None);
+        };
+        let mut words = text.value.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let subject = words.next().map(str::to_string);
+        let known: Vec<&str> = ScopeVerdict::ALL.iter().map(|v| v.as_str()).collect();
+        let Some(v) = ScopeVerdict::ALL.into_iter().find(|v| v.as_str() == name) else {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::BadValue,
+                    &text.mark,
+                    &text.path,
+                    format!("`{name}` is not a scope verdict"),
+                )
+                .expected(format!(
+                    "a verdict and optionally its subject, like `follows-user bob`: {}",
+                    super::de::one_of(&known)
+                ))
+                .suggest(super::de::nearest(name, known.iter().copied())),
+            );
+            return None;
+        };
+        if words.next().is_some() {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::BadValue,
+                    &text.mark,
+                    &text.path,
+                    "a scope is a verdict and one subject",
+                )
+                .expected("like `follows-user bob` or `shared-domain fabrikam.com`")
+                .found(format!("`{}`", text.value)),
+            );
+            return None;
+        }
+        Some(Some((v, subject)))
+    }
     /// An IM or a presence look on the timeline:
     /// `{ at: 5s, participant: alice, im: bob@fabrikam.com, expect: domain-not-federated }`.
     pub(super) fn service_check(

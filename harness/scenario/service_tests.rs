@@ -434,3 +434,30 @@ fn im_and_presence_mistakes_are_named_at_their_field() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_scope_expectation_is_a_verdict_and_an_optional_subject() {
+    use crate::report::scope::ScopeVerdict;
+    let s = load(&format!("scope: follows-user bob\n{TWO}")).expect("valid");
+    assert_eq!(
+        s.expect_scope,
+        Some((ScopeVerdict::FollowsUser, Some("bob".into())))
+    );
+    assert_eq!(s.expects(), crate::report::model::Expects::Symptom);
+    let s = load(&format!("scope: all-fail\n{TWO}")).expect("valid");
+    assert_eq!(s.expect_scope, Some((ScopeVerdict::AllFail, None)));
+    let errs = errors(&format!("scope: follows-usr bob\n{TWO}"));
+    assert!(
+        has(&errs, 3, "scope", "`follows-usr` is not a scope verdict"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[0].2.contains("did you mean `follows-user`"),
+        "{errs:?}"
+    );
+    let errs = errors(&format!("scope: shared-site a b\n{TWO}"));
+    assert!(
+        has(&errs, 3, "scope", "a verdict and one subject"),
+        "{errs:?}"
+    );
+}

@@ -640,13 +640,42 @@ pub(crate) fn scenario_report(
         .map(super::links::link_report)
         .collect();
     super::fault::attribute(sim, s, &mut calls);
+    let scope = crate::report::scope::scope_of(&calls, &accounts);
+    if let Some((want, subject)) = &s.expect_scope {
+        let expected = match subject {
+            Some(x) => format!("{} {x}", want.as_str()),
+            None => want.as_str().to_string(),
+        };
+        let (observed, met) = match &scope {
+            Some(sc) => (
+                match &sc.subject {
+                    Some(x) => format!("{} {x}", sc.verdict.as_str()),
+                    None => sc.verdict.as_str().to_string(),
+                },
+                sc.verdict == *want
+                    && subject
+                        .as_ref()
+                        .is_none_or(|x| sc.subject.as_deref() == Some(x.as_str())),
+            ),
+            None => (
+                "no scope (fewer than 3 calls, or none failed)".into(),
+                false,
+            ),
+        };
+        expectations.push(Expectation {
+            what: "where the failures point".into(),
+            expected,
+            observed,
+            met,
+        });
+    }
     let verdict = if complete && expectations.iter().all(|e| e.met) {
         Verdict::Pass
     } else {
         Verdict::Fail
     };
     ScenarioReport {
-        scope: crate::report::scope::scope_of(&calls, &accounts),
+        scope,
         expectations,
         calls,
         accounts,
