@@ -306,7 +306,8 @@ fn presence_lags_while_unreachable_until_the_client_registers_again_or_expires()
     assert!((300.0..320.0).contains(&lag.lag_ms), "{lag:?}");
 
     // A client whose link stays down: its registration (10 s from sign-in, renewed at 5 s
-    // only if it can be) runs out and the service shows it offline.
+    // only if it can be) runs out and the service shows it offline; until then, the state it
+    // last published.
     let r = run(
         &scenario(
             r#"
@@ -320,8 +321,9 @@ participants:
   alice: { network: wired-lan }
   bob: { network: wired-lan }
 timeline:
+  - { at: 1s, participant: alice, publish: away }
   - { at: 2s, participant: alice, outage: 18s }
-  - { at: 6s, participant: bob, presence_of: alice@example.com, expect: available }
+  - { at: 6s, participant: bob, presence_of: alice@example.com, expect: away }
   - { at: 12s, participant: bob, presence_of: alice@example.com, expect: offline }
 "#,
         ),

@@ -144,6 +144,18 @@ impl Account {
         });
     }
 
+    /// The user sets their own state.
+    pub fn publish(&mut self, now: u64, state: crate::service::Availability) {
+        let n = self.request(
+            now,
+            Request::Publish {
+                address: self.address.clone(),
+                state,
+            },
+        );
+        self.in_flight.insert(n, usize::MAX);
+    }
+
     /// The client's network changed (a new address): a signed-in client registers again at
     /// once from the new address, as clients reconnect their signaling connection.
     pub fn network_changed(&mut self, now: u64) {

@@ -466,7 +466,7 @@ impl Context {
             .collect();
         let mut service_checks = Vec::new();
         for a in raw.timeline.iter().flatten() {
-            if a.value.im.is_some() || a.value.presence_of.is_some() {
+            if a.value.im.is_some() || a.value.presence_of.is_some() || a.value.publish.is_some() {
                 service_checks.extend(self.service_check(a, &names, duration));
                 continue;
             }

@@ -131,6 +131,8 @@ pub enum ServiceAsk {
         of: String,
         expect: Option<crate::service::PresenceView>,
     },
+    /// The client sets its own state.
+    Publish { state: crate::service::Availability },
 }
 
 /// What must come of an IM.

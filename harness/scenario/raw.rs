@@ -203,6 +203,9 @@ pub struct RawAction {
     pub text: Option<Spanned<String>>,
     /// What the participant's client shows as this address's presence at `at`.
     pub presence_of: Option<Spanned<String>>,
+    /// The participant sets its own state: `available`, `busy`, `do-not-disturb`,
+    /// `be-right-back`, `away` or `offline` (appear offline).
+    pub publish: Option<Spanned<String>>,
     /// With `im`: `delivered`, `refused`, or the refusal class (`domain-not-federated`...).
     /// With `presence_of`: `unknown` ("Presence Unknown") or a state: `available`, `busy`,
     /// `do-not-disturb`, `be-right-back`, `away`, `offline`.

@@ -106,12 +106,23 @@ impl Context {
             ("cross_traffic", r.cross_traffic.is_some()),
             ("cross_traffic_stop", r.cross_traffic_stop.is_some()),
             ("presence_of", r.im.is_some() && r.presence_of.is_some()),
+            (
+                "publish",
+                (r.im.is_some() || r.presence_of.is_some()) && r.publish.is_some(),
+            ),
         ];
         if let Some((field, _)) = others.iter().find(|x| x.1) {
-            let what = if r.im.is_some() { "im" } else { "presence_of" };
+            let what = if r.im.is_some() {
+                "im"
+            } else if r.presence_of.is_some() {
+                "presence_of"
+            } else {
+                "publish"
+            };
             let (mark, path) =
                 r.im.as_ref()
                     .or(r.presence_of.as_ref())
+                    .or(r.publish.as_ref())
                     .map(|x| (&x.mark, &x.path))?;
             self.push(
                 ScenarioError::at(
@@ -192,6 +203,44 @@ impl Context {
                 text: r.text.as_ref().map_or("hello".into(), |t| t.value.clone()),
                 expect,
             }
+        } else if let Some(state) = &r.publish {
+            let stray = r
+                .expect
+                .as_ref()
+                .map(|x| ("expect", &x.mark, &x.path))
+                .or(r.text.as_ref().map(|t| ("text", &t.mark, &t.path)))
+                .or(r.code.as_ref().map(|c| ("code", &c.mark, &c.path)));
+            if let Some((field, mark, path)) = stray {
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::Conflict,
+                        mark,
+                        path,
+                        format!("`{field}` does not go with `publish`"),
+                    )
+                    .expected("`publish: STATE` alone; look with `presence_of` to check it"),
+                );
+                return None;
+            }
+            let known: Vec<String> = Availability::ALL.iter().map(|a| kebab(a.label())).collect();
+            let Some(a) = Availability::ALL
+                .into_iter()
+                .find(|a| kebab(a.label()) == state.value)
+            else {
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                self.push(
+                    ScenarioError::at(
+                        ErrorKind::BadValue,
+                        &state.mark,
+                        &state.path,
+                        format!("`{}` is not a presence state", state.value),
+                    )
+                    .expected(super::de::one_of(&known))
+                    .suggest(super::de::nearest(&state.value, known.iter().copied())),
+                );
+                return None;
+            };
+            ServiceAsk::Publish { state: a }
         } else {
             let of = r.presence_of.as_ref()?;
             if !address(of, self) {

@@ -414,6 +414,26 @@ fn im_and_presence_mistakes_are_named_at_their_field() {
         ),
         "{errs:?}"
     );
+    let errs = t("{ at: 2s, participant: alice, publish: sleeping }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].publish",
+            "`sleeping` is not a presence state"
+        ),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, publish: busy, expect: busy }");
+    assert!(
+        has(&errs, 7, "timeline[0].expect", "does not go with `publish`"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: alice, publish: busy, im: b@x.com }");
+    assert!(
+        has(&errs, 7, "timeline[0].im", "`im` and `publish`"),
+        "{errs:?}"
+    );
     let errs = t("{ at: 2s, participant: zed, im: b@x.com }");
     assert!(
         has(&errs, 7, "timeline[0].participant", "unknown participant"),
