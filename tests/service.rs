@@ -371,3 +371,36 @@ fn a_test_call_echoes_the_callers_audio_one_network_round_trip_later() {
         assert!((rt - fixed).abs() < 10.0, "{file}: {rt} ms vs {fixed} ms");
     }
 }
+
+#[test]
+fn contact_changes_on_the_timeline_fix_the_permission_mid_scenario() {
+    let r = run(
+        &scenario(
+            r#"
+name: re-added
+duration: 20s
+service:
+  tenants:
+    contoso: { domains: [contoso.com] }
+    fabrikam: { domains: [fabrikam.com] }
+  users:
+    alice@contoso.com: { contacts: [bob@fabrikam.com] }
+participants:
+  alice: { network: wired-lan, user: alice@contoso.com }
+  bob: { network: wired-lan, user: bob@fabrikam.com }
+timeline:
+  - { at: 2s, participant: alice, im: bob@fabrikam.com, expect: not-mutual-contacts }
+  - { at: 3s, participant: bob, add_contact: alice@contoso.com }
+  - { at: 4s, participant: alice, im: bob@fabrikam.com, expect: delivered }
+  - { at: 5s, participant: bob, block: alice@contoso.com }
+  - { at: 6s, participant: alice, im: bob@fabrikam.com, expect: contact-blocked }
+  - { at: 7s, participant: bob, unblock: alice@contoso.com }
+  - { at: 7s, participant: alice, remove_contact: bob@fabrikam.com }
+  - { at: 8s, participant: alice, im: bob@fabrikam.com, expect: not-mutual-contacts }
+"#,
+        ),
+        1,
+    );
+    all_met(&r);
+    assert_eq!(r.messages.len(), 4);
+}

@@ -144,6 +144,20 @@ impl Account {
         });
     }
 
+    /// The user changes their contact list: adds, removes, blocks or unblocks `address`.
+    pub fn change_contacts(&mut self, now: u64, op: crate::scenario::ContactOp, address: &str) {
+        use crate::scenario::ContactOp;
+        let (owner, contact) = (self.address.clone(), address.to_string());
+        let req = match op {
+            ContactOp::Add => Request::AddContact { owner, contact },
+            ContactOp::Remove => Request::RemoveContact { owner, contact },
+            ContactOp::Block => Request::Block { owner, contact },
+            ContactOp::Unblock => Request::Unblock { owner, contact },
+        };
+        let n = self.request(now, req);
+        self.in_flight.insert(n, usize::MAX);
+    }
+
     /// The user sets their own state.
     pub fn publish(&mut self, now: u64, state: crate::service::Availability) {
         let n = self.request(

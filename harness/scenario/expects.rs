@@ -64,7 +64,7 @@ impl Scenario {
             ServiceAsk::Presence { expect, .. } => {
                 *expect == Some(crate::service::PresenceView::Unknown)
             }
-            ServiceAsk::Publish { .. } => false,
+            ServiceAsk::Publish { .. } | ServiceAsk::Contact { .. } => false,
         });
         let scoped = self.expect_scope.is_some();
         if degraded || refused || scoped || self.calls.iter().any(|c| c.expect.expects_failure()) {

@@ -466,6 +466,10 @@ impl Context {
             .collect();
         let mut service_checks = Vec::new();
         for a in raw.timeline.iter().flatten() {
+            if let Some(c) = self.contact_change(a, &names) {
+                service_checks.extend(c);
+                continue;
+            }
             if a.value.im.is_some() || a.value.presence_of.is_some() || a.value.publish.is_some() {
                 service_checks.extend(self.service_check(a, &names, duration));
                 continue;

@@ -133,6 +133,29 @@ pub enum ServiceAsk {
     },
     /// The client sets its own state.
     Publish { state: crate::service::Availability },
+    /// The user changes their contact list.
+    Contact { op: ContactOp, address: String },
+}
+
+/// A change to one's contact list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactOp {
+    Add,
+    Remove,
+    Block,
+    Unblock,
+}
+
+impl ContactOp {
+    /// The timeline field that asks for it.
+    pub fn field(self) -> &'static str {
+        match self {
+            ContactOp::Add => "add_contact",
+            ContactOp::Remove => "remove_contact",
+            ContactOp::Block => "block",
+            ContactOp::Unblock => "unblock",
+        }
+    }
 }
 
 /// What must come of an IM.

@@ -203,6 +203,14 @@ pub struct RawAction {
     pub text: Option<Spanned<String>>,
     /// What the participant's client shows as this address's presence at `at`.
     pub presence_of: Option<Spanned<String>>,
+    /// The participant adds this address (as written) to its contact list.
+    pub add_contact: Option<Spanned<String>>,
+    /// ... removes it (exactly as written).
+    pub remove_contact: Option<Spanned<String>>,
+    /// ... blocks it.
+    pub block: Option<Spanned<String>>,
+    /// ... unblocks it (exactly as written).
+    pub unblock: Option<Spanned<String>>,
     /// The participant sets its own state: `available`, `busy`, `do-not-disturb`,
     /// `be-right-back`, `away` or `offline` (appear offline).
     pub publish: Option<Spanned<String>>,

@@ -9,6 +9,93 @@ use super::raw::RawAction;
 use crate::units::Dur;
 
 impl Context {
+    /// A contact-list change on the timeline (`add_contact`, `remove_contact`, `block`,
+    /// `unblock`): `None` when the entry is not one, `Some(None)` after an error.
+    pub(super) fn contact_change(
+        &mut self,
+        a: &Spanned<RawAction>,
+        names: &[String],
+    ) -> Option<Option<ServiceCheck>> {
+        let r = &a.value;
+        let ops = [
+            (ContactOp::Add, &r.add_contact),
+            (ContactOp::Remove, &r.remove_contact),
+            (ContactOp::Block, &r.block),
+            (ContactOp::Unblock, &r.unblock),
+        ];
+        let given: Vec<(ContactOp, &Spanned<String>)> = ops
+            .iter()
+            .filter_map(|(op, v)| v.as_ref().map(|v| (*op, v)))
+            .collect();
+        let (op, address) = *given.first()?;
+        let others = [
+            ("im", r.im.is_some()),
+            ("presence_of", r.presence_of.is_some()),
+            ("publish", r.publish.is_some()),
+            ("site", r.site.is_some()),
+            ("service", r.service.is_some()),
+            ("outage", r.outage.is_some()),
+            ("address_change", r.address_change.is_some()),
+            ("profile", r.profile.is_some()),
+            ("set", r.set.is_some()),
+            ("cross_traffic", r.cross_traffic.is_some()),
+            ("cross_traffic_stop", r.cross_traffic_stop.is_some()),
+            ("expect", r.expect.is_some()),
+            ("text", r.text.is_some()),
+            ("code", r.code.is_some()),
+        ];
+        let second = given.get(1).map(|(o, _)| o.field());
+        if let Some(field) = second.or(others.iter().find(|x| x.1).map(|x| x.0)) {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::Conflict,
+                    &address.mark,
+                    &address.path,
+                    format!("`{}` and `{field}` in one timeline entry", op.field()),
+                )
+                .expected("one action per entry"),
+            );
+            return Some(None);
+        }
+        let Some(at) = &r.at else {
+            self.missing(&a.mark, &a.path, "at", "the time of the action, like `20s`");
+            return Some(None);
+        };
+        let Some(who) = &r.participant else {
+            self.missing(
+                &a.mark,
+                &a.path,
+                "participant",
+                "the participant whose contact list changes",
+            );
+            return Some(None);
+        };
+        if !names.contains(&who.value) {
+            self.unknown_name("participant", who, names);
+            return Some(None);
+        }
+        if !address.value.contains('@') || address.value.chars().any(char::is_whitespace) {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::BadValue,
+                    &address.mark,
+                    &address.path,
+                    "not an address",
+                )
+                .expected("an address as a user would type it, like `bob@fabrikam.com`")
+                .found(format!("`{}`", address.value)),
+            );
+            return Some(None);
+        }
+        Some(Some(ServiceCheck {
+            at: at.value.0,
+            participant: who.value.clone(),
+            what: ServiceAsk::Contact {
+                op,
+                address: address.value.clone(),
+            },
+        }))
+    }
     /// `scope: follows-user bob`: a scope verdict and an optional subject. `Some(None)` when
     /// absent; `None` after an error.
     #[allow(clippy::type_complexity)]

@@ -481,3 +481,45 @@ fn a_scope_expectation_is_a_verdict_and_an_optional_subject() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn contact_changes_are_read_and_their_mistakes_named() {
+    use super::super::{ContactOp, ServiceAsk};
+    let s = load(&format!(
+        "{TWO}timeline:\n  - {{ at: 2s, participant: bob, block: x@y.com }}\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        s.service_checks[0].what,
+        ServiceAsk::Contact {
+            op: ContactOp::Block,
+            address: "x@y.com".into()
+        }
+    );
+    let t = |entry: &str| errors(&format!("{TWO}timeline:\n  - {entry}\n"));
+    let errs = t("{ at: 2s, participant: bob, add_contact: x@y.com, block: x@y.com }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].add_contact",
+            "`add_contact` and `block`"
+        ),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: bob, unblock: nobody }");
+    assert!(
+        has(&errs, 7, "timeline[0].unblock", "not an address"),
+        "{errs:?}"
+    );
+    let errs = t("{ at: 2s, participant: bob, remove_contact: x@y.com, expect: delivered }");
+    assert!(
+        has(
+            &errs,
+            7,
+            "timeline[0].remove_contact",
+            "`remove_contact` and `expect`"
+        ),
+        "{errs:?}"
+    );
+}

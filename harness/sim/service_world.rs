@@ -188,6 +188,10 @@ impl Sim {
                     self.accounts[p].send_im(t, to, text);
                     self.after_account(p)?;
                 }
+                crate::scenario::ServiceAsk::Contact { op, address } => {
+                    self.accounts[p].change_contacts(t, *op, address);
+                    self.after_account(p)?;
+                }
                 crate::scenario::ServiceAsk::Publish { state } => {
                     self.accounts[p].publish(t, *state);
                     self.after_account(p)?;
