@@ -28,22 +28,15 @@ impl Context {
             .filter_map(|(op, v)| v.as_ref().map(|v| (*op, v)))
             .collect();
         let (op, address) = *given.first()?;
-        let others = [
+        let mut others = vec![
             ("im", r.im.is_some()),
             ("presence_of", r.presence_of.is_some()),
             ("publish", r.publish.is_some()),
-            ("site", r.site.is_some()),
-            ("service", r.service.is_some()),
-            ("outage", r.outage.is_some()),
-            ("address_change", r.address_change.is_some()),
-            ("profile", r.profile.is_some()),
-            ("set", r.set.is_some()),
-            ("cross_traffic", r.cross_traffic.is_some()),
-            ("cross_traffic_stop", r.cross_traffic_stop.is_some()),
             ("expect", r.expect.is_some()),
             ("text", r.text.is_some()),
             ("code", r.code.is_some()),
         ];
+        others.extend(network_fields(r));
         let second = given.get(1).map(|(o, _)| o.field());
         if let Some(field) = second.or(others.iter().find(|x| x.1).map(|x| x.0)) {
             self.push(
@@ -57,39 +50,17 @@ impl Context {
             );
             return Some(None);
         }
-        let Some(at) = &r.at else {
-            self.missing(&a.mark, &a.path, "at", "the time of the action, like `20s`");
+        let Some((at, participant)) =
+            self.actor(a, names, None, "the participant whose contact list changes")
+        else {
             return Some(None);
         };
-        let Some(who) = &r.participant else {
-            self.missing(
-                &a.mark,
-                &a.path,
-                "participant",
-                "the participant whose contact list changes",
-            );
-            return Some(None);
-        };
-        if !names.contains(&who.value) {
-            self.unknown_name("participant", who, names);
-            return Some(None);
-        }
-        if !address.value.contains('@') || address.value.chars().any(char::is_whitespace) {
-            self.push(
-                ScenarioError::at(
-                    ErrorKind::BadValue,
-                    &address.mark,
-                    &address.path,
-                    "not an address",
-                )
-                .expected("an address as a user would type it, like `bob@fabrikam.com`")
-                .found(format!("`{}`", address.value)),
-            );
+        if !self.typed_address(address) {
             return Some(None);
         }
         Some(Some(ServiceCheck {
-            at: at.value.0,
-            participant: who.value.clone(),
+            at,
+            participant,
             what: ServiceAsk::Contact {
                 op,
                 address: address.value.clone(),
@@ -152,52 +123,20 @@ impl Context {
     ) -> Option<ServiceCheck> {
         use crate::service::{Availability, PresenceView, Refusal};
         let r = &a.value;
-        let Some(at) = &r.at else {
-            self.missing(&a.mark, &a.path, "at", "the time of the action, like `20s`");
-            return None;
-        };
-        if let Some(total) = duration {
-            if at.value.0 >= total {
-                self.push(
-                    ScenarioError::at(
-                        ErrorKind::BadValue,
-                        &at.mark,
-                        &at.path,
-                        "the action comes after the scenario ends",
-                    )
-                    .expected(format!("a time before the scenario's duration ({total})")),
-                );
-                return None;
-            }
-        }
-        let Some(who) = &r.participant else {
-            self.missing(
-                &a.mark,
-                &a.path,
-                "participant",
-                "the participant whose client sends the IM or looks",
-            );
-            return None;
-        };
-        if !names.contains(&who.value) {
-            self.unknown_name("participant", who, names);
-            return None;
-        }
-        let others = [
-            ("site", r.site.is_some()),
-            ("service", r.service.is_some()),
-            ("outage", r.outage.is_some()),
-            ("address_change", r.address_change.is_some()),
-            ("profile", r.profile.is_some()),
-            ("set", r.set.is_some()),
-            ("cross_traffic", r.cross_traffic.is_some()),
-            ("cross_traffic_stop", r.cross_traffic_stop.is_some()),
+        let (at, participant) = self.actor(
+            a,
+            names,
+            duration,
+            "the participant whose client sends the IM or looks",
+        )?;
+        let mut others = network_fields(r).to_vec();
+        others.extend([
             ("presence_of", r.im.is_some() && r.presence_of.is_some()),
             (
                 "publish",
                 (r.im.is_some() || r.presence_of.is_some()) && r.publish.is_some(),
             ),
-        ];
+        ]);
         if let Some((field, _)) = others.iter().find(|x| x.1) {
             let what = if r.im.is_some() {
                 "im"
@@ -222,19 +161,8 @@ impl Context {
             );
             return None;
         }
-        let address = |x: &Spanned<String>, this: &mut Context| -> bool {
-            let ok = x.value.contains('@') && !x.value.chars().any(char::is_whitespace);
-            if !ok {
-                this.push(
-                    ScenarioError::at(ErrorKind::BadValue, &x.mark, &x.path, "not an address")
-                        .expected("an address as a user would type it, like `bob@fabrikam.com`")
-                        .found(format!("`{}`", x.value)),
-                );
-            }
-            ok
-        };
         let what = if let Some(to) = &r.im {
-            if !address(to, self) {
+            if !self.typed_address(to) {
                 return None;
             }
             let expect = match &r.expect {
@@ -330,7 +258,7 @@ impl Context {
             ServiceAsk::Publish { state: a }
         } else {
             let of = r.presence_of.as_ref()?;
-            if !address(of, self) {
+            if !self.typed_address(of) {
                 return None;
             }
             let stray = r
@@ -383,8 +311,8 @@ impl Context {
             }
         };
         Some(ServiceCheck {
-            at: at.value.0,
-            participant: who.value.clone(),
+            at,
+            participant,
             what,
         })
     }
@@ -410,9 +338,66 @@ impl Context {
             );
         }
     }
+
+    /// The time and participant of a service action (both required, the time before the
+    /// end, the participant known); `who` says what the participant does.
+    fn actor(
+        &mut self,
+        a: &Spanned<RawAction>,
+        names: &[String],
+        duration: Option<Dur>,
+        who: &str,
+    ) -> Option<(Dur, String)> {
+        let r = &a.value;
+        let Some(at) = &r.at else {
+            self.missing(&a.mark, &a.path, "at", "the time of the action, like `20s`");
+            return None;
+        };
+        if let Some(total) = duration {
+            if !self.before_end(at, total, "the action comes after the scenario ends") {
+                return None;
+            }
+        }
+        let Some(p) = &r.participant else {
+            self.missing(&a.mark, &a.path, "participant", who);
+            return None;
+        };
+        if !names.contains(&p.value) {
+            self.unknown_name("participant", p, names);
+            return None;
+        }
+        Some((at.value.0, p.value.clone()))
+    }
+
+    /// Checks an address as a user types it (`bob@fabrikam.com`, `pat(home.org)@msn.com`).
+    fn typed_address(&mut self, x: &Spanned<String>) -> bool {
+        let ok = x.value.contains('@') && !x.value.chars().any(char::is_whitespace);
+        if !ok {
+            self.push(
+                ScenarioError::at(ErrorKind::BadValue, &x.mark, &x.path, "not an address")
+                    .expected("an address as a user would type it, like `bob@fabrikam.com`")
+                    .found(format!("`{}`", x.value)),
+            );
+        }
+        ok
+    }
 }
 
 /// A client's label as a scenario writes it: `Do Not Disturb` -> `do-not-disturb`.
 fn kebab(label: &str) -> String {
     label.to_ascii_lowercase().replace(' ', "-")
+}
+
+/// The network actions an entry gives (a service action takes none of them).
+fn network_fields(r: &RawAction) -> [(&'static str, bool); 8] {
+    [
+        ("site", r.site.is_some()),
+        ("service", r.service.is_some()),
+        ("outage", r.outage.is_some()),
+        ("address_change", r.address_change.is_some()),
+        ("profile", r.profile.is_some()),
+        ("set", r.set.is_some()),
+        ("cross_traffic", r.cross_traffic.is_some()),
+        ("cross_traffic_stop", r.cross_traffic_stop.is_some()),
+    ]
 }

@@ -11,7 +11,12 @@ use crate::units::Dur;
 
 impl Context {
     /// Checks that a time falls before the scenario's end; reports `why` at it otherwise.
-    fn before_end(&mut self, at: &Spanned<super::raw::DurText>, total: Dur, why: &str) -> bool {
+    pub(super) fn before_end(
+        &mut self,
+        at: &Spanned<super::raw::DurText>,
+        total: Dur,
+        why: &str,
+    ) -> bool {
         if at.value.0 < total {
             return true;
         }
