@@ -180,16 +180,7 @@ impl Context {
                     None => {
                         let mut known = vec!["delivered", "refused"];
                         known.extend(Refusal::ALL.iter().map(|c| c.class()));
-                        self.push(
-                            ScenarioError::at(
-                                ErrorKind::BadValue,
-                                &e.mark,
-                                &e.path,
-                                format!("`{}` is not an IM outcome", e.value),
-                            )
-                            .expected(super::de::one_of(&known))
-                            .suggest(super::de::nearest(&e.value, known.iter().copied())),
-                        );
+                        self.not_one_of(e, "an IM outcome", &known);
                         return None;
                     }
                 },
@@ -243,16 +234,7 @@ impl Context {
                 .find(|a| kebab(a.label()) == state.value)
             else {
                 let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                self.push(
-                    ScenarioError::at(
-                        ErrorKind::BadValue,
-                        &state.mark,
-                        &state.path,
-                        format!("`{}` is not a presence state", state.value),
-                    )
-                    .expected(super::de::one_of(&known))
-                    .suggest(super::de::nearest(&state.value, known.iter().copied())),
-                );
+                self.not_one_of(state, "a presence state", &known);
                 return None;
             };
             ServiceAsk::Publish { state: a }
@@ -291,16 +273,7 @@ impl Context {
                     Some(a) => Some(PresenceView::Shown(a)),
                     None => {
                         let known: Vec<&str> = names.iter().map(String::as_str).collect();
-                        self.push(
-                            ScenarioError::at(
-                                ErrorKind::BadValue,
-                                &e.mark,
-                                &e.path,
-                                format!("`{}` is not a presence state", e.value),
-                            )
-                            .expected(super::de::one_of(&known))
-                            .suggest(super::de::nearest(&e.value, known.iter().copied())),
-                        );
+                        self.not_one_of(e, "a presence state", &known);
                         return None;
                     }
                 },
@@ -380,6 +353,20 @@ impl Context {
             );
         }
         ok
+    }
+
+    /// Reports `x` as not `what` (`a presence state`), listing `known` and the nearest.
+    fn not_one_of(&mut self, x: &Spanned<String>, what: &str, known: &[&str]) {
+        self.push(
+            ScenarioError::at(
+                ErrorKind::BadValue,
+                &x.mark,
+                &x.path,
+                format!("`{}` is not {what}", x.value),
+            )
+            .expected(super::de::one_of(known))
+            .suggest(super::de::nearest(&x.value, known.iter().copied())),
+        );
     }
 }
 
