@@ -6,6 +6,7 @@ use super::error::{ErrorKind, ScenarioError};
 use super::load::Context;
 use super::model::*;
 use super::raw::RawAction;
+use crate::service::Availability;
 use crate::units::Dur;
 
 impl Context {
@@ -121,7 +122,7 @@ impl Context {
         names: &[String],
         duration: Option<Dur>,
     ) -> Option<ServiceCheck> {
-        use crate::service::{Availability, PresenceView, Refusal};
+        use crate::service::{PresenceView, Refusal};
         let r = &a.value;
         let (at, participant) = self.actor(
             a,
@@ -228,16 +229,9 @@ impl Context {
                 );
                 return None;
             }
-            let known: Vec<String> = Availability::ALL.iter().map(|a| kebab(a.label())).collect();
-            let Some(a) = Availability::ALL
-                .into_iter()
-                .find(|a| kebab(a.label()) == state.value)
-            else {
-                let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                self.not_one_of(state, "a presence state", &known);
-                return None;
-            };
-            ServiceAsk::Publish { state: a }
+            ServiceAsk::Publish {
+                state: self.presence_state(state, false)?,
+            }
         } else {
             let of = r.presence_of.as_ref()?;
             if !self.typed_address(of) {
@@ -260,23 +254,10 @@ impl Context {
                 );
                 return None;
             }
-            let names: Vec<String> = std::iter::once("unknown".to_string())
-                .chain(Availability::ALL.iter().map(|a| kebab(a.label())))
-                .collect();
             let expect = match &r.expect {
                 None => None,
                 Some(e) if e.value == "unknown" => Some(PresenceView::Unknown),
-                Some(e) => match Availability::ALL
-                    .into_iter()
-                    .find(|a| kebab(a.label()) == e.value)
-                {
-                    Some(a) => Some(PresenceView::Shown(a)),
-                    None => {
-                        let known: Vec<&str> = names.iter().map(String::as_str).collect();
-                        self.not_one_of(e, "a presence state", &known);
-                        return None;
-                    }
-                },
+                Some(e) => Some(PresenceView::Shown(self.presence_state(e, true)?)),
             };
             ServiceAsk::Presence {
                 of: of.value.clone(),
@@ -353,6 +334,24 @@ impl Context {
             );
         }
         ok
+    }
+
+    /// The presence state `x` names (`do-not-disturb`); an error listing the states (and
+    /// `unknown`, when `or_unknown` says a look may expect it) otherwise.
+    fn presence_state(&mut self, x: &Spanned<String>, or_unknown: bool) -> Option<Availability> {
+        let found = Availability::ALL
+            .into_iter()
+            .find(|a| kebab(a.label()) == x.value);
+        if found.is_none() {
+            let names: Vec<String> = or_unknown
+                .then(|| "unknown".to_string())
+                .into_iter()
+                .chain(Availability::ALL.iter().map(|a| kebab(a.label())))
+                .collect();
+            let known: Vec<&str> = names.iter().map(String::as_str).collect();
+            self.not_one_of(x, "a presence state", &known);
+        }
+        found
     }
 
     /// Reports `x` as not `what` (`a presence state`), listing `known` and the nearest.
