@@ -234,7 +234,12 @@ fn capture_folder(pcap: &Path, folder: &str) -> PathBuf {
     names.sort();
     assert_eq!(
         names,
-        ["alice.pcapng", "bob.pcapng", "service.pcapng"],
+        [
+            "alice.pcapng",
+            "bob.pcapng",
+            "edge.pcapng",
+            "service.pcapng"
+        ],
         "in {}",
         dir.display()
     );
@@ -462,16 +467,19 @@ fn same_seed_gives_the_same_captures_whatever_the_jobs() {
         [
             "jittery_call--seed4/alice.pcapng",
             "jittery_call--seed4/bob.pcapng",
+            "jittery_call--seed4/edge.pcapng",
             "jittery_call--seed4/service.pcapng",
             "lossy_call--seed3/alice.pcapng",
             "lossy_call--seed3/bob.pcapng",
+            "lossy_call--seed3/edge.pcapng",
             "lossy_call--seed3/service.pcapng"
         ]
     );
     for (name, bytes) in &fa {
         let (va, vb) = (seeded_view(bytes), seeded_view(&fb[name]));
-        // A participant's file holds the call's media; the service's only signaling.
-        let least = if name.ends_with("service.pcapng") {
+        // A participant's file holds the call's media; the service's only signaling, the
+        // edge's the relay allocations (and the ICE checks to them).
+        let least = if name.ends_with("service.pcapng") || name.ends_with("edge.pcapng") {
             10
         } else {
             1500

@@ -130,7 +130,9 @@ fn the_report_counts_every_packet_on_every_link_and_the_backup_on_its_link() {
     assert!(up.queue_high_water_bytes > 100_000);
     let second = |t: usize| &up.series[t];
     assert!(second(20).queue_high_water > 90 && second(20).queue_high_water_ms > 700.0);
-    assert!(second(5).queue_high_water <= 2 && second(40).queue_high_water <= 2);
+    // Before and after, only the call's own packets meet in the queue now and then (an RTP
+    // packet, an RTCP report and an ICE consent check leaving together): a handful at most.
+    assert!(second(5).queue_high_water <= 5 && second(40).queue_high_water <= 5);
     assert!(second(20).dropped > 0 && second(5).dropped == 0);
 }
 

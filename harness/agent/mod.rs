@@ -18,15 +18,18 @@
 
 pub mod account;
 pub mod fixed_crypto;
+pub mod gather;
 pub mod ice;
 pub mod media;
 pub mod peer;
+pub mod relay;
 pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
+use gather::{CandidateKind, Gathering, RelaySpec};
 use media::{OpusConfig, ReceiveConfig, ReceivePipeline, SendPipeline};
 use peer::{Peer, PeerConfig, PeerError};
 use signaling::{Envelope, SignalBody, Signaling};
@@ -216,6 +219,11 @@ pub struct CallLegConfig {
     /// The echo test service's side of a test call: every audio packet received is sent
     /// straight back (own sequence numbers, the sender's timing), nothing of its own.
     pub echo: bool,
+    /// The TURN servers to gather relay candidates from (none: host candidate only).
+    pub relays: Vec<RelaySpec>,
+    /// How long gathering may take before the offer (or answer) goes without the candidates
+    /// still missing, ns.
+    pub gather_timeout: u64,
 }
 
 /// Something the leg wants sent.
@@ -266,14 +274,22 @@ pub struct CallLeg {
     answered: bool,
     /// The peer connection is closed (after the hang-up grace period).
     closed: bool,
-    /// The selected candidate pair, read from the stack's statistics once connected.
-    candidate_pair: Option<String>,
     /// A re-offer (ICE restart) is waiting for its answer.
     reoffer_pending: bool,
     /// ICE restarts this leg started.
     pub ice_restarts: u64,
     /// When the peer connection closes after a hang-up, ns.
     close_at: Option<u64>,
+    /// Our candidates as they are gathered, and the relays behind them.
+    gathering: Gathering,
+    /// The caller was asked to start while gathering: it offers when gathering ends.
+    offer_wanted: bool,
+    /// The first offer, when it came before gathering ended (the callee answers then).
+    pending_offer: Option<String>,
+    /// The far end's candidates, from its description: (address, type, protocol).
+    remote_candidates: Vec<(SocketAddrV4, CandidateKind, String)>,
+    /// The path media last took: (our candidate's address, the far end's address).
+    path: Option<(SocketAddrV4, SocketAddrV4)>,
 }
 
 impl CallLeg {
@@ -310,7 +326,13 @@ impl CallLeg {
             doing: "creating the Opus decoder",
             source: rtc::shared::error::Error::Other(e.to_string()),
         })?;
+        let gathering = Gathering::start(now, cfg.media_addr, &cfg.relays, cfg.gather_timeout);
         Ok(CallLeg {
+            gathering,
+            offer_wanted: false,
+            pending_offer: None,
+            remote_candidates: Vec::new(),
+            path: None,
             signaling: Signaling::new(cfg.signaling_deadline),
             cfg,
             peer,
@@ -333,7 +355,6 @@ impl CallLeg {
             answered: false,
             closed: false,
             close_at: None,
-            candidate_pair: None,
             reoffer_pending: false,
             ice_restarts: 0,
         })
@@ -344,16 +365,33 @@ impl CallLeg {
         self.cfg.role
     }
 
+    /// The SSRC of the audio we send.
+    pub fn ssrc(&self) -> u32 {
+        self.cfg.ssrc
+    }
+
     /// Our media address.
     pub fn media_addr(&self) -> SocketAddrV4 {
         self.cfg.media_addr
     }
 
-    /// The caller places the call: creates the offer and sends it.
+    /// The caller places the call: creates the offer and sends it, once its candidates are
+    /// gathered (at once when they are).
     pub fn start(&mut self, now: u64) {
         if self.cfg.role != Role::Caller {
             return;
         }
+        if !self.gathering.is_done() {
+            self.offer_wanted = true;
+            self.pump(now);
+            return;
+        }
+        self.offer(now);
+        self.pump(now);
+    }
+
+    fn offer(&mut self, now: u64) {
+        self.offer_wanted = false;
         match self.peer.create_offer(now) {
             Ok(sdp) => {
                 self.offer_at = Some(now);
@@ -362,7 +400,34 @@ impl CallLeg {
             }
             Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
         }
-        self.pump(now);
+    }
+
+    /// Answers the far end's offer `sdp`.
+    fn answer(&mut self, now: u64, sdp: &str) {
+        match self.peer.answer(now, sdp) {
+            Ok(answer) => {
+                self.remote_candidates = gather::remote_candidates(sdp);
+                let answer = fixed_origin(&answer, self.cfg.ssrc);
+                self.signaling.send(now, SignalBody::Answer(answer))
+            }
+            Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
+        }
+    }
+
+    /// Takes in what the relays did; when gathering ends, sends what waited for it.
+    fn update_gathering(&mut self, now: u64) {
+        match self.gathering.update(now, Some(&mut self.peer)) {
+            Ok(true) if !self.ended => {
+                if self.offer_wanted {
+                    self.offer(now);
+                }
+                if let Some(sdp) = self.pending_offer.take() {
+                    self.answer(now, &sdp);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
+        }
     }
 
     /// Ends a call that has not connected, with the failure class its state shows: no answer
@@ -439,6 +504,17 @@ impl CallLeg {
             self.closed = true;
             self.close_at = None;
             self.peer.close();
+            self.gathering.release(self.ended_at.unwrap_or(0));
+            let from = self.cfg.media_addr;
+            for relay in self.gathering.relays_mut() {
+                while let Some((to, bytes)) = relay.poll_transmit() {
+                    self.out.push(Transmit::Media {
+                        from,
+                        to,
+                        bytes: BytesMut::from(&bytes[..]),
+                    });
+                }
+            }
         }
     }
 
@@ -489,20 +565,36 @@ impl CallLeg {
         }
     }
 
-    /// A media-path datagram arrived at our address.
+    /// A media-path datagram arrived at our address: from a relay server (TURN: what it relays
+    /// goes to the stack as arriving at the relayed address), or from the far end directly.
     pub fn handle_media(&mut self, now: u64, from: SocketAddrV4, bytes: BytesMut) {
         if self.closed {
             return;
         }
+        if let Some(relay) = self.gathering.relay_from(from) {
+            let local = relay.relayed();
+            let got = relay.handle_from_server(now, &bytes);
+            if let Some(local) = local {
+                for (peer, data) in got {
+                    self.take_in(now, local, peer, BytesMut::from(&data[..]));
+                }
+            }
+            self.update_gathering(now);
+        } else {
+            self.take_in(now, self.cfg.media_addr, from, bytes);
+        }
+        self.pump(now);
+    }
+
+    fn take_in(&mut self, now: u64, local: SocketAddrV4, from: SocketAddrV4, bytes: BytesMut) {
         if let Some(seq) = rtp_sequence(&bytes) {
             // Counted before SRTP's replay check, which drops network duplicates unseen.
             self.recv.on_arrival(seq);
         }
-        if let Err(e) = self.peer.handle_datagram(now, from, bytes) {
+        if let Err(e) = self.peer.handle_datagram_on(now, local, from, bytes) {
             // A datagram the stack rejects (corrupted, say) is dropped, as a real stack would.
             let _ = e;
         }
-        self.pump(now);
     }
 
     /// A signaling message arrived.
@@ -517,12 +609,10 @@ impl CallLeg {
                 if self.offer_at.is_none() {
                     self.offer_at = Some(now);
                 }
-                match self.peer.answer(now, &sdp) {
-                    Ok(answer) => {
-                        let answer = fixed_origin(&answer, self.cfg.ssrc);
-                        self.signaling.send(now, SignalBody::Answer(answer))
-                    }
-                    Err(e) => self.fail(now, FailureClass::StackError, e.to_string()),
+                if self.gathering.is_done() {
+                    self.answer(now, &sdp);
+                } else {
+                    self.pending_offer = Some(sdp);
                 }
             }
             Some(SignalBody::Answer(sdp))
@@ -532,6 +622,7 @@ impl CallLeg {
             {
                 self.answered = true;
                 self.reoffer_pending = false;
+                self.remote_candidates = gather::remote_candidates(&sdp);
                 if let Err(e) = self.peer.apply_answer(now, &sdp) {
                     self.fail(now, FailureClass::StackError, e.to_string());
                 }
@@ -566,6 +657,7 @@ impl CallLeg {
         min(self.close_at);
         if !self.closed {
             min(self.peer.poll_timeout());
+            min(self.gathering.poll_timeout());
         }
         if !self.ended {
             if self.sending {
@@ -590,6 +682,10 @@ impl CallLeg {
         }
         if self.close_at.is_some_and(|t| t <= now) {
             self.close();
+        }
+        if !self.closed && self.gathering.poll_timeout().is_some_and(|t| t <= now) {
+            self.gathering.handle_timeout(now);
+            self.update_gathering(now);
         }
         if !self.closed && self.peer.poll_timeout().is_some_and(|t| t <= now) {
             if let Err(e) = self.peer.handle_timeout(now) {
@@ -651,7 +747,6 @@ impl CallLeg {
         let st = self.peer.poll_events(now);
         if st.connected && self.connected_at.is_none() {
             self.connected_at = Some(now);
-            self.candidate_pair = self.peer.candidate_pair(now);
             // The echo service sends only what it hears.
             self.sending = !self.ended && !self.cfg.echo;
             self.send.start(now);
@@ -685,12 +780,29 @@ impl CallLeg {
         self.peer.take_rtt_samples(&mut self.rtt_samples);
         if !self.closed {
             // While closing, the stack may still answer (RTCP, STUN); media sending stopped.
-            while let Some((to, bytes)) = self.peer.poll_datagram() {
-                self.out.push(Transmit::Media {
-                    from: self.cfg.media_addr,
-                    to,
-                    bytes,
-                });
+            while let Some((local, to, bytes)) = self.peer.poll_datagram() {
+                if self.connected_at.is_some() && rtp_sequence(&bytes).is_some() {
+                    self.path = Some((local, to));
+                }
+                if local == self.cfg.media_addr {
+                    self.out.push(Transmit::Media {
+                        from: local,
+                        to,
+                        bytes,
+                    });
+                } else if let Some(relay) = self.gathering.relay_at(local) {
+                    relay.send_to(now, to, &bytes);
+                }
+            }
+            let from = self.cfg.media_addr;
+            for relay in self.gathering.relays_mut() {
+                while let Some((to, bytes)) = relay.poll_transmit() {
+                    self.out.push(Transmit::Media {
+                        from,
+                        to,
+                        bytes: BytesMut::from(&bytes[..]),
+                    });
+                }
             }
         }
         while let Some(env) = self.signaling.poll_send(now) {
@@ -718,9 +830,35 @@ impl CallLeg {
         &self.send
     }
 
-    /// The candidate pair in use (recorded when the call connected).
-    pub fn candidate_pair(&self) -> Option<&str> {
-        self.candidate_pair.as_deref()
+    /// The candidate pair media took last, as `local-type/transport -> remote-type/transport`
+    /// (e.g. `relay/tcp -> host/udp`: our relay candidate, reached over TCP, to the far end's
+    /// host candidate); None before the call connected.
+    pub fn candidate_pair(&self) -> Option<String> {
+        let (local, remote) = self.path?;
+        let l = self.gathering.local(local)?;
+        let r = self
+            .remote_candidates
+            .iter()
+            .find(|c| c.0 == remote)
+            .map(|c| format!("{}/{}", c.1.name(), c.2))
+            // A peer-reflexive address (learnt from a check, not in the description).
+            .unwrap_or_else(|| "prflx/udp".to_owned());
+        Some(format!("{}/{} -> {r}", l.kind.name(), l.transport))
+    }
+
+    /// The selected path: (our candidate, the far end's address).
+    pub fn path(&self) -> Option<(SocketAddrV4, SocketAddrV4)> {
+        self.path
+    }
+
+    /// Our candidates: what was gathered, when, and what failed.
+    pub fn candidates(&self) -> &[gather::LocalCandidate] {
+        &self.gathering.candidates
+    }
+
+    /// When gathering ended, ns.
+    pub fn gathered_at(&self) -> Option<u64> {
+        self.gathering.done_at
     }
 
     /// Peer connection milestones (time ns, name).

@@ -26,7 +26,9 @@ use rtc::peer_connection::event::RTCPeerConnectionEvent;
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, CandidateRelayConfig, RTCIceCandidate,
+};
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
@@ -303,6 +305,40 @@ impl Peer {
         self.create_offer(now)
     }
 
+    /// Adds a relay candidate: `relayed` on the relay `server`, reached over `transport`.
+    pub fn add_relay_candidate(
+        &mut self,
+        relayed: SocketAddrV4,
+        transport: super::relay::RelayTransport,
+        server: SocketAddrV4,
+    ) -> Result<(), PeerError> {
+        let candidate = CandidateRelayConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: relayed.ip().to_string(),
+                port: relayed.port(),
+                component: 1,
+                ..Default::default()
+            },
+            rel_addr: self.local.ip().to_string(),
+            rel_port: self.local.port(),
+            url: Some(format!("turn:{server}?transport={}", transport.name())),
+        }
+        .new_candidate_relay()
+        .map_err(ctx("making the relay candidate"))?;
+        let init = RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(ctx("encoding the relay candidate"))?;
+        self.pc
+            .add_local_candidate(init)
+            .map_err(ctx("adding the relay candidate"))
+    }
+
+    /// The remote description's SDP text, once set.
+    pub fn remote_sdp(&self) -> Option<&str> {
+        self.pc.remote_description().map(|d| d.sdp.as_str())
+    }
+
     /// Hands a datagram that arrived at our media address to the stack.
     pub fn handle_datagram(
         &mut self,
@@ -310,10 +346,22 @@ impl Peer {
         from: SocketAddrV4,
         bytes: BytesMut,
     ) -> Result<(), PeerError> {
+        self.handle_datagram_on(now, self.local, from, bytes)
+    }
+
+    /// Hands the stack a datagram that arrived at its candidate `local` (our host address,
+    /// or a relayed address when the relay brought it).
+    pub fn handle_datagram_on(
+        &mut self,
+        now: u64,
+        local: SocketAddrV4,
+        from: SocketAddrV4,
+        bytes: BytesMut,
+    ) -> Result<(), PeerError> {
         let msg = TaggedBytesMut {
             now: self.instant(now),
             transport: TransportContext {
-                local_addr: SocketAddr::V4(self.local),
+                local_addr: SocketAddr::V4(local),
                 peer_addr: SocketAddr::V4(from),
                 ecn: None,
                 transport_protocol: TransportProtocol::UDP,
@@ -323,12 +371,17 @@ impl Peer {
         self.pc.handle_read(msg).map_err(ctx("reading a datagram"))
     }
 
-    /// The next datagram the stack wants sent: (destination, bytes).
-    pub fn poll_datagram(&mut self) -> Option<(SocketAddrV4, BytesMut)> {
+    /// The next datagram the stack wants sent: (from which of our candidates, destination,
+    /// bytes).
+    pub fn poll_datagram(&mut self) -> Option<(SocketAddrV4, SocketAddrV4, BytesMut)> {
         loop {
             let msg = self.pc.poll_write()?;
             if let SocketAddr::V4(to) = msg.transport.peer_addr {
-                return Some((to, msg.message));
+                let from = match msg.transport.local_addr {
+                    SocketAddr::V4(a) => a,
+                    SocketAddr::V6(_) => self.local,
+                };
+                return Some((from, to, msg.message));
             }
         }
     }
@@ -454,43 +507,6 @@ impl Peer {
             out.extend_from_slice(&log.samples[self.rtt_seen..]);
             self.rtt_seen = log.samples.len();
         }
-    }
-
-    /// The selected ICE candidate pair as `local-type/protocol -> remote-type/protocol` (e.g.
-    /// `host/udp -> host/udp`); None before ICE selects one. The local side comes from the
-    /// stack's statistics; rtc 0.21 keeps no remote-candidate statistics, so the remote side is
-    /// read from the remote description's candidates (`?` when they differ in type).
-    pub fn candidate_pair(&mut self, now: u64) -> Option<String> {
-        use rtc::statistics::report::RTCStatsReportEntry as E;
-        let report = self
-            .pc
-            .get_stats(self.instant(now), rtc::statistics::StatsSelector::None);
-        let pair_id = report.transport()?.selected_candidate_pair_id.clone();
-        let pair = report.candidate_pairs().find(|p| p.stats.id == pair_id)?;
-        let local = match report.get(&format!("RTCLocalIceCandidate_{}", pair.local_candidate_id)) {
-            Some(E::LocalCandidate(c)) => {
-                format!("{}/{}", c.candidate_type, c.protocol.to_lowercase())
-            }
-            _ => return None,
-        };
-        let remote_sdp = self.pc.remote_description()?.sdp.clone();
-        let mut kinds = remote_sdp.lines().filter_map(|l| {
-            // a=candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type>
-            let rest = l.strip_prefix("a=candidate:")?;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let typ = f
-                .iter()
-                .position(|x| *x == "typ")
-                .and_then(|i| f.get(i + 1))?;
-            Some(format!("{typ}/{}", f.get(2)?.to_lowercase()))
-        });
-        let first = kinds.next()?;
-        let remote = if kinds.all(|k| k == first) {
-            first
-        } else {
-            "?".to_owned()
-        };
-        Some(format!("{local} -> {remote}"))
     }
 
     /// Closes the connection.

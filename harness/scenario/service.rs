@@ -492,28 +492,32 @@ impl Context {
         }]
     }
 
-    /// Refuses names the world reserves (the service's host and site) and `user` in a
-    /// template (a template is shared; an account is not).
+    /// Refuses names the world reserves (the service's and the edge's hosts and sites) and
+    /// `user` in a template (a template is shared; an account is not).
     pub(super) fn check_reserved(
         &mut self,
         participants: Option<&OrderedMap<Spanned<RawParticipant>>>,
         sites: Option<&[Spanned<String>]>,
         templates: Option<&OrderedMap<Spanned<RawParticipant>>>,
     ) {
-        let reserved = crate::sim::world::SERVICE_HOST;
         let names = participants
             .into_iter()
             .flat_map(|m| m.0.iter().map(|(k, _)| ("participant", k)))
             .chain(sites.into_iter().flatten().map(|k| ("site", k)));
         let mut errs = Vec::new();
         for (what, k) in names {
-            if k.value == reserved {
+            let owner = match k.value.as_str() {
+                crate::sim::world::SERVICE_HOST => "the calling service's host",
+                crate::sim::world::EDGE_HOST => "the conferencing edge (the media relay)",
+                _ => continue,
+            };
+            {
                 errs.push(
                     ScenarioError::at(
                         ErrorKind::BadValue,
                         &k.mark,
                         &k.path,
-                        format!("`{reserved}` is reserved for the calling service's host"),
+                        format!("`{}` is reserved for {owner}", k.value),
                     )
                     .expected(format!("another {what} name")),
                 );

@@ -1,7 +1,8 @@
 //! Checks that need more than one field: what the emulator would refuse when the world is
 //! built, found here with the file, line and field, so `validate` says it before `run` fails.
 //!
-//! - A firewall rule's `peer` must be an IPv4 address or a participant of the scenario.
+//! - A firewall rule's `peer` must be an IPv4 address, a participant of the scenario, or one
+//!   of the world's own hosts: `edge` (the media relay) or `service` (signaling).
 //! - A profile that changes address (a schedule entry with `address_change: true`) can only be
 //!   a participant's own access link: a site's shared uplink, or a site switching to such a
 //!   profile on the timeline, has no host whose address could change.
@@ -17,9 +18,11 @@ use std::net::Ipv4Addr;
 
 impl Context {
     /// Refuses each firewall rule (a node of `rules`, with its field path) whose `peer` is
-    /// neither an IPv4 address nor a participant of the scenario.
+    /// neither an IPv4 address, a participant of the scenario, nor the edge or the service.
     pub(super) fn check_firewall_peers(&mut self, rules: &[(Node, String)]) {
-        let participants = self.keys_of("participants");
+        let mut participants = self.keys_of("participants");
+        participants.push(crate::sim::world::EDGE_HOST.to_owned());
+        participants.push(crate::sim::world::SERVICE_HOST.to_owned());
         for (rule, path) in rules {
             let Some(peer) = rule.get("peer") else {
                 continue;
@@ -36,10 +39,13 @@ impl Context {
                     ErrorKind::UnknownName,
                     &peer.mark,
                     &format!("{path}.peer"),
-                    format!("firewall peer `{name}` is neither an IPv4 address nor a participant"),
+                    format!(
+                        "firewall peer `{name}` is neither an IPv4 address, a participant, nor \
+                         the edge or the service"
+                    ),
                 )
                 .expected(format!(
-                    "an IPv4 address like `10.0.0.2`, or a participant: {}",
+                    "an IPv4 address like `10.0.0.2`, or a host: {}",
                     list(&participants)
                 ))
                 .found(format!("`{name}`"))

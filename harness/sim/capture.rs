@@ -120,7 +120,7 @@ impl Capture {
             .participants
             .iter()
             .map(|p| p.name.as_str())
-            .chain([super::world::SERVICE_HOST])
+            .chain([super::world::SERVICE_HOST, super::world::EDGE_HOST])
             .collect();
         let cell = if s.matrix.is_empty() {
             String::new()

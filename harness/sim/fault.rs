@@ -30,7 +30,7 @@ const QUEUE_WORTH_SAYING_MS: f64 = 1.0;
 
 /// The packets the network follows for attribution: the calls' audio RTP.
 pub(crate) fn is_stream_packet(d: &Datagram<Wire>) -> bool {
-    matches!(&d.payload, Wire::Media(b) if super::is_audio_rtp(b))
+    matches!(&d.payload, Wire::Media(b) if super::is_audio_rtp(crate::agent::relay::unwrap_turn(b)))
 }
 
 /// Fills `links` and `fault` of every stream of `calls` (the calls that were placed, in
@@ -46,8 +46,16 @@ pub(crate) fn attribute(sim: &Sim, s: &Scenario, calls: &mut [CallReport]) {
                 callee_leg
             };
             let mut merged: Vec<FlowLinkStats> = Vec::new();
+            // The leg's own address, and its relayed address when its media went through the
+            // relay (the relay's flow towards the far end comes from there).
+            let relayed: Vec<_> = sim.legs[leg]
+                .candidates()
+                .iter()
+                .filter(|c| c.kind == crate::agent::gather::CandidateKind::Relay)
+                .filter_map(|c| c.addr)
+                .collect();
             for f in &flows {
-                if sim.leg_by_addr.get(&f.src) != Some(&leg) {
+                if sim.leg_by_addr.get(&f.src) != Some(&leg) && !relayed.contains(&f.src) {
                     continue;
                 }
                 for l in &f.links {

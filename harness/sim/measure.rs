@@ -610,7 +610,7 @@ pub(crate) fn scenario_report(
             offer_ms: ra.offer_at.map(ms),
             setup_ms,
             first_audio_ms,
-            candidate_pair: ra.candidate_pair().map(str::to_owned),
+            candidate_pair: ra.candidate_pair(),
             test_call,
             streams,
         });

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod capture;
+pub mod edge;
 mod fault;
 mod links;
 pub mod measure;
@@ -26,11 +27,13 @@ pub mod world;
 
 use crate::agent::account::Account;
 use crate::agent::media::{EncodedClip, OpusConfig};
+use crate::agent::relay::unwrap_turn;
 use crate::agent::{rtp_sequence, CallLeg, Role, Transmit};
 use crate::metrics::one_way::OneWayDelay;
 use crate::net::{Datagram, DeliveryKind, HostId, NetEvent, Network};
 use crate::report::model::ScenarioReport;
 use crate::scenario::{MediaMode, Scenario};
+use bytes::BytesMut;
 use service_host::ServiceHost;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -117,7 +120,9 @@ pub(crate) struct Sim {
     pub(crate) calls: Vec<CallSlot>,
     media_route: BTreeMap<(HostId, u16), usize>,
     /// Leg by its media address, to attribute the emulator's drops to streams.
-    leg_by_addr: BTreeMap<SocketAddrV4, usize>,
+    pub(crate) leg_by_addr: BTreeMap<SocketAddrV4, usize>,
+    /// Leg by the SSRC of the audio it sends (what follows a packet through a relay).
+    leg_by_ssrc: BTreeMap<u32, usize>,
     timers: BinaryHeap<Reverse<(u64, usize)>>,
     scheduled: Vec<Option<u64>>,
     pub(crate) events: Vec<NetEvent>,
@@ -142,6 +147,9 @@ pub(crate) struct Sim {
     account_scheduled: Vec<Option<u64>>,
     /// The calling service on its host.
     pub(crate) service: ServiceHost,
+    /// The conferencing edge (the media relay) on its host.
+    pub(crate) edge: edge::Edge,
+    edge_scheduled: Option<u64>,
     service_scheduled: Option<u64>,
     /// Calls placed while their caller was still signing in, waiting for it.
     waiting_calls: Vec<usize>,
@@ -168,6 +176,7 @@ pub(crate) struct Sim {
 /// Timer keys above the legs' indices: accounts, then the service host.
 const ACCOUNT_TIMER: usize = 1 << 40;
 const SERVICE_TIMER: usize = 1 << 41;
+const EDGE_TIMER: usize = 1 << 42;
 
 /// Send times remembered per leg: 1024 packets, 20 s of 20 ms audio.
 const SENT_RING: usize = 1024;
@@ -235,6 +244,16 @@ impl Sim {
             accounts.iter().map(|a| a.address.clone()).collect(),
             deadline,
         );
+        let edge_host = net.host_id(world::EDGE_HOST).ok_or_else(|| {
+            SimError::Network(crate::net::NetError::Topology(
+                "the edge host is missing".into(),
+            ))
+        })?;
+        let relay_users: Vec<(String, String)> = accounts
+            .iter()
+            .map(|a| edge::relay_credentials(seed, &a.address))
+            .collect();
+        let edge = edge::Edge::new(edge_host, world::EDGE_ADDR, &relay_users);
         let service_changes = world::service_changes(s);
         let contact = (0..s.participants.len())
             .map(|i| net.host_addr(HostId(i as u32)))
@@ -255,6 +274,7 @@ impl Sim {
             calls,
             media_route: BTreeMap::new(),
             leg_by_addr: BTreeMap::new(),
+            leg_by_ssrc: BTreeMap::new(),
             timers: BinaryHeap::new(),
             scheduled: Vec::new(),
             events: Vec::new(),
@@ -277,6 +297,8 @@ impl Sim {
             accounts,
             service,
             service_scheduled: None,
+            edge,
+            edge_scheduled: None,
             waiting_calls: Vec::new(),
             service_changes,
             contact,
@@ -335,6 +357,7 @@ impl Sim {
             self.one_way.push(OneWayDelay::default());
             self.media_route.insert((host, port), li);
             self.leg_by_addr.insert(self.legs[li].media_addr(), li);
+            self.leg_by_ssrc.insert(self.legs[li].ssrc(), li);
             idx[k] = li;
         }
         self.calls[ci].legs = Some((idx[0], idx[1]));
@@ -358,8 +381,9 @@ impl Sim {
         for t in out.drain(..) {
             let d = match t {
                 Transmit::Media { from, to, bytes } => {
-                    if is_audio_rtp(&bytes) {
-                        if let Some(seq) = rtp_sequence(&bytes) {
+                    let rtp = unwrap_turn(&bytes);
+                    if is_audio_rtp(rtp) {
+                        if let Some(seq) = rtp_sequence(rtp) {
                             self.sent_rtp[li][usize::from(seq) % SENT_RING] = now;
                         }
                     }
@@ -408,9 +432,13 @@ impl Sim {
             c.record(at, to_host, pcapng::Direction::Inbound, &d);
         }
         match d.payload {
+            Wire::Media(bytes) if to_host == self.edge.host => {
+                self.edge.handle_udp(at, d.src, d.dst, &bytes);
+                self.after_edge();
+            }
             Wire::Media(bytes) => {
                 if let Some(&li) = self.media_route.get(&(to_host, d.dst.port())) {
-                    self.note_one_way(li, at, d.src, &bytes);
+                    self.note_one_way(li, at, &bytes);
                     self.legs[li].handle_media(at, d.src, bytes);
                     self.after_touch(li);
                 }
@@ -452,8 +480,9 @@ impl Sim {
 
     /// Measures the one-way delay of an RTP packet from `src` arriving at leg `li` at `at` (its
     /// first copy only: a duplicate measures the duplication, not the path).
-    fn note_one_way(&mut self, li: usize, at: u64, src: SocketAddrV4, bytes: &[u8]) {
-        let (Some(&from), true) = (self.leg_by_addr.get(&src), is_audio_rtp(bytes)) else {
+    fn note_one_way(&mut self, li: usize, at: u64, bytes: &[u8]) {
+        let bytes = unwrap_turn(bytes);
+        let Some(&from) = audio_ssrc(bytes).and_then(|s| self.leg_by_ssrc.get(&s)) else {
             return;
         };
         let Some(seq) = rtp_sequence(bytes) else {
@@ -479,6 +508,8 @@ impl Sim {
         let mut next_call = 0;
         let mut next_change = 0;
         let mut next_check = 0;
+        self.edge.poll(self.now);
+        self.after_edge();
         // Every client starts, and signs in, when the scenario starts.
         for p in 0..self.accounts.len() {
             self.accounts[p].start(self.now);
@@ -568,10 +599,9 @@ impl Sim {
             }
             for d in self.net.take_drops() {
                 if let Wire::Media(bytes) = &d.datagram.payload {
-                    if is_audio_rtp(bytes) {
-                        if let Some(&li) = self.leg_by_addr.get(&d.datagram.src) {
-                            self.legs[li].rtp_dropped_by_network += 1;
-                        }
+                    let ssrc = audio_ssrc(unwrap_turn(bytes));
+                    if let Some(&li) = ssrc.and_then(|s| self.leg_by_ssrc.get(&s)) {
+                        self.legs[li].rtp_dropped_by_network += 1;
                     }
                 }
             }
@@ -622,7 +652,13 @@ impl Sim {
                     break;
                 }
                 self.timers.pop();
-                if li == SERVICE_TIMER {
+                if li == EDGE_TIMER {
+                    if self.edge_scheduled == Some(lt) {
+                        self.edge_scheduled = None;
+                        self.edge.poll(t);
+                        self.after_edge();
+                    }
+                } else if li == SERVICE_TIMER {
                     if self.service_scheduled == Some(lt) {
                         self.service_scheduled = None;
                         self.service.handle_timeout(t);
@@ -649,6 +685,25 @@ impl Sim {
                     self.scheduled[li] = Some(t + 1_000_000);
                     self.timers.push(Reverse((t + 1_000_000, li)));
                 }
+            }
+        }
+    }
+
+    /// Sends what the edge produced and reschedules its timer.
+    fn after_edge(&mut self) {
+        let now = self.now;
+        let host = self.edge.host;
+        let out: Vec<_> = self.edge.drain().collect();
+        for (from, to, bytes) in out {
+            let len = bytes.len() as u32;
+            let d = Datagram::udp(from, to, len, Wire::Media(BytesMut::from(&bytes[..])));
+            self.send_datagram(host, d);
+        }
+        let t = self.edge.poll_timeout().map(|t| t.max(now));
+        if t != self.edge_scheduled {
+            self.edge_scheduled = t;
+            if let Some(t) = t {
+                self.timers.push(Reverse((t, EDGE_TIMER)));
             }
         }
     }
@@ -705,6 +760,11 @@ fn receive_config(s: &Scenario) -> crate::agent::media::ReceiveConfig {
         }
     }
     cfg
+}
+
+/// The SSRC of an RTP packet of our Opus payload type.
+fn audio_ssrc(b: &[u8]) -> Option<u32> {
+    is_audio_rtp(b).then(|| u32::from_be_bytes([b[8], b[9], b[10], b[11]]))
 }
 
 /// True for an RTP packet of our Opus payload type (SRTP leaves the header in the clear; RTCP

@@ -25,6 +25,22 @@ pub const SERVICE_HOST: &str = "service";
 /// The service host's address: outside the participants' 10.0.0.0/16.
 pub const SERVICE_ADDR: Ipv4Addr = Ipv4Addr::new(10, 254, 0, 1);
 
+/// The name of the conferencing edge's host (and of its site): the media relay (TURN on UDP
+/// 3478) clients gather relay candidates from; no participant or site may be called this.
+pub const EDGE_HOST: &str = "edge";
+
+/// The edge's address: beside the service, outside the participants' 10.0.0.0/16.
+pub const EDGE_ADDR: Ipv4Addr = Ipv4Addr::new(10, 254, 0, 2);
+
+/// The edge's one-way distance from every site, ns: a data centre 10 ms away, so a relayed
+/// path is 20 ms longer each way than the direct one between two hosts (documented in the
+/// README; the direct path between two sites has no core delay unless a scenario gives one).
+pub const EDGE_DELAY: &str = "10ms";
+
+/// How long a client gathers candidates before it offers or answers without the missing
+/// ones, ns.
+pub const GATHER_TIMEOUT_NS: u64 = 3_000_000_000;
+
 /// How long a signaling message (to or from the service) may go unacknowledged, ns.
 pub const SIGNALING_DEADLINE_NS: u64 = 20_000_000_000;
 
@@ -161,7 +177,26 @@ impl Sim {
             hangup_grace: 1_000_000_000,
             rtcp_seed: sub_seed(s, "rtcp"),
             echo,
+            relays: self.relays_for(host),
+            gather_timeout: GATHER_TIMEOUT_NS,
         }
+    }
+}
+
+impl Sim {
+    /// The relay servers a client on `host` gathers from, with the credentials the service
+    /// gave its account (the echo service on the service host needs none).
+    fn relays_for(&self, host: HostId) -> Vec<crate::agent::gather::RelaySpec> {
+        let Some(account) = self.accounts.get(host.0 as usize) else {
+            return Vec::new();
+        };
+        let (user, password) = super::edge::relay_credentials(self.seed, &account.address);
+        vec![crate::agent::gather::RelaySpec {
+            transport: crate::agent::relay::RelayTransport::Udp,
+            server: SocketAddrV4::new(EDGE_ADDR, super::edge::TURN_UDP_PORT),
+            user,
+            password,
+        }]
     }
 }
 
@@ -252,11 +287,36 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
         access: crate::net::LinkProfile::ideal("datacenter"),
         firewall: Vec::new(),
     });
+    // The conferencing edge, in its own data centre at a distance from everyone.
+    sites.push(SiteConfig {
+        name: EDGE_HOST.into(),
+        shared: None,
+        cross_traffic: Vec::new(),
+    });
+    hosts.push(HostConfig {
+        name: EDGE_HOST.into(),
+        site: EDGE_HOST.into(),
+        addr: EDGE_ADDR,
+        access: edge_profile(),
+        firewall: Vec::new(),
+    });
     NetworkConfig {
         sites,
         core: None,
         core_paths: Vec::new(),
         hosts,
+    }
+}
+
+/// The edge host's access link: [`EDGE_DELAY`] each way, nothing else.
+fn edge_profile() -> crate::net::LinkProfile {
+    let both: crate::net::config::DirectionConfig =
+        serde_yaml::from_str(&format!("{{ delay: {EDGE_DELAY} }}")).unwrap_or_default();
+    crate::net::LinkProfile {
+        name: "edge-datacenter".into(),
+        description: "the conferencing edge, a data centre 10 ms from every site".into(),
+        both: Some(both),
+        ..crate::net::LinkProfile::ideal("edge-datacenter")
     }
 }
 

@@ -1,0 +1,392 @@
+//! A call leg's TURN client (RFC 8656): one allocation on the edge's relay, over UDP or over a
+//! TCP connection, glued to the WebRTC stack as a relay candidate.
+//!
+//! The protocol is `turn-client-proto`'s (sans-IO, it refreshes the allocation, permissions and
+//! channels by itself and retries a stale nonce); this file is the glue. What the stack writes
+//! from the relayed address goes to [`RelayClient::send_to`]: the first datagram to a peer
+//! address installs a permission for its IP and asks for a channel, datagrams wait for the
+//! permission (a TURN server drops data to a peer without one), then go as ChannelData once the
+//! channel is bound (4 bytes of overhead) or as Send indications until then (36 bytes). What the
+//! server relays in comes out of [`RelayClient::handle_from_server`] as (peer, bytes), for the
+//! stack to read as arriving at the relayed address.
+//!
+//! Over UDP the client speaks from the leg's media socket, as real clients do (one socket for
+//! the host and the relay candidate). Over TCP it writes a byte stream that the leg's TCP
+//! connection to the server carries; TURN-over-TCP framing is the client's.
+//!
+//! ```
+//! use callharness::agent::relay::{RelayClient, RelayTransport};
+//! let local = "10.0.0.1:50000".parse().unwrap();
+//! let server = "10.254.0.2:3478".parse().unwrap();
+//! let mut c = RelayClient::new(RelayTransport::Udp, local, server, "alice", "secret");
+//! c.poll(0);
+//! let (to, first) = c.poll_transmit().unwrap(); // the Allocate request
+//! assert_eq!(to, server);
+//! assert_eq!(&first[..2], &[0x00, 0x03]); // STUN method Allocate, class request
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+use turn_client_proto::api::{TurnConfig, TurnEvent, TurnPollRet, TurnRecvRet};
+use turn_client_proto::client::TurnClient;
+use turn_client_proto::prelude::*;
+use turn_client_proto::stun::agent::Transmit;
+use turn_client_proto::stun::Instant;
+use turn_client_proto::tcp::TurnClientTcp;
+use turn_client_proto::types::{TransportType, TurnCredentials};
+use turn_client_proto::udp::TurnClientUdp;
+
+/// How the client reaches the relay server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RelayTransport {
+    /// UDP to the server's 3478.
+    Udp,
+    /// A TCP connection to the server's 443.
+    Tcp,
+}
+
+impl RelayTransport {
+    /// The name reports use: `udp`, `tcp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RelayTransport::Udp => "udp",
+            RelayTransport::Tcp => "tcp",
+        }
+    }
+}
+
+/// Where the allocation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationState {
+    /// Asked for, no answer yet.
+    Pending,
+    /// Allocated at this relayed address.
+    Allocated(SocketAddrV4),
+    /// Refused or timed out.
+    Failed,
+}
+
+/// Datagrams waiting for a permission are capped per peer (a stack keeps trying; a relay that
+/// never grants the permission must not grow memory).
+const MAX_WAITING: usize = 64;
+
+/// See the module docs.
+pub struct RelayClient {
+    client: TurnClient,
+    transport: RelayTransport,
+    server: SocketAddrV4,
+    state: AllocationState,
+    /// Peer IPs a permission was asked for, and whether it is installed.
+    permissions: BTreeMap<IpAddr, bool>,
+    /// Peers a channel was asked for.
+    channels: BTreeSet<SocketAddrV4>,
+    /// Data for peers whose permission is not installed yet.
+    waiting: BTreeMap<IpAddr, Vec<(SocketAddrV4, Vec<u8>)>>,
+    /// To the server: datagrams (UDP) or stream bytes (TCP), with the destination.
+    out: VecDeque<(SocketAddrV4, Vec<u8>)>,
+    wake: Option<u64>,
+    /// Bytes relayed to peers and received from them (payload, without TURN framing).
+    pub sent_bytes: u64,
+    pub received_bytes: u64,
+}
+
+fn instant(ns: u64) -> Instant {
+    Instant::from_nanos(ns.min(i64::MAX as u64) as i64)
+}
+
+fn v4(a: SocketAddr) -> Option<SocketAddrV4> {
+    match a {
+        SocketAddr::V4(a) => Some(a),
+        SocketAddr::V6(_) => None,
+    }
+}
+
+impl RelayClient {
+    /// A client that asks `server` for a UDP allocation from `local` over `transport`, with
+    /// long-term credentials `user` / `password`.
+    pub fn new(
+        transport: RelayTransport,
+        local: SocketAddrV4,
+        server: SocketAddrV4,
+        user: &str,
+        password: &str,
+    ) -> Self {
+        let mut config = TurnConfig::new(TurnCredentials::new(user, password));
+        config.set_allocation_transport(TransportType::Udp);
+        let (l, s) = (SocketAddr::V4(local), SocketAddr::V4(server));
+        let client = match transport {
+            RelayTransport::Udp => TurnClient::from(TurnClientUdp::allocate(l, s, config)),
+            RelayTransport::Tcp => TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+        };
+        RelayClient {
+            client,
+            transport,
+            server,
+            state: AllocationState::Pending,
+            permissions: BTreeMap::new(),
+            channels: BTreeSet::new(),
+            waiting: BTreeMap::new(),
+            out: VecDeque::new(),
+            wake: None,
+            sent_bytes: 0,
+            received_bytes: 0,
+        }
+    }
+
+    /// How the client reaches its server.
+    pub fn transport(&self) -> RelayTransport {
+        self.transport
+    }
+
+    /// The relay server's address.
+    pub fn server(&self) -> SocketAddrV4 {
+        self.server
+    }
+
+    /// The allocation's state.
+    pub fn state(&self) -> AllocationState {
+        self.state
+    }
+
+    /// The relayed address, once allocated.
+    pub fn relayed(&self) -> Option<SocketAddrV4> {
+        match self.state {
+            AllocationState::Allocated(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Bytes (a datagram over UDP, part of the stream over TCP) that came from the server;
+    /// returns the peers' data it carried, in arrival order.
+    pub fn handle_from_server(&mut self, now: u64, bytes: &[u8]) -> Vec<(SocketAddrV4, Vec<u8>)> {
+        let mut got = Vec::new();
+        let t = Transmit {
+            data: bytes,
+            transport: match self.transport {
+                RelayTransport::Udp => TransportType::Udp,
+                RelayTransport::Tcp => TransportType::Tcp,
+            },
+            from: SocketAddr::V4(self.server),
+            to: self.client.local_addr(),
+        };
+        match self.client.recv(t, instant(now)) {
+            TurnRecvRet::PeerData(d) => {
+                if let Some(p) = v4(d.peer) {
+                    got.push((p, d.data().to_vec()));
+                }
+            }
+            TurnRecvRet::Handled | TurnRecvRet::Ignored(_) | TurnRecvRet::PeerIcmp { .. } => {}
+        }
+        // Over TCP one read may hold several messages: the client keeps the rest.
+        while let Some(d) = self.client.poll_recv(instant(now)) {
+            if let Some(p) = v4(d.peer) {
+                got.push((p, d.data().to_vec()));
+            }
+        }
+        for (_, d) in &got {
+            self.received_bytes += d.len() as u64;
+        }
+        self.poll(now);
+        got
+    }
+
+    /// Sends `data` to `peer` through the relay (held until the peer's permission exists).
+    pub fn send_to(&mut self, now: u64, peer: SocketAddrV4, data: &[u8]) {
+        if self.relayed().is_none() {
+            return;
+        }
+        let ip = IpAddr::V4(*peer.ip());
+        match self.permissions.get(&ip) {
+            Some(true) => {
+                if self.channels.insert(peer) {
+                    let _ = self.client.bind_channel(
+                        TransportType::Udp,
+                        SocketAddr::V4(peer),
+                        instant(now),
+                    );
+                }
+                self.write(now, peer, data);
+            }
+            Some(false) => self.hold(ip, peer, data),
+            None => {
+                if self
+                    .client
+                    .create_permission(TransportType::Udp, ip, instant(now))
+                    .is_ok()
+                {
+                    self.permissions.insert(ip, false);
+                    self.hold(ip, peer, data);
+                }
+            }
+        }
+        self.poll(now);
+    }
+
+    fn hold(&mut self, ip: IpAddr, peer: SocketAddrV4, data: &[u8]) {
+        let q = self.waiting.entry(ip).or_default();
+        if q.len() < MAX_WAITING {
+            q.push((peer, data.to_vec()));
+        }
+    }
+
+    fn write(&mut self, now: u64, peer: SocketAddrV4, data: &[u8]) {
+        if let Ok(Some(t)) =
+            self.client
+                .send_to(TransportType::Udp, SocketAddr::V4(peer), data, instant(now))
+        {
+            self.sent_bytes += data.len() as u64;
+            let t = t.build();
+            if let Some(to) = v4(t.to) {
+                self.out.push_back((to, t.data));
+            }
+        }
+    }
+
+    /// Runs the client's timers and takes in its events; call after every input.
+    pub fn poll(&mut self, now: u64) {
+        loop {
+            let mut progressed = false;
+            while let Some(ev) = self.client.poll_event() {
+                progressed = true;
+                self.on_event(now, ev);
+            }
+            while let Some(t) = self.client.poll_transmit(instant(now)) {
+                progressed = true;
+                if let Some(to) = v4(t.to) {
+                    self.out.push_back((to, t.data.to_vec()));
+                }
+            }
+            match self.client.poll(instant(now)) {
+                TurnPollRet::WaitUntil(t) => {
+                    let t = t.as_nanos().max(0) as u64;
+                    // The client answers "now" while it has events queued: drain them first.
+                    if t <= now && progressed {
+                        continue;
+                    }
+                    self.wake = Some(t.max(now + 1));
+                }
+                TurnPollRet::Closed => {
+                    if self.state == AllocationState::Pending {
+                        self.state = AllocationState::Failed;
+                    }
+                    self.wake = None;
+                }
+                // TCP allocations (RFC 6062) are never asked for.
+                TurnPollRet::AllocateTcpSocket { .. } | TurnPollRet::TcpClose { .. } => {
+                    self.wake = Some(now + 1);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: u64, ev: TurnEvent) {
+        match ev {
+            TurnEvent::AllocationCreated(_, addr) => {
+                if let Some(a) = v4(addr) {
+                    self.state = AllocationState::Allocated(a);
+                }
+            }
+            TurnEvent::AllocationCreateFailed(_) => self.state = AllocationState::Failed,
+            TurnEvent::PermissionCreated(_, ip) => {
+                self.permissions.insert(ip, true);
+                for (peer, data) in self.waiting.remove(&ip).unwrap_or_default() {
+                    if self.channels.insert(peer) {
+                        let _ = self.client.bind_channel(
+                            TransportType::Udp,
+                            SocketAddr::V4(peer),
+                            instant(now),
+                        );
+                    }
+                    self.write(now, peer, &data);
+                }
+            }
+            TurnEvent::PermissionCreateFailed(_, ip) => {
+                self.permissions.remove(&ip);
+                self.waiting.remove(&ip);
+            }
+            TurnEvent::ChannelCreateFailed(_, peer) => {
+                if let Some(p) = v4(peer) {
+                    self.channels.remove(&p);
+                }
+            }
+            TurnEvent::ChannelCreated(..)
+            | TurnEvent::TcpConnected(_)
+            | TurnEvent::TcpConnectFailed(_) => {}
+        }
+    }
+
+    /// The next thing to send to the server: (destination, bytes).
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddrV4, Vec<u8>)> {
+        self.out.pop_front()
+    }
+
+    /// When the client next needs [`RelayClient::poll`], ns.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match self.state {
+            AllocationState::Failed => None,
+            _ => self.wake,
+        }
+    }
+
+    /// Releases the allocation (a Refresh with lifetime 0), as a client does at hang-up.
+    pub fn release(&mut self, now: u64) {
+        if self.relayed().is_some() {
+            let _ = self.client.delete(instant(now));
+            self.poll(now);
+        }
+    }
+}
+
+/// The datagram inside TURN framing: the payload of a ChannelData message (RFC 8656 12.4) or
+/// the DATA attribute of a Send or Data indication (RFC 8656 10-11); anything else is
+/// returned as it is. For following a stream's packets through the relay.
+pub fn unwrap_turn(b: &[u8]) -> &[u8] {
+    match b.first() {
+        // Channel numbers 0x4000-0x4FFF: 2 bytes channel, 2 bytes length, the data.
+        Some(0x40..=0x4f) if b.len() >= 4 => {
+            let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
+            b.get(4..4 + len).unwrap_or(b)
+        }
+        // A STUN indication (class bits 0b01) of Send (0x006) or Data (0x007).
+        Some(0x00) if b.len() >= 20 && (b[1] == 0x16 || b[1] == 0x17) => {
+            let mut at = 20;
+            while at + 4 <= b.len() {
+                let kind = u16::from_be_bytes([b[at], b[at + 1]]);
+                let len = usize::from(u16::from_be_bytes([b[at + 2], b[at + 3]]));
+                if kind == 0x0013 {
+                    return b.get(at + 4..at + 4 + len).unwrap_or(b);
+                }
+                at += 4 + len.div_ceil(4) * 4;
+            }
+            b
+        }
+        _ => b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap_turn;
+
+    #[test]
+    fn channel_data_and_indications_are_unwrapped_and_nothing_else() {
+        let rtp = [0x80u8, 111, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 9, 9];
+        let mut cd = vec![0x40, 0x01, 0, rtp.len() as u8];
+        cd.extend_from_slice(&rtp);
+        cd.extend_from_slice(&[0, 0]); // padding over TCP
+        assert_eq!(unwrap_turn(&cd), &rtp);
+        // A Data indication: header, an XOR-PEER-ADDRESS (8 bytes), then DATA.
+        let mut ind = vec![0x00, 0x17, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+        ind.extend_from_slice(&[7; 12]);
+        ind.extend_from_slice(&[0x00, 0x12, 0, 8, 0, 1, 0, 0, 1, 2, 3, 4]);
+        ind.extend_from_slice(&[0x00, 0x13, 0, rtp.len() as u8]);
+        ind.extend_from_slice(&rtp);
+        assert_eq!(unwrap_turn(&ind), &rtp);
+        assert_eq!(unwrap_turn(&rtp), &rtp);
+        let binding = [0x00u8, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0];
+        assert_eq!(unwrap_turn(&binding), &binding);
+    }
+}

@@ -1,0 +1,167 @@
+//! The conferencing edge on its host: a TURN relay (RFC 8656) that also answers STUN Binding
+//! requests (what clients gather server-reflexive candidates from).
+//!
+//! The protocol is `turn-server-proto`'s: one `TurnServer` per listening transport (UDP 3478
+//! here); this file gives it sockets on the emulated network. An Allocate gets the next free
+//! relayed port on the edge's address (from 49152, in order, so a seed gives the same ports);
+//! what a peer sends to a relayed port goes to the server instance that allocated it.
+//! Credentials are the service's: every account gets a long-term user on the relay
+//! (see [`relay_credentials`]).
+
+use crate::net::HostId;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use turn_server_proto::api::{TurnServerApi, TurnServerPollRet};
+use turn_server_proto::server::TurnServer;
+use turn_server_proto::stun::agent::Transmit;
+use turn_server_proto::stun::Instant;
+use turn_server_proto::types::TransportType;
+
+/// The relay's UDP port (STUN and TURN).
+pub const TURN_UDP_PORT: u16 = 3478;
+/// The realm the relay authenticates in.
+pub const REALM: &str = "callharness";
+/// First relayed port the edge hands out.
+const FIRST_RELAYED_PORT: u16 = 49_152;
+
+/// The long-term relay credentials the service gives the account `address`: the user is the
+/// address, the password derived from the run's seed (the service and its edge share them).
+pub fn relay_credentials(seed: u64, address: &str) -> (String, String) {
+    let p = crate::sim::sub_seed(seed, &format!("relay-password:{address}"));
+    (address.to_owned(), format!("{p:016x}"))
+}
+
+fn instant(ns: u64) -> Instant {
+    Instant::from_nanos(ns.min(i64::MAX as u64) as i64)
+}
+
+fn v4(a: SocketAddr) -> Option<SocketAddrV4> {
+    match a {
+        SocketAddr::V4(a) => Some(a),
+        SocketAddr::V6(_) => None,
+    }
+}
+
+/// See the module docs.
+pub struct Edge {
+    pub host: HostId,
+    addr: Ipv4Addr,
+    servers: Vec<TurnServer>,
+    /// Relayed port -> the server instance that allocated it.
+    relayed: BTreeMap<u16, usize>,
+    next_port: u16,
+    wake: Option<u64>,
+    /// UDP datagrams to send: (from, to, bytes).
+    out: Vec<(SocketAddrV4, SocketAddrV4, Vec<u8>)>,
+    /// Allocations made (for the report).
+    pub allocations: u64,
+}
+
+impl Edge {
+    /// The edge on `host` at `addr`, its relay accepting `users` (user, password).
+    pub fn new(host: HostId, addr: Ipv4Addr, users: &[(String, String)]) -> Edge {
+        let mut udp = TurnServer::new(
+            TransportType::Udp,
+            SocketAddr::V4(SocketAddrV4::new(addr, TURN_UDP_PORT)),
+            REALM.to_owned(),
+        );
+        for (u, p) in users {
+            udp.add_user(u.clone(), p.clone());
+        }
+        Edge {
+            host,
+            addr,
+            servers: vec![udp],
+            relayed: BTreeMap::new(),
+            next_port: FIRST_RELAYED_PORT,
+            wake: Some(0),
+            out: Vec::new(),
+            allocations: 0,
+        }
+    }
+
+    /// A UDP datagram arrived at the edge (to its relay port or to a relayed port).
+    pub fn handle_udp(&mut self, now: u64, from: SocketAddrV4, to: SocketAddrV4, bytes: &[u8]) {
+        let server = if to.port() == TURN_UDP_PORT {
+            Some(0)
+        } else {
+            self.relayed.get(&to.port()).copied()
+        };
+        let Some(si) = server else {
+            return;
+        };
+        let t = Transmit {
+            data: bytes,
+            transport: TransportType::Udp,
+            from: SocketAddr::V4(from),
+            to: SocketAddr::V4(to),
+        };
+        if let Some(reply) = self.servers[si].recv(t, instant(now)) {
+            let reply = reply.build();
+            if let (Some(f), Some(t)) = (v4(reply.from), v4(reply.to)) {
+                self.out.push((f, t, reply.data));
+            }
+        }
+        self.poll(now);
+    }
+
+    /// Runs the servers' timers and answers their requests for sockets.
+    pub fn poll(&mut self, now: u64) {
+        let mut wake = u64::MAX;
+        for si in 0..self.servers.len() {
+            loop {
+                match self.servers[si].poll(instant(now)) {
+                    TurnServerPollRet::AllocateSocket {
+                        transport,
+                        listen_addr,
+                        client_addr,
+                        allocation_transport,
+                        family,
+                    } => {
+                        let port = self.next_port;
+                        self.next_port =
+                            self.next_port.checked_add(1).unwrap_or(FIRST_RELAYED_PORT);
+                        self.relayed.insert(port, si);
+                        self.allocations += 1;
+                        self.servers[si].allocated_socket(
+                            transport,
+                            listen_addr,
+                            client_addr,
+                            allocation_transport,
+                            family,
+                            Ok(SocketAddr::V4(SocketAddrV4::new(self.addr, port))),
+                            instant(now),
+                        );
+                    }
+                    TurnServerPollRet::WaitUntil(t) => {
+                        wake = wake.min((t.as_nanos().max(0) as u64).max(now + 1));
+                        break;
+                    }
+                    TurnServerPollRet::SocketClose { listen_addr, .. } => {
+                        if let Some(a) = v4(listen_addr) {
+                            self.relayed.remove(&a.port());
+                        }
+                    }
+                    // Peer TCP connections (RFC 6062) are not offered.
+                    TurnServerPollRet::TcpConnect { .. } | TurnServerPollRet::TcpClose { .. } => {}
+                }
+            }
+            while let Some(t) = self.servers[si].poll_transmit(instant(now)) {
+                if let (Some(f), Some(to)) = (v4(t.from), v4(t.to)) {
+                    self.out.push((f, to, t.data));
+                }
+            }
+        }
+        self.wake = (wake != u64::MAX).then_some(wake);
+    }
+
+    /// When the edge next needs [`Edge::poll`], ns.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.wake
+    }
+
+    /// Takes the datagrams the edge sends.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, (SocketAddrV4, SocketAddrV4, Vec<u8>)> {
+        self.out.drain(..)
+    }
+}

@@ -1,0 +1,103 @@
+//! Calls through the conferencing edge's TURN relay: a call whose direct path is blocked
+//! connects through a relay candidate and measures the relayed path's round trip; a call with
+//! a direct path keeps it; with the edge blocked as well, nothing is left.
+
+mod common;
+use callharness::net::Network;
+use callharness::sim::world;
+use common::{run, scenario, stream};
+
+/// Alice and Bob on `clean` (10 ms each way per access link); `bob_rules` is Bob's firewall.
+fn call_with(bob_rules: &str, alice_rules: &str) -> String {
+    format!(
+        r#"
+name: relay
+description: a call whose direct path may be blocked by Bob's firewall
+duration: 20s
+participants:
+  alice: {{ network: clean, firewall: [{alice_rules}] }}
+  bob: {{ network: clean, firewall: [{bob_rules}] }}
+calls:
+  - {{ caller: alice, callee: bob, at: 1s, duration: 18s, expect: connected }}
+"#
+    )
+}
+
+/// The direct UDP path between the two is blocked; each can reach the edge.
+const NO_DIRECT: &str = "{ action: block, proto: udp, peer: alice }";
+
+#[test]
+fn a_call_without_a_direct_path_goes_through_the_relay_at_the_relayed_paths_round_trip() {
+    let s = scenario(&call_with(NO_DIRECT, ""));
+    let r = run(&s, 3);
+    let call = &r.calls[0];
+    assert!(call.connected, "{call:?}");
+    // Bob's host candidate cannot be reached and cannot reach Alice: the pair that works is
+    // Alice's host candidate with Bob's relay candidate, or Alice's relay with Bob's.
+    let pair = call.candidate_pair.as_deref().unwrap_or("");
+    assert!(pair.contains("relay/udp"), "{pair}");
+
+    // The relayed round trip, from the emulator's path delays: alice -> edge -> bob and
+    // back, each leg of it an access link of 10 ms and the edge's own 10 ms.
+    let net: Network<()> = Network::new(&world::network_config(&s), 1, &[]).unwrap();
+    let h = |n: &str| net.host_id(n).unwrap();
+    let (a, b, e) = (h("alice"), h("bob"), h(world::EDGE_HOST));
+    let relayed_ns =
+        net.path_delay(a, e) + net.path_delay(e, b) + net.path_delay(b, e) + net.path_delay(e, a);
+    let relayed_ms = relayed_ns as f64 / 1e6;
+    assert_eq!(
+        relayed_ms, 80.0,
+        "4 access links of 10 ms and the edge's 10 ms, twice"
+    );
+    for from in ["alice", "bob"] {
+        let st = stream(&r, from);
+        let rtt = st.rtt_ms.expect("RTCP round trips");
+        assert!((rtt - relayed_ms).abs() < 1.0, "{from}: RTT {rtt} ms");
+        let one_way = st.one_way_delay_ms.expect("measured in simulation");
+        assert!(
+            (one_way - relayed_ms / 2.0).abs() < 1.0,
+            "{from}: {one_way} ms"
+        );
+        assert_eq!(st.lost, 0, "{from}");
+        assert!(st.packets_received > 700, "{from}: {}", st.packets_received);
+    }
+    // rtc accepts a relay pair only 2 s after checks began (its relay acceptance wait), as
+    // real clients hold out for a direct pair.
+    assert!(call.setup_ms.is_some_and(|s| s > 2000.0), "{call:?}");
+}
+
+#[test]
+fn a_call_with_a_direct_path_keeps_it_although_it_gathered_a_relay_candidate() {
+    let s = scenario(&call_with("", ""));
+    let r = run(&s, 3);
+    let call = &r.calls[0];
+    assert!(call.connected);
+    assert_eq!(call.candidate_pair.as_deref(), Some("host/udp -> host/udp"));
+    for from in ["alice", "bob"] {
+        let rtt = stream(&r, from).rtt_ms.unwrap();
+        assert!((rtt - 40.0).abs() < 1.0, "{from}: {rtt}");
+    }
+    // The offer waited for the relay allocation: two Allocate requests to the edge, 40 ms
+    // round trips (the first is challenged for credentials, RFC 8656 section 7.2), the second
+    // sent 50 ms after the first (turn-client-proto spaces new STUN transactions 50 ms apart),
+    // so its answer is back at 90 ms.
+    let offer = call.offer_ms.unwrap() - call.start_ms as f64;
+    assert!(
+        (offer - 90.0).abs() < 1.0,
+        "offer {offer} ms after the call started"
+    );
+}
+
+#[test]
+fn with_the_edge_blocked_too_a_call_without_a_direct_path_fails_ice() {
+    let bob = format!("{NO_DIRECT}, {{ action: block, peer: edge }}");
+    // The call is not hung up: it fails when its client gives up connecting (30 s).
+    let text = call_with(&bob, "{ action: block, peer: edge }")
+        .replace("duration: 20s", "duration: 40s")
+        .replace("duration: 18s, expect: connected", "expect: ice-failed");
+    let r = run(&scenario(&text), 3);
+    let call = &r.calls[0];
+    assert!(!call.connected);
+    let f = call.failure.as_ref().expect("a failure");
+    assert_eq!(f.class, "ice-failed", "{f:?}");
+}
