@@ -276,6 +276,7 @@ fn connected_call(
         setup_ms: Some(182.0),
         first_audio_ms: Some(243.5),
         candidate_pair: Some(pair.to_string()),
+        candidates: Vec::new(),
         test_call: None,
         streams,
     }
@@ -537,6 +538,7 @@ fn interrupted() -> ScenarioReport {
                 setup_ms: None,
                 first_audio_ms: None,
                 candidate_pair: None,
+                candidates: Vec::new(),
                 test_call: None,
                 streams: vec![],
             },

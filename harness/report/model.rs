@@ -261,12 +261,42 @@ pub struct CallReport {
     pub setup_ms: Option<f64>,
     /// Offer created to the first audio frame played at the callee, ms.
     pub first_audio_ms: Option<f64>,
-    /// ICE candidate pair in use: local and remote candidate type and protocol (e.g. `host/udp`).
+    /// ICE candidate pair media took: the caller's candidate type and its transport, then the
+    /// callee's (`host/udp -> host/udp`; `relay/tcp -> host/udp`: the caller's relay
+    /// candidate, reached over TCP, to the callee's host candidate).
     pub candidate_pair: Option<String>,
+    /// Every candidate each side gathered, with the time it took, and those that failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<CandidateReport>,
     /// A call to the echo test service: what it tells the user (TEST-CALL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_call: Option<TestCallReport>,
     pub streams: Vec<StreamReport>,
+}
+
+/// One ICE candidate a side of a call gathered (or failed to).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CandidateReport {
+    /// The participant whose candidate it is.
+    pub side: String,
+    /// `host`, `srflx` or `relay`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `udp`; for a relay candidate, the transport to the relay server (`udp`, `tcp`).
+    pub transport: String,
+    /// Its address (a relay candidate's relayed address), when gathered.
+    pub address: Option<String>,
+    /// The server it was gathered from (STUN or TURN), for srflx and relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Gathering start to this candidate, ms (null: not gathered).
+    pub gathered_ms: Option<f64>,
+    /// Why it was not gathered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// The candidate the call's media used.
+    #[serde(default)]
+    pub selected: bool,
 }
 
 /// One direction of media of one call.

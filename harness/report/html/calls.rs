@@ -95,6 +95,42 @@ pub(super) fn write_calls(h: &mut String, calls: &[CallReport]) {
         );
     }
     h.push_str("</tbody></table></div>");
+    write_candidates(h, calls);
+}
+
+/// The ICE candidates each side gathered: what, from where, how long it took, what failed
+/// and which one the media used. Folded away (a long list on big scenarios).
+fn write_candidates(h: &mut String, calls: &[crate::report::model::CallReport]) {
+    let n: usize = calls.iter().map(|c| c.candidates.len()).sum();
+    if n == 0 {
+        return;
+    }
+    let _ = write!(
+        h,
+        r#"<details><summary>ICE candidates · {n}</summary><div class="tablewrap"><table><thead><tr><th>Call</th><th>Side</th><th>Type</th><th>Address</th><th>Server</th><th class="num">Gathered in</th><th>Result</th></tr></thead><tbody>"#
+    );
+    for c in calls {
+        for k in &c.candidates {
+            let result = match (&k.failed, k.selected) {
+                (Some(why), _) => format!(r#"<td class="bad">{}</td>"#, esc(why)),
+                (None, true) => r#"<td class="ok">used by the media</td>"#.to_string(),
+                (None, false) => "<td>gathered</td>".to_string(),
+            };
+            let _ = write!(
+                h,
+                r#"<tr><td>{} → {}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td class="num">{}</td>{result}</tr>"#,
+                esc(&c.caller),
+                esc(&c.callee),
+                esc(&k.side),
+                esc(&k.kind),
+                esc(&k.transport),
+                k.address.as_deref().map_or_else(|| "—".to_string(), esc),
+                k.server.as_deref().map_or_else(|| "—".to_string(), esc),
+                unit(k.gathered_ms, 0, " ms"),
+            );
+        }
+    }
+    h.push_str("</tbody></table></div></details>");
 }
 
 /// "Where the failures point": the scope finding and the candidates behind it.

@@ -20,6 +20,7 @@ fn call(caller: &str, callee: &str, ok: bool) -> CallReport {
         setup_ms: None,
         first_audio_ms: None,
         candidate_pair: None,
+        candidates: Vec::new(),
         test_call: None,
         streams: Vec::new(),
     }
