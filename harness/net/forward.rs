@@ -9,13 +9,18 @@
 //! inbound firewall or a destination address the host no longer has). So for every link,
 //! packets in = delivered + dropped + still inside when the counters are read.
 //!
+//! A packet that crosses a site's NAT (`site_nat.rs`) is translated between two links: when it
+//! leaves its sender's access link (source), and when it is about to enter its receiver's
+//! access link (destination; that link is known only then). A NAT's drop is counted on the
+//! link the packet left to reach it, as a drop inside that link (like an inbound firewall's).
+//!
 //! A duplicate made by a link is not one of that link's packets (it is counted in its
 //! `duplicates`): neither delivered nor dropped there, and never in the drop record. On the
 //! links after, it is a packet like any other.
 
 use crate::net::firewall::{Flow, RuleDirection, TcpBlock, Verdict};
 use crate::net::link::{DropReason, PacketMeta, Transmit};
-use crate::net::topology::{DropRecord, EventKind, Network};
+use crate::net::topology::{DropRecord, EventKind, Network, Owner};
 use crate::net::watch::NOT_WATCHED;
 use crate::net::Nanos;
 
@@ -27,13 +32,21 @@ pub(crate) const MAX_HOPS: usize = 5;
 /// `copy_hop` of a datagram that is not a duplicate.
 const ORIGINAL: u8 = u8::MAX;
 
+/// `nat` flag: its source is translated when it leaves its sender's access link.
+pub(crate) const NAT_OUT: u8 = 1;
+/// `nat` flag: it goes to a NAT's public address; the NAT picks the host (and so the last
+/// link) when it reaches the site.
+pub(crate) const NAT_IN: u8 = 2;
+/// The last link of a route, and the destination host, while a NAT has not chosen them.
+pub(crate) const PENDING: u32 = u32::MAX;
+
 /// A datagram inside the network.
 pub(crate) struct InFlight<P> {
     pub(crate) d: Datagram<P>,
     /// Destination host.
-    to: usize,
-    route: [u32; MAX_HOPS],
-    len: u8,
+    pub(crate) to: usize,
+    pub(crate) route: [u32; MAX_HOPS],
+    pub(crate) len: u8,
     /// The next hop to enter (so `hop - 1` is the link it is in while travelling).
     hop: u8,
     /// When it entered the link it is in.
@@ -44,6 +57,8 @@ pub(crate) struct InFlight<P> {
     copy_hop: u8,
     /// The watched flow it belongs to ([`NOT_WATCHED`] for most).
     pub(crate) watch: u32,
+    /// The NAT crossings still ahead ([`NAT_OUT`], [`NAT_IN`]); 0 for most.
+    pub(crate) nat: u8,
 }
 
 impl<P> InFlight<P> {
@@ -60,13 +75,14 @@ impl<P> InFlight<P> {
             reset,
             copy_hop: ORIGINAL,
             watch,
+            nat: 0,
         }
     }
 }
 
 /// Where, relative to a link's models, a drop happened (who has counted it so far).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     /// Before the link's models ran: the link has not counted the packet in yet.
     Before,
     /// By the link's models: the link counted it in and dropped.
@@ -90,31 +106,38 @@ impl<P: Clone> Network<P> {
         }
     }
 
-    fn release(&mut self, slot: usize) -> Option<InFlight<P>> {
+    pub(crate) fn release(&mut self, slot: usize) -> Option<InFlight<P>> {
         let f = self.inflight[slot].take();
         self.free.push(slot);
         f
     }
 
     pub(crate) fn route(&self, src: usize, dst: usize) -> ([u32; MAX_HOPS], usize) {
+        let h = &self.hosts[dst];
+        self.route_to(src, h.site, h.down as u32)
+    }
+
+    /// The route from host `src` to site `b`, ending on link `last` (the receiver's access
+    /// link, or [`PENDING`]).
+    fn route_to(&self, src: usize, b: usize, last: u32) -> ([u32; MAX_HOPS], usize) {
         let mut r = [0u32; MAX_HOPS];
         let mut n = 0;
-        let mut push = |l: usize| {
-            r[n] = l as u32;
+        let mut push = |l: u32| {
+            r[n] = l;
             n += 1;
         };
-        push(self.hosts[src].up);
-        let (a, b) = (self.hosts[src].site, self.hosts[dst].site);
+        push(self.hosts[src].up as u32);
+        let a = self.hosts[src].site;
         if a != b {
             if let Some((up, _)) = self.sites[a].shared {
-                push(up);
+                push(up as u32);
             }
-            push(self.core[a * self.sites.len() + b]);
+            push(self.core[a * self.sites.len() + b] as u32);
             if let Some((_, down)) = self.sites[b].shared {
-                push(down);
+                push(down as u32);
             }
         }
-        push(self.hosts[dst].down);
+        push(last);
         (r, n)
     }
 
@@ -130,7 +153,11 @@ impl<P: Clone> Network<P> {
             src_port: f.d.src.port(),
             dst_port: f.d.dst.port(),
             peer_addr: peer,
-            peer_host: self.owners.get(&peer).map(|&h| HostId(h as u32)),
+            peer_host: self
+                .owners
+                .get(&peer)
+                .and_then(|o| o.host())
+                .map(|h| HostId(h as u32)),
         }
     }
 
@@ -140,7 +167,7 @@ impl<P: Clone> Network<P> {
     }
 
     /// Counts a drop of `f` on `link` (as `stage` says it still needs counting) and records it.
-    fn dropped(
+    pub(crate) fn dropped(
         &mut self,
         f: &InFlight<P>,
         link: usize,
@@ -177,7 +204,7 @@ impl<P: Clone> Network<P> {
         let Some(f) = self.inflight[slot].as_ref() else {
             return;
         };
-        let Some(&src) = self.owners.get(f.d.src.ip()) else {
+        let Some(&Owner::Host(src)) = self.owners.get(f.d.src.ip()) else {
             self.unroutable += 1;
             self.release(slot);
             return;
@@ -198,8 +225,21 @@ impl<P: Clone> Network<P> {
                 Verdict::Allow => None,
             }
         };
-        let dst = self.owners.get(f.d.dst.ip()).copied();
-        let refused = refused.or(dst.is_none().then_some((DropReason::NoRoute, None)));
+        let here = self.hosts[src].site;
+        // Where it goes: a host (its site), or a NAT's public address (its site; the host
+        // is the NAT's choice).
+        let dst = self.owners.get(f.d.dst.ip()).map(|&o| match o {
+            Owner::Host(h) => (self.hosts[h].site, Some(h)),
+            Owner::Nat(s) => (s, None),
+        });
+        let unroutable = match dst {
+            None => Some(DropReason::NoRoute),
+            Some((site, Some(_))) if site != here && self.sites[site].nat.is_some() => {
+                Some(DropReason::PrivateAddress)
+            }
+            _ => None,
+        };
+        let refused = refused.or(unroutable.map(|why| (why, None)));
         if let Some((why, how)) = refused {
             let Some(f) = self.release(slot) else { return };
             self.dropped(&f, up, 0, Stage::Before, why, t);
@@ -213,12 +253,21 @@ impl<P: Clone> Network<P> {
             }
             return;
         }
-        let Some(dst) = dst else { return };
-        let (route, len) = self.route(src, dst);
+        let Some((site, host)) = dst else { return };
+        let (last, to) = match host {
+            Some(h) => (self.hosts[h].down as u32, h),
+            None => (PENDING, PENDING as usize),
+        };
+        let (route, len) = self.route_to(src, site, last);
+        let mut nat = if host.is_none() { NAT_IN } else { 0 };
+        if (site != here || host.is_none()) && self.sites[here].nat.is_some() {
+            nat |= NAT_OUT;
+        }
         if let Some(f) = self.inflight[slot].as_mut() {
-            f.to = dst;
+            f.to = to;
             f.route = route;
             f.len = len as u8;
+            f.nat = nat;
         }
         self.enter_hop(slot, t);
     }
@@ -231,6 +280,7 @@ impl<P: Clone> Network<P> {
         if hop > 0 {
             let prev = f.route[hop - 1] as usize;
             let (entered, made_here, watch) = (f.entered, f.copy_hop as usize == hop - 1, f.watch);
+            let (size, nat) = (f.d.size, f.nat);
             if self.links[prev].was_down_during(entered, t) {
                 if let Some(f) = self.release(slot) {
                     self.dropped(
@@ -248,8 +298,10 @@ impl<P: Clone> Network<P> {
                 self.arrive(slot, t);
                 return;
             }
+            if nat != 0 && !self.cross_nat(slot, hop, t) {
+                return;
+            }
             if !made_here {
-                let size = f.d.size;
                 self.links[prev].count_delivered(t, size);
             }
             if watch != NOT_WATCHED {

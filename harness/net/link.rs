@@ -60,11 +60,21 @@ pub enum DropReason {
     NoRoute,
     /// Corrupted in transit (and discarded by the receiver's checksum).
     Corrupt,
+    /// Sent from another site to a private address of a site behind a NAT (not routable
+    /// from outside it).
+    PrivateAddress,
+    /// Reached a NAT's public address on a port with no live mapping (never made, or
+    /// expired), or left a NAT that had no free port for it.
+    NatNoMapping,
+    /// Reached a NAT's public address on a mapped port whose filter refused its source.
+    NatFiltered,
+    /// Sent to its own site's public address by a NAT without hairpinning.
+    NatHairpin,
 }
 
 impl DropReason {
     /// Number of reasons (the length of the counters' array).
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 13;
     /// Every reason, in the fixed order counters print them.
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Loss,
@@ -76,10 +86,15 @@ impl DropReason {
         DropReason::AddressChanged,
         DropReason::NoRoute,
         DropReason::Corrupt,
+        DropReason::PrivateAddress,
+        DropReason::NatNoMapping,
+        DropReason::NatFiltered,
+        DropReason::NatHairpin,
     ];
 
     /// The reason's name in reports: `loss`, `queue`, `codel`, `mtu`, `outage`, `firewall`,
-    /// `address-changed`, `no-route`, `corrupt`.
+    /// `address-changed`, `no-route`, `corrupt`, `private-address`, `nat-no-mapping`,
+    /// `nat-filtered`, `nat-hairpin`.
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::Loss => "loss",
@@ -91,6 +106,10 @@ impl DropReason {
             DropReason::AddressChanged => "address-changed",
             DropReason::NoRoute => "no-route",
             DropReason::Corrupt => "corrupt",
+            DropReason::PrivateAddress => "private-address",
+            DropReason::NatNoMapping => "nat-no-mapping",
+            DropReason::NatFiltered => "nat-filtered",
+            DropReason::NatHairpin => "nat-hairpin",
         }
     }
 }

@@ -10,8 +10,8 @@
 //!   (delay and jitter, loss, rate or trace-driven capacity with a finite queue and drop-tail or
 //!   CoDel, overhead and MTU, duplication, corruption, TCP encapsulation, outages).
 //! - [`Network`]: hosts on sites, joined by access links, shared site links with cross-traffic
-//!   and core paths; host firewalls; schedules of phases, outages and address changes. This is
-//!   what the simulation loop drives.
+//!   and core paths; host firewalls; NATs on sites (RFC 4787 mapping and filtering); schedules
+//!   of phases, outages and address changes. This is what the simulation loop drives.
 //!
 //! ```
 //! use callharness::net::{Network, NetworkConfig, Datagram, profiles::find_profile};
@@ -49,6 +49,8 @@ pub mod link;
 pub mod link_counters;
 pub mod loss;
 pub mod mtu;
+pub mod nat;
+pub mod nat_config;
 pub mod network_config;
 mod one_key;
 pub mod profiles;
@@ -56,6 +58,7 @@ pub mod queue;
 mod queue_config;
 pub mod rng;
 pub mod schedule;
+mod site_nat;
 pub mod timeline;
 pub mod topology;
 pub mod trace;
@@ -74,6 +77,8 @@ pub use error::NetError;
 pub use firewall::{FirewallAction, FirewallRule, TcpBlock};
 pub use link::{DropReason, Link, LinkCounters, LinkSecond, PacketMeta, Transmit};
 pub use loss::LossConfig;
+pub use nat::{NatCounters, NatMapping, NatProto};
+pub use nat_config::{NatBehavior, NatConfig, NatType};
 pub use queue::{AqmConfig, QueueLimit};
 pub use schedule::{PhaseSet, ScheduleEntry};
 pub use timeline::NetEvent;

@@ -5,7 +5,7 @@
 //! use callharness::net::NetworkConfig;
 //! let cfg: NetworkConfig = serde_yaml::from_str(r#"
 //! sites:
-//!   - { name: home, shared: { name: dsl, up: { rate: 1Mbit } } }
+//!   - { name: home, shared: { name: dsl, up: { rate: 1Mbit } }, nat: port-restricted }
 //!   - { name: dc }
 //! core: { name: wan, both: { delay: 20ms } }
 //! hosts:
@@ -18,6 +18,7 @@
 use crate::net::config::LinkProfile;
 use crate::net::cross::CrossTrafficFlow;
 use crate::net::firewall::FirewallRule;
+use crate::net::nat_config::NatConfig;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
@@ -49,6 +50,11 @@ pub struct SiteConfig {
     /// Cross-traffic on the shared link.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cross_traffic: Vec<CrossTrafficFlow>,
+    /// A NAT hiding the site's hosts behind one public address (`nat.rs`, `site_nat.rs`):
+    /// a preset name (`symmetric`) or the full map. None: the hosts are reachable from
+    /// everywhere at their own addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat: Option<NatConfig>,
 }
 
 /// The core path between two sites: the profile's `up` is `a` → `b`, `down` is `b` → `a`

@@ -356,7 +356,8 @@ impl<P: Clone> Network<P> {
             let old = self.hosts[h].addr;
             if let Some(new) = self.next_free_address(old) {
                 self.hosts[h].addr = new;
-                self.owners.insert(new, h);
+                self.owners
+                    .insert(new, crate::net::topology::Owner::Host(h));
                 self.events.push_back(NetEvent::AddressChanged {
                     host: HostId(h as u32),
                     old,

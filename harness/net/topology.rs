@@ -6,6 +6,13 @@
 //! B.down; across sites, A.up, site A's shared up (if any), core A→B, site B's shared down (if
 //! any), B.down. It enters each link when it leaves the previous one.
 //!
+//! A site with a NAT (`nat:`) hides its hosts behind its public address
+//! ([`Network::site_public_addr`]): a packet leaving the site is translated when it leaves
+//! the sender's access link, one entering it when it is about to enter the receiver's (the
+//! NAT chooses the receiver by its mapping); another site's packet to a private address of the
+//! site is dropped (`private-address`). Deliveries carry the translated addresses. See
+//! `site_nat.rs` for where and how, `nat.rs` for the RFC 4787 behaviours.
+//!
 //! The network is sans-IO: the caller owns the clock. It sends datagrams, asks when the
 //! next internal event is due, advances to a time, and collects deliveries and events:
 //!
@@ -43,6 +50,7 @@ use crate::net::error::NetError;
 use crate::net::firewall::Firewall;
 use crate::net::forward::InFlight;
 use crate::net::link::{DropReason, Link, LinkCounters};
+use crate::net::nat::Nat;
 use crate::net::rng::link_seed;
 use crate::net::trace::TraceCache;
 use crate::net::watch::{Watch, WatchedFlow, NOT_WATCHED};
@@ -68,6 +76,28 @@ pub(crate) struct HostState {
 pub(crate) struct SiteState {
     pub(crate) name: String,
     pub(crate) shared: Option<(usize, usize)>,
+    /// The NAT hiding the site's hosts, if it has one (`site_nat.rs`).
+    pub(crate) nat: Option<Nat>,
+}
+
+/// What an address belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A host (its index): its address now, or one it had.
+    Host(usize),
+    /// The NAT of a site (its index): its public address.
+    Nat(usize),
+}
+
+impl Owner {
+    /// The host, if the address is a host's.
+    #[inline]
+    pub(crate) fn host(self) -> Option<usize> {
+        match self {
+            Owner::Host(h) => Some(h),
+            Owner::Nat(_) => None,
+        }
+    }
 }
 
 /// What a queued internal event does.
@@ -134,7 +164,7 @@ pub struct Network<P> {
     pub(crate) sites: Vec<SiteState>,
     /// Core link index for each ordered pair of sites, `a * sites + b`.
     pub(crate) core: Vec<usize>,
-    pub(crate) owners: BTreeMap<Ipv4Addr, usize>,
+    pub(crate) owners: BTreeMap<Ipv4Addr, Owner>,
     pub(crate) heap: BinaryHeap<Event>,
     seq: u64,
     pub(crate) inflight: Vec<Option<InFlight<P>>>,
@@ -180,6 +210,7 @@ impl<P: Clone> Network<P> {
             sites.push(SiteState {
                 name: s.name.clone(),
                 shared: None,
+                nat: None,
             });
         }
         let mut hosts = Vec::new();
@@ -199,7 +230,7 @@ impl<P: Clone> Network<P> {
                     h.name
                 )));
             }
-            if let Some(&other) = owners.get(&h.addr) {
+            if let Some(&Owner::Host(other)) = owners.get(&h.addr) {
                 let other: &HostState = &hosts[other];
                 return Err(NetError::Topology(format!(
                     "hosts {} and {} both have address {}",
@@ -209,7 +240,7 @@ impl<P: Clone> Network<P> {
             h.access.validate()?;
             let up = add(format!("{}.up", h.name), &h.access, true, &mut traces)?;
             let down = add(format!("{}.down", h.name), &h.access, false, &mut traces)?;
-            owners.insert(h.addr, hosts.len());
+            owners.insert(h.addr, Owner::Host(hosts.len()));
             hosts.push(HostState {
                 name: h.name.clone(),
                 addr: h.addr,
@@ -236,6 +267,7 @@ impl<P: Clone> Network<P> {
                 sites[i].shared = Some((up, down));
             }
         }
+        crate::net::site_nat::build_nats(cfg, &mut sites, &mut owners)?;
         let n = sites.len();
         let ideal = LinkProfile::ideal("ideal");
         let mut core = vec![usize::MAX; n * n];

@@ -10,6 +10,7 @@ use super::model::*;
 use super::raw::{Opaque, RawScenario, ThresholdList};
 use super::threshold::{named_set, named_set_names, Threshold};
 use super::yaml::{self, Mark, Node, NodeKind};
+use crate::net::NatConfig;
 use crate::units::Dur;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -371,9 +372,19 @@ impl Context {
                     None
                 }
             };
+            // A NAT: every mistake in it at its own field.
+            let nat = s.value.nat.as_ref().and_then(|o| {
+                let node = self.opaque_node(o)?;
+                let (nat, errs) = deserialize_all::<NatConfig>(&node, &o.at.path, MAX_ERRORS);
+                for e in errs {
+                    self.push(ScenarioError::from_de(e, &node.mark));
+                }
+                nat
+            });
             sites.push(Site {
                 name: k.value.clone(),
                 shared,
+                nat,
             });
         }
 
@@ -423,6 +434,7 @@ impl Context {
                 Site {
                     name: DEFAULT_SITE.to_string(),
                     shared: None,
+                    nat: None,
                 },
             );
         }

@@ -31,7 +31,8 @@
 //!
 //! Conventions a scenario author needs:
 //! - Participants without `site:` are on the default site `internet`, whose path is ideal; a
-//!   declared site may give a `shared:` uplink profile all its participants go through.
+//!   declared site may give a `shared:` uplink profile all its participants go through, and a
+//!   `nat:` they are behind (a preset like `symmetric`, or the map of its RFC 4787 settings).
 //! - `overrides:` replace fields of the profile: inside `up`/`down`/`both`, each field is
 //!   replaced whole (`loss: { random: { rate: 2% } }` replaces the profile's loss model).
 //! - Templates: `templates:` in the file, or `templates/NAME.yaml` beside it; a participant's
@@ -124,5 +125,7 @@ pub fn json_schema() -> serde_json::Value {
 mod input_tests;
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod nat_tests;
 #[cfg(test)]
 mod tests;

@@ -82,6 +82,8 @@ pub struct Site {
     pub name: String,
     /// The shared uplink's profile name and profile (overrides applied).
     pub shared: Option<(String, LinkProfile)>,
+    /// The NAT its participants are behind, if any.
+    pub nat: Option<crate::net::NatConfig>,
 }
 
 /// One participant: a host on a site behind its access link.

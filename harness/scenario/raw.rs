@@ -132,7 +132,7 @@ pub enum JitterBufferModeText {
     Fixed,
 }
 
-/// A site: a place several participants share, with an optional shared uplink.
+/// A site: a place several participants share, with an optional shared uplink and NAT.
 #[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSite {
@@ -140,6 +140,9 @@ pub struct RawSite {
     pub shared: Option<Spanned<String>>,
     /// Changes to the shared profile.
     pub overrides: Option<Opaque<ProfileBody>>,
+    /// A NAT its participants are behind: `full-cone`, `restricted-cone`, `port-restricted`,
+    /// `symmetric`, or `{ mapping: ..., filtering: ..., public: ..., udp_timeout: ... }`.
+    pub nat: Option<Opaque<NatText>>,
 }
 
 /// One call.
@@ -440,6 +443,10 @@ pub type ProfileBody = crate::net::LinkProfile;
 /// A firewall rule: read by the loader as the emulator's
 /// [`FirewallRule`](crate::net::FirewallRule), whose schema it has.
 pub type FirewallRuleText = crate::net::FirewallRule;
+
+/// A site's NAT: read by the loader as the emulator's
+/// [`NatConfig`](crate::net::NatConfig), whose schema it has.
+pub type NatText = crate::net::NatConfig;
 
 /// Schema of a value whose type depends on the field it sets (`set: { up.delay: 80ms }`).
 #[derive(Debug, Clone)]

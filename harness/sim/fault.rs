@@ -282,6 +282,10 @@ fn reason_words(sim: &Sim, link: &str, reason: &str) -> String {
         "address-changed" => "sent to an old address",
         "no-route" => "no route",
         "corrupt" => "corrupted",
+        "private-address" => "sent to a private address behind a NAT",
+        "nat-no-mapping" => "no NAT mapping for it",
+        "nat-filtered" => "refused by a NAT's filter",
+        "nat-hairpin" => "NAT without hairpinning",
         other => other,
     }
     .to_string()

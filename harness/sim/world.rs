@@ -250,14 +250,14 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
             name: site.name.clone(),
             shared: site.shared.as_ref().map(|(_, p)| p.clone()),
             cross_traffic: Vec::new(),
+            nat: site.nat.clone(),
         })
         .collect();
     for p in &s.participants {
         if !sites.iter().any(|x| x.name == p.site) {
             sites.push(SiteConfig {
                 name: p.site.clone(),
-                shared: None,
-                cross_traffic: Vec::new(),
+                ..SiteConfig::default()
             });
         }
     }
@@ -277,8 +277,7 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
     // to it is each client's own network (its access link, its site's uplink).
     sites.push(SiteConfig {
         name: SERVICE_HOST.into(),
-        shared: None,
-        cross_traffic: Vec::new(),
+        ..SiteConfig::default()
     });
     hosts.push(HostConfig {
         name: SERVICE_HOST.into(),
