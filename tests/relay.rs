@@ -101,3 +101,70 @@ fn with_the_edge_blocked_too_a_call_without_a_direct_path_fails_ice() {
     let f = call.failure.as_ref().expect("a failure");
     assert_eq!(f.class, "ice-failed", "{f:?}");
 }
+
+/// Alice and Bob at two homes, each behind a NAT of type `nat`.
+fn behind_nats(nat: &str) -> String {
+    format!(
+        r#"
+name: nat-{nat}
+description: two homes behind {nat} NATs
+duration: 20s
+sites:
+  home-a: {{ nat: {nat} }}
+  home-b: {{ nat: {nat} }}
+participants:
+  alice: {{ network: clean, site: home-a }}
+  bob: {{ network: clean, site: home-b }}
+calls:
+  - {{ caller: alice, callee: bob, at: 1s, duration: 18s, expect: connected }}
+"#
+    )
+}
+
+#[test]
+fn behind_cone_nats_the_call_goes_direct_through_the_reflexive_addresses() {
+    for nat in ["full-cone", "restricted-cone", "port-restricted"] {
+        let r = run(&scenario(&behind_nats(nat)), 3);
+        let call = &r.calls[0];
+        assert!(call.connected, "{nat}: {call:?}");
+        // Each side learnt its public address from the edge (the Allocate answer's mapped
+        // address) and offered it; the checks punch through the other's NAT.
+        for side in ["alice", "bob"] {
+            let srflx = call
+                .candidates
+                .iter()
+                .find(|c| c.side == side && c.kind == "srflx")
+                .unwrap_or_else(|| panic!("{nat}: {side} has no srflx candidate"));
+            assert!(
+                srflx
+                    .address
+                    .as_deref()
+                    .unwrap_or("")
+                    .starts_with("203.0.113."),
+                "{nat}: {srflx:?}"
+            );
+        }
+        assert_eq!(
+            call.candidate_pair.as_deref(),
+            Some("host/udp -> srflx/udp"),
+            "{nat}"
+        );
+        for from in ["alice", "bob"] {
+            let rtt = stream(&r, from).rtt_ms.unwrap();
+            assert!((rtt - 40.0).abs() < 1.0, "{nat} {from}: {rtt}");
+        }
+    }
+}
+
+#[test]
+fn behind_two_symmetric_nats_only_the_relay_joins_them() {
+    let r = run(&scenario(&behind_nats("symmetric")), 3);
+    let call = &r.calls[0];
+    assert!(call.connected, "{call:?}");
+    let pair = call.candidate_pair.as_deref().unwrap_or("");
+    assert!(pair.contains("relay/udp"), "{pair}");
+    for from in ["alice", "bob"] {
+        let rtt = stream(&r, from).rtt_ms.unwrap();
+        assert!((rtt - 80.0).abs() < 1.0, "{from}: {rtt}");
+    }
+}

@@ -125,6 +125,8 @@ impl Gathering {
     /// (when given); ends gathering when every relay has settled or the deadline passed.
     /// Returns true when gathering ended in this call.
     pub fn update(&mut self, now: u64, mut peer: Option<&mut Peer>) -> Result<bool, PeerError> {
+        let host = self.candidates[0].addr;
+        let mut reflexive = Vec::new();
         for (ri, r) in self.relays.iter().enumerate() {
             let c = &mut self.candidates[self.relay_candidate[ri]];
             if c.gathered_at.is_some() || c.failed.is_some() {
@@ -134,6 +136,15 @@ impl Gathering {
                 AllocationState::Allocated(addr) if self.done_at.is_none() => {
                     c.addr = Some(addr);
                     c.gathered_at = Some(now);
+                    // Over UDP the server saw our media socket: behind a NAT, that is our
+                    // server-reflexive address (a redundant one, equal to the host's, is not
+                    // offered: RFC 8445 section 5.1.3).
+                    if let Some(m) = r.mapped().filter(|m| Some(*m) != host) {
+                        reflexive.push((m, r.server(), c.started_at));
+                        if let Some(p) = peer.as_deref_mut() {
+                            p.add_srflx_candidate(m, r.server())?;
+                        }
+                    }
                     if let Some(p) = peer.as_deref_mut() {
                         p.add_relay_candidate(addr, r.transport(), r.server())?;
                     }
@@ -141,6 +152,19 @@ impl Gathering {
                 AllocationState::Allocated(_) => c.failed = Some("allocated after gathering ended"),
                 AllocationState::Failed => c.failed = Some("allocation refused or timed out"),
                 AllocationState::Pending => {}
+            }
+        }
+        for (m, server, started_at) in reflexive {
+            if !self.candidates.iter().any(|c| c.addr == Some(m)) {
+                self.candidates.push(LocalCandidate {
+                    kind: CandidateKind::ServerReflexive,
+                    transport: "udp",
+                    addr: Some(m),
+                    server: Some(server),
+                    started_at,
+                    gathered_at: Some(now),
+                    failed: None,
+                });
             }
         }
         if self.done_at.is_some() {
@@ -210,9 +234,12 @@ impl Gathering {
         }
     }
 
-    /// Our candidate at `local`, if it is one of ours.
+    /// Our candidate at `local`, if it is one of ours (what the stack sends from: the host
+    /// address or a relayed one; a server-reflexive candidate sends from its host base).
     pub fn local(&self, local: SocketAddrV4) -> Option<&LocalCandidate> {
-        self.candidates.iter().find(|c| c.addr == Some(local))
+        self.candidates
+            .iter()
+            .find(|c| c.addr == Some(local) && c.kind != CandidateKind::ServerReflexive)
     }
 }
 

@@ -327,7 +327,7 @@ impl CallLeg {
             source: rtc::shared::error::Error::Other(e.to_string()),
         })?;
         let gathering = Gathering::start(now, cfg.media_addr, &cfg.relays, cfg.gather_timeout);
-        Ok(CallLeg {
+        let mut leg = CallLeg {
             gathering,
             offer_wanted: false,
             pending_offer: None,
@@ -357,7 +357,10 @@ impl CallLeg {
             close_at: None,
             reoffer_pending: false,
             ice_restarts: 0,
-        })
+        };
+        // Gathering starts now: the allocation requests go out with the leg's first transmits.
+        leg.drain_relays();
+        Ok(leg)
     }
 
     /// Our role.
@@ -505,16 +508,7 @@ impl CallLeg {
             self.close_at = None;
             self.peer.close();
             self.gathering.release(self.ended_at.unwrap_or(0));
-            let from = self.cfg.media_addr;
-            for relay in self.gathering.relays_mut() {
-                while let Some((to, bytes)) = relay.poll_transmit() {
-                    self.out.push(Transmit::Media {
-                        from,
-                        to,
-                        bytes: BytesMut::from(&bytes[..]),
-                    });
-                }
-            }
+            self.drain_relays();
         }
     }
 
@@ -794,19 +788,24 @@ impl CallLeg {
                     relay.send_to(now, to, &bytes);
                 }
             }
-            let from = self.cfg.media_addr;
-            for relay in self.gathering.relays_mut() {
-                while let Some((to, bytes)) = relay.poll_transmit() {
-                    self.out.push(Transmit::Media {
-                        from,
-                        to,
-                        bytes: BytesMut::from(&bytes[..]),
-                    });
-                }
-            }
+            self.drain_relays();
         }
         while let Some(env) = self.signaling.poll_send(now) {
             self.out.push(Transmit::Signal(env));
+        }
+    }
+
+    /// Moves what the relay clients want sent to their servers into our queue.
+    fn drain_relays(&mut self) {
+        let from = self.cfg.media_addr;
+        for relay in self.gathering.relays_mut() {
+            while let Some((to, bytes)) = relay.poll_transmit() {
+                self.out.push(Transmit::Media {
+                    from,
+                    to,
+                    bytes: BytesMut::from(&bytes[..]),
+                });
+            }
         }
     }
 

@@ -27,7 +27,8 @@ use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
 use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, CandidateRelayConfig, RTCIceCandidate,
+    CandidateConfig, CandidateHostConfig, CandidateRelayConfig, CandidateServerReflexiveConfig,
+    RTCIceCandidate,
 };
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -332,6 +333,34 @@ impl Peer {
         self.pc
             .add_local_candidate(init)
             .map_err(ctx("adding the relay candidate"))
+    }
+
+    /// Adds a server-reflexive candidate: `mapped`, our host address as `server` saw it.
+    pub fn add_srflx_candidate(
+        &mut self,
+        mapped: SocketAddrV4,
+        server: SocketAddrV4,
+    ) -> Result<(), PeerError> {
+        let candidate = CandidateServerReflexiveConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: mapped.ip().to_string(),
+                port: mapped.port(),
+                component: 1,
+                ..Default::default()
+            },
+            rel_addr: self.local.ip().to_string(),
+            rel_port: self.local.port(),
+            url: Some(format!("stun:{server}")),
+        }
+        .new_candidate_server_reflexive()
+        .map_err(ctx("making the server-reflexive candidate"))?;
+        let init = RTCIceCandidate::from(&candidate)
+            .to_json()
+            .map_err(ctx("encoding the server-reflexive candidate"))?;
+        self.pc
+            .add_local_candidate(init)
+            .map_err(ctx("adding the server-reflexive candidate"))
     }
 
     /// The remote description's SDP text, once set.

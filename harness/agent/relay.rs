@@ -85,6 +85,9 @@ pub struct RelayClient {
     /// To the server: datagrams (UDP) or stream bytes (TCP), with the destination.
     out: VecDeque<(SocketAddrV4, Vec<u8>)>,
     wake: Option<u64>,
+    /// Our address as the server saw it (the Allocate answer's XOR-MAPPED-ADDRESS, RFC 8656
+    /// section 7.3): over UDP, the server-reflexive candidate.
+    mapped: Option<SocketAddrV4>,
     /// Bytes relayed to peers and received from them (payload, without TURN framing).
     pub sent_bytes: u64,
     pub received_bytes: u64,
@@ -128,6 +131,7 @@ impl RelayClient {
             waiting: BTreeMap::new(),
             out: VecDeque::new(),
             wake: None,
+            mapped: None,
             sent_bytes: 0,
             received_bytes: 0,
         }
@@ -156,10 +160,19 @@ impl RelayClient {
         }
     }
 
+    /// Our address as the relay server saw it, once it answered an Allocate (over UDP: what a
+    /// NAT between us made of our media socket).
+    pub fn mapped(&self) -> Option<SocketAddrV4> {
+        self.mapped
+    }
+
     /// Bytes (a datagram over UDP, part of the stream over TCP) that came from the server;
     /// returns the peers' data it carried, in arrival order.
     pub fn handle_from_server(&mut self, now: u64, bytes: &[u8]) -> Vec<(SocketAddrV4, Vec<u8>)> {
         let mut got = Vec::new();
+        if self.mapped.is_none() && self.transport == RelayTransport::Udp {
+            self.mapped = allocate_success_mapped(bytes);
+        }
         let t = Transmit {
             data: bytes,
             transport: match self.transport {
@@ -340,6 +353,29 @@ impl RelayClient {
     }
 }
 
+/// The XOR-MAPPED-ADDRESS (RFC 8489 section 14.2) of an Allocate success response, if `b`
+/// is one.
+fn allocate_success_mapped(b: &[u8]) -> Option<SocketAddrV4> {
+    const COOKIE: u32 = 0x2112_a442;
+    // Method Allocate (0x003), class success response: 0x0103.
+    if b.len() < 20 || b[0] != 0x01 || b[1] != 0x03 {
+        return None;
+    }
+    let mut at = 20;
+    while at + 4 <= b.len() {
+        let kind = u16::from_be_bytes([b[at], b[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([b[at + 2], b[at + 3]]));
+        let v = b.get(at + 4..at + 4 + len)?;
+        if kind == 0x0020 && len == 8 && v[1] == 0x01 {
+            let port = u16::from_be_bytes([v[2], v[3]]) ^ (COOKIE >> 16) as u16;
+            let ip = u32::from_be_bytes([v[4], v[5], v[6], v[7]]) ^ COOKIE;
+            return Some(SocketAddrV4::new(ip.into(), port));
+        }
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    None
+}
+
 /// The datagram inside TURN framing: the payload of a ChannelData message (RFC 8656 12.4) or
 /// the DATA attribute of a Send or Data indication (RFC 8656 10-11); anything else is
 /// returned as it is. For following a stream's packets through the relay.
@@ -369,7 +405,26 @@ pub fn unwrap_turn(b: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::unwrap_turn;
+    use super::{allocate_success_mapped, unwrap_turn};
+
+    #[test]
+    fn the_mapped_address_is_read_from_an_allocate_success_only() {
+        // 10.0.0.1:50521 XOR-ed with the magic cookie, after an XOR-RELAYED-ADDRESS.
+        let mut m = vec![0x01, 0x03, 0, 24, 0x21, 0x12, 0xa4, 0x42];
+        m.extend_from_slice(&[1; 12]);
+        m.extend_from_slice(&[0x00, 0x16, 0, 8, 0, 1, 0, 0, 0, 0, 0, 0]);
+        let port = 50521u16 ^ 0x2112;
+        let ip = u32::from(std::net::Ipv4Addr::new(10, 0, 0, 1)) ^ 0x2112_a442;
+        m.extend_from_slice(&[0x00, 0x20, 0, 8, 0, 1]);
+        m.extend_from_slice(&port.to_be_bytes());
+        m.extend_from_slice(&ip.to_be_bytes());
+        assert_eq!(
+            allocate_success_mapped(&m),
+            Some("10.0.0.1:50521".parse().unwrap())
+        );
+        m[1] = 0x13; // an error response
+        assert_eq!(allocate_success_mapped(&m), None);
+    }
 
     #[test]
     fn channel_data_and_indications_are_unwrapped_and_nothing_else() {

@@ -739,6 +739,28 @@ fn timeline_event(sim: &Sim, e: &NetEvent) -> TimelineEvent {
     }
 }
 
+/// A leg's candidates for the report: each with the time gathering it took from the start of
+/// gathering, the one media used marked.
+fn candidate_reports(
+    side: &str,
+    leg: &crate::agent::CallLeg,
+) -> Vec<crate::report::model::CandidateReport> {
+    let used = leg.path().map(|(local, _)| local);
+    leg.candidates()
+        .iter()
+        .map(|c| crate::report::model::CandidateReport {
+            side: side.to_owned(),
+            kind: c.kind.name().to_owned(),
+            transport: c.transport.to_owned(),
+            address: c.addr.map(|a| a.to_string()),
+            server: c.server.map(|a| a.to_string()),
+            gathered_ms: c.gathered_at.map(|t| ms(t.saturating_sub(c.started_at))),
+            failed: c.failed.map(str::to_owned),
+            selected: c.addr.is_some() && c.addr == used,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{series_window, window_loss};
@@ -780,26 +802,4 @@ mod tests {
         assert!((lo.value - 2.5).abs() < 1e-12 && (hi.value - 4.0).abs() < 1e-12);
         assert_eq!(series_window(&[], 1_000_000_000, true), None);
     }
-}
-
-/// A leg's candidates for the report: each with the time gathering it took from the start of
-/// gathering, the one media used marked.
-fn candidate_reports(
-    side: &str,
-    leg: &crate::agent::CallLeg,
-) -> Vec<crate::report::model::CandidateReport> {
-    let used = leg.path().map(|(local, _)| local);
-    leg.candidates()
-        .iter()
-        .map(|c| crate::report::model::CandidateReport {
-            side: side.to_owned(),
-            kind: c.kind.name().to_owned(),
-            transport: c.transport.to_owned(),
-            address: c.addr.map(|a| a.to_string()),
-            server: c.server.map(|a| a.to_string()),
-            gathered_ms: c.gathered_at.map(|t| ms(t.saturating_sub(c.started_at))),
-            failed: c.failed.map(str::to_owned),
-            selected: c.addr.is_some() && c.addr == used,
-        })
-        .collect()
 }

@@ -289,8 +289,7 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
     // The conferencing edge, in its own data centre at a distance from everyone.
     sites.push(SiteConfig {
         name: EDGE_HOST.into(),
-        shared: None,
-        cross_traffic: Vec::new(),
+        ..SiteConfig::default()
     });
     hosts.push(HostConfig {
         name: EDGE_HOST.into(),
