@@ -85,7 +85,6 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("DEV-BROKEN", Capability::Devices),
     ("DEV-DRIVER-OLD", Capability::Devices),
     ("NET-UDP-MEDIA-BLOCKED", Capability::RelayEdge),
-    ("NET-EDGE-BLOCKED", Capability::RelayEdge),
     ("NET-SOCKET-STACK", Capability::SocketLayer),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
