@@ -131,12 +131,13 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), NEEDS.len());
-        // 36 conditions: 9 network conditions (and the far end) the emulator can make, and
-        // 14 of the service's (sign-in, outage, A/V policy, client version, federation, the
-        // test call).
-        assert_eq!(NEEDS.len(), 13);
+        // 36 conditions: 10 network conditions (and the far end) the emulator and the edge's
+        // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
+        // version, federation, the test call).
+        assert_eq!(NEEDS.len(), 12);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
+            "NET-EDGE-BLOCKED",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",
