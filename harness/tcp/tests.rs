@@ -166,6 +166,13 @@ fn tcp_abort_resets_the_peer_and_close_ends_both_cleanly() {
         (TcpState::Closed, TcpEnd::Aborted)
     );
     assert_eq!(c.stats(b).unwrap().ended.unwrap().1, TcpEnd::Closed);
+    // Everything is over (TIME-WAIT lasts 10 s): neither stack needs polling until a packet
+    // comes, however many idle hosts a simulation has.
+    let now = 60 * S;
+    assert_eq!(
+        (c.poll_at(now), bed.stack(server).poll_at(now)),
+        (None, None)
+    );
 }
 
 #[test]
