@@ -5,6 +5,7 @@
 //! - [`metrics`]: RFC 3550 receiver statistics, RFC 3611 burst/gap, E-model MOS;
 //! - [`agent`]: a sans-IO call agent around webrtc-rs's `rtc` core, with media and measurement;
 //! - [`sim`]: the discrete-event loop that runs agents over the emulator in simulated time;
+//! - [`tcp`]: a sans-IO TCP stack (smoltcp) per emulated host, for TCP over the emulated links;
 //! - [`scenario`]: the YAML scenario language and its validation;
 //! - [`report`]: report model and writers (JSON, JUnit, Markdown, HTML).
 #![forbid(unsafe_code)]
@@ -17,4 +18,5 @@ pub mod report;
 pub mod scenario;
 pub mod service;
 pub mod sim;
+pub mod tcp;
 pub mod units;
