@@ -193,6 +193,13 @@ impl Gathering {
             .find(|r| r.transport() == RelayTransport::Udp && r.server() == from)
     }
 
+    /// The relay reached over TCP at `server` (bytes of its stream arrived, or it closed).
+    pub fn relay_stream(&mut self, server: SocketAddrV4) -> Option<&mut RelayClient> {
+        self.relays
+            .iter_mut()
+            .find(|r| r.transport() == RelayTransport::Tcp && r.server() == server)
+    }
+
     /// The relay whose relayed address is `local` (what the stack sends from it goes there).
     pub fn relay_at(&mut self, local: SocketAddrV4) -> Option<&mut RelayClient> {
         self.relays.iter_mut().find(|r| r.relayed() == Some(local))

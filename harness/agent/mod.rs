@@ -237,6 +237,13 @@ pub enum Transmit {
     },
     /// A signaling message to the other side of the call.
     Signal(Envelope),
+    /// Bytes for the TCP stream from our `from` to `to` (opened by the host's stack if it is
+    /// not open yet): our TURN client's connection to a relay over TCP.
+    Stream {
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        bytes: Vec<u8>,
+    },
 }
 
 /// One side of one call; see the module docs.
@@ -795,18 +802,51 @@ impl CallLeg {
         }
     }
 
-    /// Moves what the relay clients want sent to their servers into our queue.
+    /// Moves what the relay clients want sent to their servers into our queue: datagrams from
+    /// our media socket, or bytes for the TCP stream (from the same port number, TCP's own).
     fn drain_relays(&mut self) {
         let from = self.cfg.media_addr;
         for relay in self.gathering.relays_mut() {
+            let tcp = relay.transport() == relay::RelayTransport::Tcp;
             while let Some((to, bytes)) = relay.poll_transmit() {
-                self.out.push(Transmit::Media {
-                    from,
-                    to,
-                    bytes: BytesMut::from(&bytes[..]),
+                self.out.push(if tcp {
+                    Transmit::Stream { from, to, bytes }
+                } else {
+                    Transmit::Media {
+                        from,
+                        to,
+                        bytes: BytesMut::from(&bytes[..]),
+                    }
                 });
             }
         }
+    }
+
+    /// Bytes arrived on our TCP stream from `from` (a relay server over TCP).
+    pub fn handle_stream(&mut self, now: u64, from: SocketAddrV4, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        if let Some(relay) = self.gathering.relay_stream(from) {
+            let local = relay.relayed();
+            let got = relay.handle_from_server(now, bytes);
+            if let Some(local) = local {
+                for (peer, data) in got {
+                    self.take_in(now, local, peer, BytesMut::from(&data[..]));
+                }
+            }
+            self.update_gathering(now);
+        }
+        self.pump(now);
+    }
+
+    /// Our TCP stream to `from` is gone (refused, reset, timed out).
+    pub fn stream_closed(&mut self, now: u64, from: SocketAddrV4) {
+        if let Some(relay) = self.gathering.relay_stream(from) {
+            relay.connection_lost();
+        }
+        self.update_gathering(now);
+        self.pump(now);
     }
 
     /// Takes what this leg wants sent now.
@@ -843,6 +883,25 @@ impl CallLeg {
             // A peer-reflexive address (learnt from a check, not in the description).
             .unwrap_or_else(|| "prflx/udp".to_owned());
         Some(format!("{}/{} -> {r}", l.kind.name(), l.transport))
+    }
+
+    /// Our candidate media took last, as `type/transport` (`relay/tcp`: our relay candidate,
+    /// reached over TCP); None before media flowed.
+    pub fn local_candidate(&self) -> Option<String> {
+        let (local, _) = self.path?;
+        let l = self.gathering.local(local)?;
+        Some(format!("{}/{}", l.kind.name(), l.transport))
+    }
+
+    /// Our candidate at `addr` (where the far end sends our media), as `type/transport`: the
+    /// host, the server-reflexive address a NAT gave us, or the relayed address; `prflx/udp`
+    /// for an address of ours the far end learnt from our checks alone (a NAT mapping no
+    /// server told us about).
+    pub fn candidate_at(&self, addr: SocketAddrV4) -> String {
+        match self.gathering.candidates.iter().find(|c| c.addr == Some(addr)) {
+            Some(c) => format!("{}/{}", c.kind.name(), c.transport),
+            None => "prflx/udp".to_owned(),
+        }
     }
 
     /// The selected path: (our candidate, the far end's address).

@@ -313,12 +313,20 @@ impl Peer {
         transport: super::relay::RelayTransport,
         server: SocketAddrV4,
     ) -> Result<(), PeerError> {
+        // RFC 8445 5.1.2: priority = 2^24 type preference (relay: 0) + 2^8 local preference +
+        // (256 - component). Browsers prefer a relay reached over UDP to one over TCP; so do
+        // we (local preference 65535 and 32767).
+        let local_pref: u32 = match transport {
+            super::relay::RelayTransport::Udp => 65_535,
+            super::relay::RelayTransport::Tcp => 32_767,
+        };
         let candidate = CandidateRelayConfig {
             base_config: CandidateConfig {
                 network: "udp".to_owned(),
                 address: relayed.ip().to_string(),
                 port: relayed.port(),
                 component: 1,
+                priority: (local_pref << 8) + 255,
                 ..Default::default()
             },
             rel_addr: self.local.ip().to_string(),

@@ -344,6 +344,15 @@ impl RelayClient {
         }
     }
 
+    /// The connection to the server is gone (TCP refused, reset or timed out): the allocation
+    /// cannot be used (or made) any more.
+    pub fn connection_lost(&mut self) {
+        self.state = AllocationState::Failed;
+        self.wake = None;
+        self.out.clear();
+        self.waiting.clear();
+    }
+
     /// Releases the allocation (a Refresh with lifetime 0), as a client does at hang-up.
     pub fn release(&mut self, now: u64) {
         if self.relayed().is_some() {

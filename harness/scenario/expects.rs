@@ -4,8 +4,9 @@
 //! A scenario **expects a symptom** when any call expects a failure (`expect: call-dropped`,
 //! `ice-failed`, ...) or any threshold asserts degradation: a metric where higher is worse (loss,
 //! jitter, RTT, gaps, concealment, late packets, setup time...) bounded from below (`>`, `>=`),
-//! or a metric where lower is worse (MOS, bit rate) bounded from above (`<`, `<=`). Otherwise
-//! it **expects a healthy call**: every call connects and every threshold is a quality target.
+//! or a metric where lower is worse (MOS, bit rate) bounded from above (`<`, `<=`), or a call
+//! must take the relay (`path: relay`, `relay-udp`, `relay-tcp`: the fallback a blocked network
+//! forces). Otherwise it **expects a healthy call**: every call connects and every threshold is a quality target.
 //!
 //! ```
 //! use callharness::scenario::{Threshold, Metric};
@@ -67,7 +68,16 @@ impl Scenario {
             ServiceAsk::Publish { .. } | ServiceAsk::Contact { .. } => false,
         });
         let scoped = self.expect_scope.is_some();
-        if degraded || refused || scoped || self.calls.iter().any(|c| c.expect.expects_failure()) {
+        let relayed = self.calls.iter().any(|c| {
+            c.path
+                .is_some_and(|p| p != crate::scenario::raw::MediaPath::Direct)
+        });
+        if degraded
+            || refused
+            || scoped
+            || relayed
+            || self.calls.iter().any(|c| c.expect.expects_failure())
+        {
             Expects::Symptom
         } else {
             Expects::Healthy

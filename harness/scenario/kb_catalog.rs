@@ -84,7 +84,6 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("DEV-IN-USE", Capability::Devices),
     ("DEV-BROKEN", Capability::Devices),
     ("DEV-DRIVER-OLD", Capability::Devices),
-    ("NET-UDP-MEDIA-BLOCKED", Capability::RelayEdge),
     ("NET-SOCKET-STACK", Capability::SocketLayer),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
@@ -131,13 +130,14 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), NEEDS.len());
-        // 36 conditions: 10 network conditions (and the far end) the emulator and the edge's
+        // 36 conditions: 11 network conditions (and the far end) the emulator and the edge's
         // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
         // version, federation, the test call).
-        assert_eq!(NEEDS.len(), 12);
+        assert_eq!(NEEDS.len(), 11);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-EDGE-BLOCKED",
+            "NET-UDP-MEDIA-BLOCKED",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",
@@ -167,8 +167,8 @@ mod tests {
         assert_eq!(needs("TEST-CALL"), None);
         assert_eq!(needs("FED-MEETING-JOIN"), Some(Capability::Conferences));
         assert_eq!(
-            needs("NET-UDP-MEDIA-BLOCKED").map(Capability::describe),
-            Some("the relay and TCP edge, issue 16")
+            needs("NET-SOCKET-STACK").map(Capability::describe),
+            Some("a client socket layer that can fail, issue 16")
         );
         assert!(NEEDS
             .iter()

@@ -229,6 +229,8 @@ pub struct CallSpec {
     pub caller_stream: Vec<Threshold>,
     /// Thresholds on the callee's stream (callee -> caller) only.
     pub callee_stream: Vec<Threshold>,
+    /// The path its media must take, when the scenario says.
+    pub path: Option<super::raw::MediaPath>,
 }
 
 /// The callee name of a test call in reports (the echo service is no participant).

@@ -170,6 +170,48 @@ pub struct RawCall {
     pub caller_stream: Option<ThresholdList>,
     /// Thresholds on the stream the callee sends (callee -> caller) only.
     pub callee_stream: Option<ThresholdList>,
+    /// The path the call's media must take: `direct` (no relay on either side), `relay`
+    /// (through the edge's relay), `relay-udp` or `relay-tcp` (a side reaches the relay over
+    /// that transport). Judged like `expect`.
+    pub path: Option<Spanned<MediaPath>>,
+}
+
+/// The path a call's media takes (see [`RawCall::path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MediaPath {
+    /// Host to host (or through the reflexive addresses a NAT gave): no relay.
+    Direct,
+    /// Through the edge's relay, over any transport.
+    Relay,
+    /// Through the relay, a side reaching it over UDP (3478).
+    RelayUdp,
+    /// Through the relay, a side reaching it over TCP (443).
+    RelayTcp,
+}
+
+impl MediaPath {
+    /// The name as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaPath::Direct => "direct",
+            MediaPath::Relay => "relay",
+            MediaPath::RelayUdp => "relay-udp",
+            MediaPath::RelayTcp => "relay-tcp",
+        }
+    }
+
+    /// Whether media that took local candidates `a` and `b` (`type/transport`, e.g.
+    /// `relay/tcp`) took this path.
+    pub fn matches(self, a: &str, b: &str) -> bool {
+        let relay = |t: &str| [a, b].iter().any(|c| *c == format!("relay/{t}"));
+        match self {
+            MediaPath::Direct => !a.starts_with("relay/") && !b.starts_with("relay/"),
+            MediaPath::Relay => a.starts_with("relay/") || b.starts_with("relay/"),
+            MediaPath::RelayUdp => relay("udp"),
+            MediaPath::RelayTcp => relay("tcp"),
+        }
+    }
 }
 
 /// One timed network action on a participant's link or a site's shared link. Exactly one of

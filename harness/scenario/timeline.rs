@@ -150,6 +150,18 @@ impl Context {
             None | Some(ExpectText(None)) => CallExpect::Connected,
             Some(ExpectText(Some(class))) => CallExpect::Fails(class),
         };
+        if let (Some(p), CallExpect::Fails(_)) = (&r.path, &expect) {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::Conflict,
+                    &p.mark,
+                    &p.path,
+                    "a call expected to fail has no media path to check",
+                )
+                .expected("`path` on a call that expects `connected`"),
+            );
+            ok = false;
+        }
         let n = self.errors.len();
         let thresholds = self.thresholds(r.thresholds.as_ref());
         let caller_stream = self.thresholds(r.caller_stream.as_ref());
@@ -173,6 +185,7 @@ impl Context {
             thresholds,
             caller_stream,
             callee_stream,
+            path: r.path.as_ref().map(|p| p.value),
         })
     }
 

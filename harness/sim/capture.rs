@@ -145,6 +145,9 @@ impl Capture {
         };
         match &d.payload {
             Wire::Media(bytes) => pcapng::ipv4_udp(&mut self.packet, d.src, d.dst, bytes),
+            Wire::Tcp(packet) => {
+                pcapng::ipv4_tcp_as_carried(&mut self.packet, d.src, d.dst, packet)
+            }
             Wire::Signal { leg: n, env, .. }
             | Wire::Account {
                 participant: n,

@@ -2,7 +2,8 @@
 //! requests (what clients gather server-reflexive candidates from).
 //!
 //! The protocol is `turn-server-proto`'s: one `TurnServer` per listening transport (UDP 3478
-//! here); this file gives it sockets on the emulated network. An Allocate gets the next free
+//! and TCP 443); this file gives them sockets on the emulated network (the TCP connections are
+//! real TCP, `sim/streams.rs`; the server frames the stream itself). An Allocate gets the next free
 //! relayed port on the edge's address (from 49152, in order, so a seed gives the same ports);
 //! what a peer sends to a relayed port goes to the server instance that allocated it.
 //! Credentials are the service's: every account gets a long-term user on the relay
@@ -19,6 +20,8 @@ use turn_server_proto::types::TransportType;
 
 /// The relay's UDP port (STUN and TURN).
 pub const TURN_UDP_PORT: u16 = 3478;
+/// The relay's TCP port (TURN over TCP, where firewalls that block UDP still let HTTPS by).
+pub const TURN_TCP_PORT: u16 = 443;
 /// The realm the relay authenticates in.
 pub const REALM: &str = "callharness";
 /// First relayed port the edge hands out.
@@ -53,6 +56,8 @@ pub struct Edge {
     wake: Option<u64>,
     /// UDP datagrams to send: (from, to, bytes).
     out: Vec<(SocketAddrV4, SocketAddrV4, Vec<u8>)>,
+    /// Bytes for the TCP clients' streams: (client, bytes).
+    tcp_out: Vec<(SocketAddrV4, Vec<u8>)>,
     /// Allocations made (for the report).
     pub allocations: u64,
 }
@@ -65,13 +70,20 @@ impl Edge {
             SocketAddr::V4(SocketAddrV4::new(addr, TURN_UDP_PORT)),
             REALM.to_owned(),
         );
+        let mut tcp = TurnServer::new(
+            TransportType::Tcp,
+            SocketAddr::V4(SocketAddrV4::new(addr, TURN_TCP_PORT)),
+            REALM.to_owned(),
+        );
         for (u, p) in users {
             udp.add_user(u.clone(), p.clone());
+            tcp.add_user(u.clone(), p.clone());
         }
         Edge {
             host,
             addr,
-            servers: vec![udp],
+            servers: vec![udp, tcp],
+            tcp_out: Vec::new(),
             relayed: BTreeMap::new(),
             next_port: FIRST_RELAYED_PORT,
             wake: Some(0),
@@ -98,11 +110,45 @@ impl Edge {
         };
         if let Some(reply) = self.servers[si].recv(t, instant(now)) {
             let reply = reply.build();
-            if let (Some(f), Some(t)) = (v4(reply.from), v4(reply.to)) {
-                self.out.push((f, t, reply.data));
-            }
+            self.route(reply.transport, reply.from, reply.to, reply.data);
         }
         self.poll(now);
+    }
+
+    /// Bytes arrived on the TCP stream from client `from` (to the relay's port 443).
+    pub fn handle_tcp(&mut self, now: u64, from: SocketAddrV4, bytes: &[u8]) {
+        let t = Transmit {
+            data: bytes,
+            transport: TransportType::Tcp,
+            from: SocketAddr::V4(from),
+            to: SocketAddr::V4(SocketAddrV4::new(self.addr, TURN_TCP_PORT)),
+        };
+        if let Some(reply) = self.servers[1].recv(t, instant(now)) {
+            let reply = reply.build();
+            self.route(reply.transport, reply.from, reply.to, reply.data);
+        }
+        self.poll(now);
+    }
+
+    /// The TCP stream from client `from` is gone: its allocation lapses with its lifetime (a
+    /// server keeps no state for a 5-tuple that no longer exists beyond that).
+    pub fn tcp_closed(&mut self, from: SocketAddrV4) {
+        let _ = from;
+    }
+
+    fn route(&mut self, transport: TransportType, from: SocketAddr, to: SocketAddr, data: Vec<u8>) {
+        let (Some(f), Some(t)) = (v4(from), v4(to)) else {
+            return;
+        };
+        match transport {
+            TransportType::Tcp => self.tcp_out.push((t, data)),
+            TransportType::Udp => self.out.push((f, t, data)),
+        }
+    }
+
+    /// Takes the bytes the edge writes to its TCP clients' streams.
+    pub fn drain_tcp(&mut self) -> Vec<(SocketAddrV4, Vec<u8>)> {
+        std::mem::take(&mut self.tcp_out)
     }
 
     /// Runs the servers' timers and answers their requests for sockets.
@@ -147,9 +193,7 @@ impl Edge {
                 }
             }
             while let Some(t) = self.servers[si].poll_transmit(instant(now)) {
-                if let (Some(f), Some(to)) = (v4(t.from), v4(t.to)) {
-                    self.out.push((f, to, t.data));
-                }
+                self.route(t.transport, t.from, t.to, t.data);
             }
         }
         self.wake = (wake != u64::MAX).then_some(wake);

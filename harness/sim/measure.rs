@@ -597,6 +597,21 @@ pub(crate) fn scenario_report(
             }
             t
         });
+        if let Some(want) = spec.path {
+            let (met, observed) = match pair_seen(ra, rb) {
+                Some(p) => {
+                    let (a, b) = p.split_once(" -> ").unwrap_or((&p, ""));
+                    (want.matches(a, b), p.clone())
+                }
+                None => (false, "no media flowed".to_string()),
+            };
+            expectations.push(Expectation {
+                what: format!("{name}: media path"),
+                expected: want.name().to_string(),
+                observed,
+                met,
+            });
+        }
         for m in measured {
             streams.push(m.report);
         }
@@ -610,7 +625,7 @@ pub(crate) fn scenario_report(
             offer_ms: ra.offer_at.map(ms),
             setup_ms,
             first_audio_ms,
-            candidate_pair: ra.candidate_pair(),
+            candidate_pair: pair_seen(ra, rb),
             candidates: [(caller_name, ra), (callee_name, rb)]
                 .iter()
                 .flat_map(|(who, leg)| candidate_reports(who, leg))
@@ -737,6 +752,16 @@ fn timeline_event(sim: &Sim, e: &NetEvent) -> TimelineEvent {
             ev(*at, None, "cross-traffic-stop", site.clone(), flow.clone())
         }
     }
+}
+
+/// The candidate pair media took, `caller -> callee`, each side's candidate named by that
+/// side (only it knows how it reaches its relay) at the address the other side sends to (so
+/// a NAT's reflexive address reads `srflx`); None before media flowed both ways.
+fn pair_seen(ra: &crate::agent::CallLeg, rb: &crate::agent::CallLeg) -> Option<String> {
+    let (Some((_, to_b)), Some((_, to_a))) = (ra.path(), rb.path()) else {
+        return ra.candidate_pair();
+    };
+    Some(format!("{} -> {}", ra.candidate_at(to_a), rb.candidate_at(to_b)))
 }
 
 /// A leg's candidates for the report: each with the time gathering it took from the start of

@@ -23,6 +23,7 @@ mod measure_service;
 pub mod pcapng;
 mod service_host;
 mod service_world;
+mod streams;
 pub mod world;
 
 use crate::agent::account::Account;
@@ -150,6 +151,8 @@ pub(crate) struct Sim {
     /// The conferencing edge (the media relay) on its host.
     pub(crate) edge: edge::Edge,
     edge_scheduled: Option<u64>,
+    /// The hosts' TCP stacks and the streams on them.
+    pub(crate) streams: streams::Streams,
     service_scheduled: Option<u64>,
     /// Calls placed while their caller was still signing in, waiting for it.
     waiting_calls: Vec<usize>,
@@ -177,6 +180,8 @@ pub(crate) struct Sim {
 const ACCOUNT_TIMER: usize = 1 << 40;
 const SERVICE_TIMER: usize = 1 << 41;
 const EDGE_TIMER: usize = 1 << 42;
+/// A host's TCP stack (its host index in the low bits).
+pub(crate) const TCP_TIMER: usize = 1 << 43;
 
 /// Send times remembered per leg: 1024 packets, 20 s of 20 ms audio.
 const SENT_RING: usize = 1024;
@@ -299,6 +304,7 @@ impl Sim {
             service_scheduled: None,
             edge,
             edge_scheduled: None,
+            streams: streams::Streams::default(),
             waiting_calls: Vec::new(),
             service_changes,
             contact,
@@ -390,6 +396,10 @@ impl Sim {
                     let len = bytes.len() as u32;
                     Datagram::udp(from, to, len, Wire::Media(bytes))
                 }
+                Transmit::Stream { from, to, bytes } => {
+                    self.stream_send(host, from, to, &bytes, streams::StreamOwner::Leg(li));
+                    continue;
+                }
                 Transmit::Signal(env) => {
                     let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
                     let dst =
@@ -425,6 +435,12 @@ impl Sim {
         d: Datagram<Wire>,
         kind: DeliveryKind,
     ) -> Result<(), SimError> {
+        if kind == DeliveryKind::TcpReset {
+            if matches!(d.payload, Wire::Tcp(_)) {
+                self.tcp_refused(at, to_host, d.src, d.dst);
+            }
+            return Ok(());
+        }
         if kind != DeliveryKind::Datagram {
             return Ok(());
         }
@@ -432,6 +448,7 @@ impl Sim {
             c.record(at, to_host, pcapng::Direction::Inbound, &d);
         }
         match d.payload {
+            Wire::Tcp(_) => self.tcp_deliver(at, to_host, d),
             Wire::Media(bytes) if to_host == self.edge.host => {
                 self.edge.handle_udp(at, d.src, d.dst, &bytes);
                 self.after_edge();
@@ -509,6 +526,7 @@ impl Sim {
         let mut next_change = 0;
         let mut next_check = 0;
         self.edge.poll(self.now);
+        self.tcp_listen(self.edge.host, edge::TURN_TCP_PORT);
         self.after_edge();
         // Every client starts, and signs in, when the scenario starts.
         for p in 0..self.accounts.len() {
@@ -652,7 +670,9 @@ impl Sim {
                     break;
                 }
                 self.timers.pop();
-                if li == EDGE_TIMER {
+                if li & TCP_TIMER != 0 {
+                    self.stream_timer(HostId((li & !TCP_TIMER) as u32), lt);
+                } else if li == EDGE_TIMER {
                     if self.edge_scheduled == Some(lt) {
                         self.edge_scheduled = None;
                         self.edge.poll(t);
@@ -686,6 +706,8 @@ impl Sim {
                     self.timers.push(Reverse((t + 1_000_000, li)));
                 }
             }
+            // The TCP stacks touched in this pass send and tell their streams' owners.
+            self.run_streams();
         }
     }
 
@@ -699,6 +721,8 @@ impl Sim {
             let d = Datagram::udp(from, to, len, Wire::Media(BytesMut::from(&bytes[..])));
             self.send_datagram(host, d);
         }
+        let tcp = self.edge.drain_tcp();
+        self.edge_streams(tcp);
         let t = self.edge.poll_timeout().map(|t| t.max(now));
         if t != self.edge_scheduled {
             self.edge_scheduled = t;

@@ -198,6 +198,28 @@ pub fn ipv4_tcp(
     set_ip_id(buf, sum);
 }
 
+/// Replaces `buf` with `packet`, a whole IPv4/TCP packet a stack wrote, with the addresses
+/// and ports a datagram carried (`src`, `dst`: a NAT may have rewritten them on the way) and
+/// its checksums computed again for them. A packet too short to be IPv4/TCP is kept as it is.
+pub fn ipv4_tcp_as_carried(buf: &mut Vec<u8>, src: SocketAddrV4, dst: SocketAddrV4, packet: &[u8]) {
+    buf.clear();
+    buf.extend_from_slice(packet);
+    let ihl = usize::from(buf.first().map_or(0, |b| b & 0x0f)) * 4;
+    if buf.len() < ihl + 20 || ihl < 20 {
+        return;
+    }
+    buf[12..16].copy_from_slice(&src.ip().octets());
+    buf[16..20].copy_from_slice(&dst.ip().octets());
+    buf[ihl..ihl + 2].copy_from_slice(&src.port().to_be_bytes());
+    buf[ihl + 2..ihl + 4].copy_from_slice(&dst.port().to_be_bytes());
+    buf[ihl + 16..ihl + 18].copy_from_slice(&[0, 0]);
+    let sum = l4_checksum(src, dst, PROTO_TCP, &buf[ihl..]);
+    buf[ihl + 16..ihl + 18].copy_from_slice(&sum.to_be_bytes());
+    buf[10..12].copy_from_slice(&[0, 0]);
+    let ip = !fold(sum16(0, &buf[..ihl]));
+    buf[10..12].copy_from_slice(&ip.to_be_bytes());
+}
+
 /// Appends a 20-byte IPv4 header (no options, don't-fragment, TTL 64) for `l4_len` bytes
 /// after it; identification and checksum are filled in by [`set_ip_id`].
 fn ipv4_header(buf: &mut Vec<u8>, src: SocketAddrV4, dst: SocketAddrV4, proto: u8, l4_len: usize) {

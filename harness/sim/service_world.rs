@@ -113,7 +113,7 @@ impl Sim {
             let dst = SocketAddrV4::new(ip, SIGNALING_PORT);
             let len = match &wire {
                 Wire::Account { env, .. } | Wire::Signal { env, .. } => env.wire_size(),
-                Wire::Media(_) => 0,
+                Wire::Media(_) | Wire::Tcp(_) => 0,
             };
             self.send_datagram(host, Datagram::tcp(src, dst, len, false, wire));
         }

@@ -191,12 +191,19 @@ impl Sim {
             return Vec::new();
         };
         let (user, password) = super::edge::relay_credentials(self.seed, &account.address);
-        vec![crate::agent::gather::RelaySpec {
-            transport: crate::agent::relay::RelayTransport::Udp,
-            server: SocketAddrV4::new(EDGE_ADDR, super::edge::TURN_UDP_PORT),
-            user,
-            password,
-        }]
+        use crate::agent::relay::RelayTransport;
+        [
+            (RelayTransport::Udp, super::edge::TURN_UDP_PORT),
+            (RelayTransport::Tcp, super::edge::TURN_TCP_PORT),
+        ]
+        .into_iter()
+        .map(|(transport, port)| crate::agent::gather::RelaySpec {
+            transport,
+            server: SocketAddrV4::new(EDGE_ADDR, port),
+            user: user.clone(),
+            password: password.clone(),
+        })
+        .collect()
     }
 }
 
@@ -211,6 +218,8 @@ pub enum Wire {
         to_service: bool,
         env: crate::agent::signaling::Envelope,
     },
+    /// A TCP segment: the whole IPv4 packet a host's stack wrote (`sim/streams.rs`).
+    Tcp(Vec<u8>),
     /// Account traffic (sign-in) between participant `participant`'s client and the
     /// service host, either way.
     Account {
