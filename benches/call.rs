@@ -6,7 +6,11 @@
 //! - `no-decode`: replayed, not decoded (`decode: false`: network metrics only);
 //! - `replay-pcap`: `replay` with the packet capture on (`RunOptions::pcap`, as `run --pcap`),
 //!   writing both hosts' pcapng files to a temporary folder, so its cost is `replay`'s minus
-//!   this.
+//!   this;
+//! - `replay-turn-tcp`: `replay` with the callee's UDP media ports blocked
+//!   (NET-UDP-MEDIA-BLOCKED), so the call goes through the edge's relay over TCP 443: every
+//!   packet of the callee's media through its smoltcp stack, the edge's, and the TURN server
+//!   (the issue's goal: above 150x real time).
 //!
 //! Each id also prints what users wait for: seconds per simulated call-minute and the speed as
 //! "x real time" (60 s / wall time per call), from every call criterion timed.
@@ -89,8 +93,15 @@ fn scenario(id: &str, media: &str, decode: bool, calls: usize, duration_s: u64) 
         "name: bench-{id}\ndescription: criterion bench {id}\nkb: []\nseed: 7\n\
          duration: {duration_s}s\nmedia: {media}\ndecode: {decode}\nparticipants:\n"
     );
+    // The callees' firewalls block UDP media for the relayed id.
+    let firewall = if id.ends_with("turn-tcp") {
+        ", firewall: [{ action: block, proto: udp, ports: 50000-59999 }]"
+    } else {
+        ""
+    };
     for i in 0..2 * calls {
-        writeln!(y, "  p{i}: {{ network: clean }}").expect("writing to a String");
+        let fw = if i >= calls { firewall } else { "" };
+        writeln!(y, "  p{i}: {{ network: clean{fw} }}").expect("writing to a String");
     }
     y.push_str("calls:\n");
     for i in 0..calls {
@@ -121,10 +132,20 @@ fn options() -> RunOptions {
 /// never times a call that failed early.
 fn run_checked(s: &Scenario, opts: &RunOptions) -> callharness::report::model::ScenarioReport {
     let r = run_scenario(s, 7, opts).expect("bench scenario runs");
-    // All but the first second (setup takes about 0.3 s), 10 % slack.
-    let min_packets = (s.duration.as_nanos().saturating_sub(1_000_000_000) / 20_000_000) * 9 / 10;
+    // All but the first second (setup takes about 0.3 s; a relayed call over TCP about 5.5 s:
+    // the UDP relay's 3 s gathering timeout and rtc's 2 s relay wait), 10 % slack.
+    let relayed = s.name.ends_with("turn-tcp");
+    let setup_ns = if relayed {
+        6_000_000_000
+    } else {
+        1_000_000_000
+    };
+    let min_packets = (s.duration.as_nanos().saturating_sub(setup_ns) / 20_000_000) * 9 / 10;
     for c in &r.calls {
         assert!(c.connected, "{} -> {} did not connect", c.caller, c.callee);
+        if relayed {
+            assert_eq!(c.candidate_pair.as_deref(), Some("host/udp -> relay/tcp"));
+        }
         for st in &c.streams {
             assert!(
                 st.packets_received >= min_packets,
@@ -151,6 +172,7 @@ fn call(c: &mut Criterion) {
     for (id, media, decode, pcap) in [
         ("replay", "replay", true, false),
         ("replay-pcap", "replay", true, true),
+        ("replay-turn-tcp", "replay", true, false),
         ("live", "live", true, false),
         ("no-decode", "replay", false, false),
     ] {

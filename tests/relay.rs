@@ -91,7 +91,10 @@ fn a_call_with_a_direct_path_keeps_it_although_it_gathered_a_relay_candidate() {
     assert!((gathered("udp") - 90.0).abs() < 1.0, "{}", gathered("udp"));
     assert!((gathered("tcp") - 120.0).abs() < 1.0, "{}", gathered("tcp"));
     let offer = call.offer_ms.unwrap() - call.start_ms as f64;
-    assert!((offer - 120.0).abs() < 1.0, "offer {offer} ms after the call started");
+    assert!(
+        (offer - 120.0).abs() < 1.0,
+        "offer {offer} ms after the call started"
+    );
 }
 
 #[test]
@@ -184,7 +187,10 @@ fn with_udp_media_blocked_the_call_goes_through_the_relay_over_tcp_and_repeats_e
     assert!(call.connected, "{call:?}");
     // Bob's side reaches the relay over TCP 443 (his UDP allocation never heard back: the
     // edge's answers go to his blocked media port); Alice's side is her host candidate.
-    assert_eq!(call.candidate_pair.as_deref(), Some("host/udp -> relay/tcp"));
+    assert_eq!(
+        call.candidate_pair.as_deref(),
+        Some("host/udp -> relay/tcp")
+    );
     let bob_udp_relay = call
         .candidates
         .iter()
@@ -196,7 +202,11 @@ fn with_udp_media_blocked_the_call_goes_through_the_relay_over_tcp_and_repeats_e
     for from in ["alice", "bob"] {
         let st = stream(&a, from);
         assert_eq!(st.lost, 0, "{from}: TCP repairs every loss");
-        assert!(st.rtt_ms.is_some_and(|r| r > 40.0), "{from}: {:?}", st.rtt_ms);
+        assert!(
+            st.rtt_ms.is_some_and(|r| r > 40.0),
+            "{from}: {:?}",
+            st.rtt_ms
+        );
     }
     // TCP, TURN and the NAT-free edge in the path: the same seed gives the same report.
     let mut b = run(&s, 5);

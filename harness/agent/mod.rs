@@ -898,7 +898,12 @@ impl CallLeg {
     /// for an address of ours the far end learnt from our checks alone (a NAT mapping no
     /// server told us about).
     pub fn candidate_at(&self, addr: SocketAddrV4) -> String {
-        match self.gathering.candidates.iter().find(|c| c.addr == Some(addr)) {
+        match self
+            .gathering
+            .candidates
+            .iter()
+            .find(|c| c.addr == Some(addr))
+        {
             Some(c) => format!("{}/{}", c.kind.name(), c.transport),
             None => "prflx/udp".to_owned(),
         }

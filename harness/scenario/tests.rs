@@ -1064,3 +1064,39 @@ fn only_regular_files_each_once() {
         );
     }
 }
+
+#[test]
+fn a_calls_media_path_is_read_and_a_wrong_one_is_an_error_at_its_value() {
+    let f = Fixture::new();
+    let s = f
+        .load(&BASE.replace("at: 1s,", "at: 1s, path: relay-tcp,"))
+        .expect("valid");
+    assert_eq!(s[0].calls[0].path, Some(super::raw::MediaPath::RelayTcp));
+    assert_eq!(f.load(BASE).expect("valid")[0].calls[0].path, None);
+    // A relay the network forces is the symptom; `direct` is a healthy call's.
+    assert_eq!(s[0].expects(), crate::report::model::Expects::Symptom);
+    let direct = f
+        .load(&BASE.replace("at: 1s,", "at: 1s, path: direct,"))
+        .expect("valid");
+    assert_eq!(direct[0].expects(), crate::report::model::Expects::Healthy);
+
+    let e = f.one_error(&BASE.replace("at: 1s,", "at: 1s, path: relay-sctp,"));
+    assert_eq!(e.line, 7, "{e}");
+    assert_eq!(e.path, "calls[0].path", "{e}");
+    assert!(e.to_string().contains("relay-tcp"), "{e}");
+
+    let e = f.one_error(&BASE.replace("at: 1s,", "at: 1s, path: relay, expect: ice-failed,"));
+    assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
+    assert_eq!(e.path, "calls[0].path", "{e}");
+}
+
+#[test]
+fn the_matches_of_a_media_path() {
+    use super::raw::MediaPath;
+    assert!(MediaPath::Direct.matches("host/udp", "srflx/udp"));
+    assert!(!MediaPath::Direct.matches("host/udp", "relay/tcp"));
+    assert!(MediaPath::Relay.matches("relay/udp", "host/udp"));
+    assert!(MediaPath::RelayTcp.matches("host/udp", "relay/tcp"));
+    assert!(!MediaPath::RelayTcp.matches("relay/udp", "host/udp"));
+    assert!(MediaPath::RelayUdp.matches("relay/udp", "host/udp"));
+}

@@ -761,7 +761,11 @@ fn pair_seen(ra: &crate::agent::CallLeg, rb: &crate::agent::CallLeg) -> Option<S
     let (Some((_, to_b)), Some((_, to_a))) = (ra.path(), rb.path()) else {
         return ra.candidate_pair();
     };
-    Some(format!("{} -> {}", ra.candidate_at(to_a), rb.candidate_at(to_b)))
+    Some(format!(
+        "{} -> {}",
+        ra.candidate_at(to_a),
+        rb.candidate_at(to_b)
+    ))
 }
 
 /// A leg's candidates for the report: each with the time gathering it took from the start of
