@@ -82,7 +82,11 @@ calls:
   - { caller: alice, callee: bob, at: 0s, duration: 61s, expect: connected }
 "#,
     );
-    let r = run(&s, 11);
+    // rtc 0.21's DTLS handshake fails on this link for about one seed in five (3 and 5 of
+    // seeds 1-20 before and after the edge came: its client does not resend its last flight
+    // when that flight is lost, see the issue-16 note); this test is about loss counting,
+    // so it takes a seed whose handshake completes.
+    let r = run(&s, 13);
     assert!(r.calls[0].connected);
     for from in ["alice", "bob"] {
         let st = stream(&r, from);

@@ -53,10 +53,6 @@ pub enum Capability {
     Service,
     /// Conferences: a meeting to join, with the service's permission check (issue 15).
     Conferences,
-    /// The media relay and its TCP 443 edge (issue 16).
-    RelayEdge,
-    /// A client socket layer that can fail to bind or send (issue 16).
-    SocketLayer,
     /// Audio and video devices: missing, busy, silent, muted, not permitted (issue 17).
     Devices,
     /// Video streams (issue 17).
@@ -69,8 +65,6 @@ impl Capability {
         match self {
             Capability::Service => "the service, issue 15",
             Capability::Conferences => "meetings and the SFU, issue 18",
-            Capability::RelayEdge => "the relay and TCP edge, issue 16",
-            Capability::SocketLayer => "a client socket layer that can fail, issue 16",
             Capability::Devices => "devices, issue 17",
             Capability::Video => "video, issue 17",
         }
@@ -84,7 +78,6 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("DEV-IN-USE", Capability::Devices),
     ("DEV-BROKEN", Capability::Devices),
     ("DEV-DRIVER-OLD", Capability::Devices),
-    ("NET-SOCKET-STACK", Capability::SocketLayer),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
     ("DEV-PERMISSION", Capability::Devices),
@@ -130,14 +123,15 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), NEEDS.len());
-        // 36 conditions: 11 network conditions (and the far end) the emulator and the edge's
+        // 36 conditions: 12 network conditions (and the far end) the emulator and the edge's
         // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
         // version, federation, the test call).
-        assert_eq!(NEEDS.len(), 11);
+        assert_eq!(NEEDS.len(), 10);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-EDGE-BLOCKED",
             "NET-UDP-MEDIA-BLOCKED",
+            "NET-SOCKET-STACK",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",
@@ -167,8 +161,8 @@ mod tests {
         assert_eq!(needs("TEST-CALL"), None);
         assert_eq!(needs("FED-MEETING-JOIN"), Some(Capability::Conferences));
         assert_eq!(
-            needs("NET-SOCKET-STACK").map(Capability::describe),
-            Some("a client socket layer that can fail, issue 16")
+            needs("FED-NO-VIDEO").map(Capability::describe),
+            Some("video, issue 17")
         );
         assert!(NEEDS
             .iter()

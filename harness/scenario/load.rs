@@ -187,6 +187,7 @@ pub(super) struct Resolved {
     pub(super) ice: Option<Spanned<super::raw_client::RawIce>>,
     pub(super) password: Option<Spanned<String>>,
     pub(super) client_version: Option<Spanned<super::raw_service::VersionText>>,
+    pub(super) socket_layer: Option<super::raw::SocketLayer>,
 }
 
 impl Context {

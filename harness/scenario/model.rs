@@ -100,6 +100,8 @@ pub struct Participant {
     pub firewall: Vec<FirewallRule>,
     /// The client restarts ICE when its network changes (roaming to another access point).
     pub ice_restart: bool,
+    /// The machine's socket layer (healthy unless the scenario breaks it: NET-SOCKET-STACK).
+    pub socket_layer: super::raw::SocketLayer,
     /// The client's receive jitter buffer.
     pub jitter_buffer: crate::agent::media::JitterBufferConfig,
     /// The client's Opus encoder (bitrate, frame duration, FEC, DTX).

@@ -37,6 +37,7 @@ impl Context {
             ice: p.value.ice.clone(),
             password: p.value.password.clone(),
             client_version: p.value.client_version.clone(),
+            socket_layer: p.value.socket_layer.as_ref().map(|s| s.value),
         };
         let Some(tname) = &p.value.template else {
             return Some(own);
@@ -137,6 +138,9 @@ impl Context {
             ice: own.ice.or(tmpl.value.ice.clone()),
             password: own.password.or(tmpl.value.password.clone()),
             client_version: own.client_version.or(tmpl.value.client_version.clone()),
+            socket_layer: own
+                .socket_layer
+                .or(tmpl.value.socket_layer.as_ref().map(|s| s.value)),
         })
     }
 
@@ -230,6 +234,7 @@ impl Context {
             audio: audio.unwrap_or(Some(OpusConfig::default()))?,
             ice: ice.unwrap_or(Some(IceTimeouts::default()))?,
             account: account?,
+            socket_layer: r.socket_layer.unwrap_or_default(),
         })
     }
 

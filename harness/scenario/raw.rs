@@ -103,6 +103,10 @@ pub struct RawParticipant {
     /// The client's version, like `8.1` (default 8.0, or its tenant's `min_client` when that
     /// is newer: an up-to-date client).
     pub client_version: Option<Spanned<super::raw_service::VersionText>>,
+    /// The machine's socket layer (the article's Winsock): `healthy` (default), or broken:
+    /// `bind-fails` (no socket can be opened), `send-fails` (every send fails),
+    /// `receive-stops` (nothing sent to the machine reaches the client).
+    pub socket_layer: Option<Spanned<SocketLayer>>,
 }
 
 /// A client's receive jitter buffer.
@@ -174,6 +178,43 @@ pub struct RawCall {
     /// (through the edge's relay), `relay-udp` or `relay-tcp` (a side reaches the relay over
     /// that transport). Judged like `expect`.
     pub path: Option<Spanned<MediaPath>>,
+}
+
+/// A machine's socket layer (see [`RawParticipant::socket_layer`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SocketLayer {
+    /// Works.
+    #[default]
+    Healthy,
+    /// No socket can be opened: nothing is sent or received.
+    BindFails,
+    /// Sockets open but every send fails: nothing leaves the machine.
+    SendFails,
+    /// Sends work, but nothing that arrives reaches the client.
+    ReceiveStops,
+}
+
+impl SocketLayer {
+    /// The name as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketLayer::Healthy => "healthy",
+            SocketLayer::BindFails => "bind-fails",
+            SocketLayer::SendFails => "send-fails",
+            SocketLayer::ReceiveStops => "receive-stops",
+        }
+    }
+
+    /// Whether what the machine sends is lost.
+    pub fn sends_fail(self) -> bool {
+        matches!(self, SocketLayer::BindFails | SocketLayer::SendFails)
+    }
+
+    /// Whether what arrives at the machine is lost.
+    pub fn receives_fail(self) -> bool {
+        matches!(self, SocketLayer::BindFails | SocketLayer::ReceiveStops)
+    }
 }
 
 /// The path a call's media takes (see [`RawCall::path`]).

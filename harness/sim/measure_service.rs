@@ -29,7 +29,7 @@ pub(super) fn accounts_report(
 ) -> Vec<AccountReport> {
     use crate::agent::account::SignIn;
     let mut out = Vec::new();
-    for (p, acc) in s.participants.iter().zip(&sim.accounts) {
+    for (i, (p, acc)) in s.participants.iter().zip(&sim.accounts).enumerate() {
         for a in &acc.attempts {
             let (kind, detail) = match (&a.failure, a.ended) {
                 (None, Some(_)) => ("sign-in", format!("{} signed in", acc.address)),
@@ -47,7 +47,7 @@ pub(super) fn accounts_report(
                 detail,
             });
         }
-        let (signed_in_ms, failure) = match acc.state() {
+        let (signed_in_ms, mut failure) = match acc.state() {
             SignIn::SignedIn { at } => (Some(at / 1_000_000), None),
             // Still trying at the end: the last attempt's failure says why it is not in.
             _ => (
@@ -59,6 +59,17 @@ pub(super) fn accounts_report(
                     .map(failure_report),
             ),
         };
+        // What the harness broke on this machine, beside what the client saw.
+        if let (Some(f), Some((layer, sent_lost, recv_lost))) = (&mut failure, sim.socket.get(i)) {
+            if *layer != crate::scenario::raw::SocketLayer::Healthy {
+                f.detail = format!(
+                    "{} (this machine's socket layer: {}; {sent_lost} datagrams not sent, \
+                     {recv_lost} arrived but not received)",
+                    f.detail,
+                    layer.name()
+                );
+            }
+        }
         out.push(AccountReport {
             participant: p.name.clone(),
             address: acc.address.clone(),

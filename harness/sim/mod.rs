@@ -153,6 +153,9 @@ pub(crate) struct Sim {
     edge_scheduled: Option<u64>,
     /// The hosts' TCP stacks and the streams on them.
     pub(crate) streams: streams::Streams,
+    /// Per participant (host order): its machine's socket layer, and what it lost: datagrams
+    /// that could not be sent, and that arrived but never reached the client.
+    pub(crate) socket: Vec<(crate::scenario::raw::SocketLayer, u64, u64)>,
     service_scheduled: Option<u64>,
     /// Calls placed while their caller was still signing in, waiting for it.
     waiting_calls: Vec<usize>,
@@ -305,6 +308,11 @@ impl Sim {
             edge,
             edge_scheduled: None,
             streams: streams::Streams::default(),
+            socket: s
+                .participants
+                .iter()
+                .map(|p| (p.socket_layer, 0, 0))
+                .collect(),
             waiting_calls: Vec::new(),
             service_changes,
             contact,
@@ -322,7 +330,21 @@ impl Sim {
         })
     }
 
+    /// Whether `host`'s socket layer loses what it sends (counted when it does).
+    fn send_fails(&mut self, host: HostId) -> bool {
+        match self.socket.get_mut(host.0 as usize) {
+            Some((layer, lost, _)) if layer.sends_fail() => {
+                *lost += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn send_datagram(&mut self, host: HostId, d: Datagram<Wire>) {
+        if self.send_fails(host) {
+            return;
+        }
         if let Some(c) = &mut self.capture {
             c.record(self.now, host, pcapng::Direction::Outbound, &d);
         }
@@ -413,10 +435,7 @@ impl Sim {
                     Datagram::tcp(src, dst, len, false, wire)
                 }
             };
-            if let Some(c) = &mut self.capture {
-                c.record(now, host, pcapng::Direction::Outbound, &d);
-            }
-            self.net.send(now, d);
+            self.send_datagram(host, d);
         }
         self.transmit_buf = out;
         let t = self.legs[li].poll_timeout().map(|t| t.max(now));
@@ -435,6 +454,12 @@ impl Sim {
         d: Datagram<Wire>,
         kind: DeliveryKind,
     ) -> Result<(), SimError> {
+        if let Some((layer, _, lost)) = self.socket.get_mut(to_host.0 as usize) {
+            if layer.receives_fail() {
+                *lost += 1;
+                return Ok(());
+            }
+        }
         if kind == DeliveryKind::TcpReset {
             if matches!(d.payload, Wire::Tcp(_)) {
                 self.tcp_refused(at, to_host, d.src, d.dst);
