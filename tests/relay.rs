@@ -218,3 +218,82 @@ fn with_udp_media_blocked_the_call_goes_through_the_relay_over_tcp_and_repeats_e
         serde_json::to_string(&b).unwrap()
     );
 }
+
+/// A relayed call of `minutes`, the direct path blocked by `bob_rules`.
+fn long_relayed(bob_rules: &str, minutes: u64) -> String {
+    call_with(bob_rules, "")
+        .replace(
+            "duration: 20s",
+            &format!("duration: {}s", minutes * 60 + 10),
+        )
+        .replace("duration: 18s", &format!("duration: {}s", minutes * 60))
+}
+
+#[test]
+fn a_32_minute_relayed_call_keeps_its_permissions_channels_and_allocation_alive() {
+    // Over UDP (the direct path blocked) and over TCP (bob's UDP media ports blocked). The
+    // client refreshes permissions (5 min lifetime), channels (10 min) and the allocation
+    // (30 min, refreshed at 29): without any of them the relay would drop the media at 5, 10
+    // or 30 minutes.
+    for (rules, transport) in [
+        (NO_DIRECT, "relay/udp"),
+        (
+            "{ action: block, proto: udp, ports: 50000-59999 }",
+            "relay/tcp",
+        ),
+    ] {
+        let r = run(&scenario(&long_relayed(rules, 32)), 2);
+        let call = &r.calls[0];
+        assert!(call.connected, "{transport}: {call:?}");
+        let pair = call.candidate_pair.as_deref().unwrap_or("");
+        assert!(pair.contains(transport), "{transport}: {pair}");
+        for from in ["alice", "bob"] {
+            let st = stream(&r, from);
+            // 32 minutes of 20 ms packets, less the few seconds of setup.
+            assert!(st.packets_received > 95_000, "{transport} {from}: {st:?}");
+            assert_eq!(st.lost, 0, "{transport} {from}");
+            assert!(
+                st.max_gap_ms < 1_200.0,
+                "{transport} {from}: {}",
+                st.max_gap_ms
+            );
+        }
+        // Every allocation (each side's over UDP and TCP, those that succeeded) was released
+        // when the call ended.
+        let edge = r.edge.as_ref().expect("the relay was used");
+        assert!(edge.allocations_udp + edge.allocations_tcp >= 3, "{edge:?}");
+        assert_eq!(edge.allocations_active, 0, "{transport}: {edge:?}");
+    }
+}
+
+#[test]
+fn an_allocation_nobody_refreshes_expires_with_its_lifetime() {
+    // Alice's machine drops off the network for good 60 s into the call: her client can
+    // neither refresh nor release her allocations. They outlive the call until their
+    // 30-minute lifetime (RFC 8656 section 7.2: 1800 s asked for) runs out.
+    let text = |end_s: u64| {
+        call_with(NO_DIRECT, "")
+            .replace("duration: 20s", &format!("duration: {end_s}s"))
+            .replace("duration: 18s, expect: connected", "expect: call-dropped")
+            .replace(
+                "calls:",
+                &format!(
+                    "timeline:\n  - {{ at: 60s, participant: alice, outage: {}s }}\ncalls:",
+                    end_s
+                ),
+            )
+    };
+    let before = run(&scenario(&text(1500)), 2);
+    let held = before.edge.as_ref().expect("the relay was used");
+    assert_eq!(
+        held.allocations_active, 2,
+        "alice's two, not yet expired: {held:?}"
+    );
+    let after = run(&scenario(&text(2000)), 2);
+    let gone = after.edge.as_ref().expect("the relay was used");
+    assert_eq!(gone.allocations_active, 0, "expired: {gone:?}");
+    assert_eq!(
+        gone.allocations_ended,
+        gone.allocations_udp + gone.allocations_tcp
+    );
+}

@@ -511,10 +511,12 @@ impl CallLeg {
 
     fn close(&mut self) {
         if !self.closed {
+            // When it closes: at the end of the hang-up grace, or when the call ended.
+            let at = self.close_at.or(self.ended_at).unwrap_or(0);
             self.closed = true;
             self.close_at = None;
             self.peer.close();
-            self.gathering.release(self.ended_at.unwrap_or(0));
+            self.gathering.release(at);
             self.drain_relays();
         }
     }

@@ -118,6 +118,10 @@ pub struct ScenarioReport {
     /// (see [`super::scope`]). Absent when there is no matrix, or in older reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<super::scope::ScopeReport>,
+    /// The conferencing edge's relay: allocations made, released or expired, and still held
+    /// at the end. Absent in older reports and where no client asked the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeReport>,
     /// Wall-clock time this scenario took, ms. Wall-clock field.
     pub wall_ms: u64,
     /// The scenario file's own text, so a run can be repeated from the report alone.
@@ -126,6 +130,19 @@ pub struct ScenarioReport {
     /// or it was not started before the run was interrupted. Its verdict is then `fail`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The edge's TURN relay over a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EdgeReport {
+    /// Allocations made, over UDP 3478 and over TCP 443.
+    pub allocations_udp: u64,
+    pub allocations_tcp: u64,
+    /// Allocations that ended: released by their client (a Refresh with lifetime 0) or
+    /// expired (no refresh within their lifetime).
+    pub allocations_ended: u64,
+    /// Allocations still held when the scenario ended.
+    pub allocations_active: u64,
 }
 
 /// One checked expectation: what was expected, what was observed, and whether it was met.

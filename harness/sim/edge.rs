@@ -54,12 +54,15 @@ pub struct Edge {
     relayed: BTreeMap<u16, usize>,
     next_port: u16,
     wake: Option<u64>,
+    /// A poll asked for besides the servers' own timers (after a Refresh).
+    extra_wake: Option<u64>,
     /// UDP datagrams to send: (from, to, bytes).
     out: Vec<(SocketAddrV4, SocketAddrV4, Vec<u8>)>,
     /// Bytes for the TCP clients' streams: (client, bytes).
     tcp_out: Vec<(SocketAddrV4, Vec<u8>)>,
-    /// Allocations made (for the report).
-    pub allocations: u64,
+    /// Allocations made per server instance (UDP, TCP), and ended (released or expired).
+    allocations: [u64; 2],
+    ended: u64,
 }
 
 impl Edge {
@@ -87,13 +90,16 @@ impl Edge {
             relayed: BTreeMap::new(),
             next_port: FIRST_RELAYED_PORT,
             wake: Some(0),
+            extra_wake: None,
             out: Vec::new(),
-            allocations: 0,
+            allocations: [0; 2],
+            ended: 0,
         }
     }
 
     /// A UDP datagram arrived at the edge (to its relay port or to a relayed port).
     pub fn handle_udp(&mut self, now: u64, from: SocketAddrV4, to: SocketAddrV4, bytes: &[u8]) {
+        self.note_refresh(now, bytes);
         let server = if to.port() == TURN_UDP_PORT {
             Some(0)
         } else {
@@ -117,6 +123,7 @@ impl Edge {
 
     /// Bytes arrived on the TCP stream from client `from` (to the relay's port 443).
     pub fn handle_tcp(&mut self, now: u64, from: SocketAddrV4, bytes: &[u8]) {
+        self.note_refresh(now, bytes);
         let t = Transmit {
             data: bytes,
             transport: TransportType::Tcp,
@@ -151,6 +158,19 @@ impl Edge {
         std::mem::take(&mut self.tcp_out)
     }
 
+    /// A Refresh request in `bytes` (a release is a Refresh with lifetime 0): the server
+    /// removes a released allocation only at a poll after its expiry instant, so poll again
+    /// 1 ms later rather than at its next timer, which may be minutes away.
+    fn note_refresh(&mut self, now: u64, bytes: &[u8]) {
+        // A STUN Refresh request: type 0x0004, then the length, then the magic cookie.
+        let refresh = bytes
+            .windows(8)
+            .any(|w| w[..2] == [0x00, 0x04] && w[4..] == [0x21, 0x12, 0xa4, 0x42]);
+        if refresh {
+            self.extra_wake = Some(now + 1_000_000);
+        }
+    }
+
     /// Runs the servers' timers and answers their requests for sockets.
     pub fn poll(&mut self, now: u64) {
         let mut wake = u64::MAX;
@@ -168,7 +188,7 @@ impl Edge {
                         self.next_port =
                             self.next_port.checked_add(1).unwrap_or(FIRST_RELAYED_PORT);
                         self.relayed.insert(port, si);
-                        self.allocations += 1;
+                        self.allocations[si.min(1)] += 1;
                         self.servers[si].allocated_socket(
                             transport,
                             listen_addr,
@@ -185,7 +205,9 @@ impl Edge {
                     }
                     TurnServerPollRet::SocketClose { listen_addr, .. } => {
                         if let Some(a) = v4(listen_addr) {
-                            self.relayed.remove(&a.port());
+                            if self.relayed.remove(&a.port()).is_some() {
+                                self.ended += 1;
+                            }
                         }
                     }
                     // Peer TCP connections (RFC 6062) are not offered.
@@ -196,7 +218,22 @@ impl Edge {
                 self.route(t.transport, t.from, t.to, t.data);
             }
         }
+        if self.extra_wake.is_some_and(|t| t <= now) {
+            self.extra_wake = None;
+        }
+        let wake = self.extra_wake.map_or(wake, |t| t.min(wake));
         self.wake = (wake != u64::MAX).then_some(wake);
+    }
+
+    /// What the relay did over the run; None when nobody asked it for anything.
+    pub fn report(&self) -> Option<crate::report::model::EdgeReport> {
+        let made = self.allocations[0] + self.allocations[1];
+        (made > 0).then(|| crate::report::model::EdgeReport {
+            allocations_udp: self.allocations[0],
+            allocations_tcp: self.allocations[1],
+            allocations_ended: self.ended,
+            allocations_active: self.relayed.len() as u64,
+        })
     }
 
     /// When the edge next needs [`Edge::poll`], ns.

@@ -394,6 +394,7 @@ fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> Sc
         links: Vec::new(),
         events: Vec::new(),
         scope: None,
+        edge: None,
         wall_ms: 0,
         source: s.source.clone(),
         error: None,
@@ -695,6 +696,7 @@ pub(crate) fn scenario_report(
     };
     ScenarioReport {
         scope,
+        edge: sim.edge.report(),
         expectations,
         calls,
         accounts,
