@@ -147,9 +147,11 @@ fn fec_rebuilds_lost_frames_the_listener_would_otherwise_hear_concealed() {
     );
     // Each recovered frame is one concealment less, within the adaptive buffer's
     // underflow-and-merge ticks (after waiting for a missing frame it moves straight on to the
-    // next one that arrived), which differ between the runs.
+    // next one that arrived), which differ between the runs: 6-7 % of the concealments on
+    // seeds 11 and 13. A 10 % bound still fails if FEC rebuilt nothing the listener hears
+    // (then c_on + recovered - c_off = recovered, about 40 % of c_off here).
     assert!(
-        (c_on + recovered - c_off).abs() <= 0.05 * c_off,
+        (c_on + recovered - c_off).abs() <= 0.10 * c_off,
         "{c_on} + {recovered} vs {c_off}"
     );
     let (p_on, p_off) = (on.playout_loss_pct.unwrap(), off.playout_loss_pct.unwrap());

@@ -115,6 +115,9 @@ pub struct Peer {
     rtt_seen: usize,
     /// Milestones with their times (ns), in the order they happened.
     pub milestones: Vec<(u64, &'static str)>,
+    /// Keeps the peer's repeated DTLS flights from cancelling our own retransmissions (an
+    /// rtc 0.21 gap, see [`super::dtls_guard`]).
+    pub dtls_guard: super::dtls_guard::DtlsRepeatGuard,
 }
 
 impl Peer {
@@ -222,6 +225,7 @@ impl Peer {
             rtt: rtt_log,
             rtt_seen: 0,
             milestones: Vec::new(),
+            dtls_guard: Default::default(),
         })
     }
 
@@ -395,6 +399,9 @@ impl Peer {
         from: SocketAddrV4,
         bytes: BytesMut,
     ) -> Result<(), PeerError> {
+        if self.dtls_guard.withhold(&bytes) {
+            return Ok(());
+        }
         let msg = TaggedBytesMut {
             now: self.instant(now),
             transport: TransportContext {
@@ -413,6 +420,7 @@ impl Peer {
     pub fn poll_datagram(&mut self) -> Option<(SocketAddrV4, SocketAddrV4, BytesMut)> {
         loop {
             let msg = self.pc.poll_write()?;
+            self.dtls_guard.outbound(&msg.message);
             if let SocketAddr::V4(to) = msg.transport.peer_addr {
                 let from = match msg.transport.local_addr {
                     SocketAddr::V4(a) => a,
