@@ -483,7 +483,13 @@ fn seeded_view(file: &[u8]) -> Vec<String> {
                 &p[16..20],
                 &l4[..4]
             );
-            if proto == 6 {
+            let signaling = [&l4[0..2], &l4[2..4]].contains(&&5061u16.to_be_bytes()[..]);
+            if proto == 6 && !signaling {
+                // TURN over TCP: the segment's sequence, acknowledgement and flags repeat
+                // (smoltcp's ISN is seeded); its bytes hold STUN transaction ids, which
+                // turn-client-proto draws from an unseeded generator (their sizes are fixed).
+                v.push_str(&format!(" tcp {:?}", &l4[4..14]));
+            } else if proto == 6 {
                 let text = String::from_utf8_lossy(&l4[20..]);
                 let text: Vec<&str> = text
                     .lines()
