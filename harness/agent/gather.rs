@@ -234,6 +234,14 @@ impl Gathering {
         }
     }
 
+    /// Stops gathering before anything was asked (the call is not attempted): the relays'
+    /// requests are dropped unsent.
+    pub fn abandon(&mut self) {
+        for r in &mut self.relays {
+            r.connection_lost();
+        }
+    }
+
     /// Releases every allocation (the call is over).
     pub fn release(&mut self, now: u64) {
         for r in &mut self.relays {

@@ -560,6 +560,9 @@ impl CallLeg {
     /// Ends the call before it is attempted because the caller's client is not signed in:
     /// `failure` is why (the sign-in's own failure). Nothing is sent.
     pub fn not_attempted(&mut self, now: u64, failure: Failure) {
+        // A client that is not signed in has no relay credentials: it gathers nothing.
+        self.out.clear();
+        self.gathering.abandon();
         if self.failure.is_none() {
             self.failure = Some(Failure { at: now, ..failure });
         }
