@@ -244,8 +244,8 @@ fn coverage_counts_a_symptom_only_by_the_scenario_that_expects_it() {
         "| not expressible yet (needs meetings and the SFU, issue 18) | no fix scenario |"
     ));
     assert!(row("FED-PIC-OFF").contains("| no scenario | no fix scenario |"));
-    assert!(row("NET-UDP-MEDIA-BLOCKED")
-        .contains("not expressible yet (needs the relay and TCP edge, issue 16)"));
+    assert!(row("NET-UDP-MEDIA-BLOCKED").contains("| no scenario | no fix scenario |"));
+    assert!(row("FED-NO-VIDEO").contains("not expressible yet (needs video, issue 17)"));
     assert!(row("DEV-MIC-DEAD").contains("not expressible yet (needs devices, issue 17)"));
     assert!(row("NET-ROAMING").contains("| no scenario | no fix scenario |"));
     // The run writes the same table beside its reports.
