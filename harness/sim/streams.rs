@@ -38,6 +38,17 @@ pub(crate) enum StreamNews {
 /// The path MTU every stack assumes, bytes (smoltcp has no path-MTU discovery).
 pub const TCP_MTU: u16 = 1500;
 
+/// The options of the simulation's streams: Nagle off, and 16 KiB buffers each way (a TURN
+/// control connection carries a few kbit/s of audio and its signaling; smoltcp allocates the
+/// buffers whole, so the 64 KiB default would cost 256 KiB per relayed leg, client and edge).
+fn stream_options() -> TcpOptions {
+    TcpOptions {
+        send_buffer: 16 * 1024,
+        recv_buffer: 16 * 1024,
+        ..TcpOptions::default()
+    }
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(crate) struct Streams {
@@ -86,7 +97,10 @@ impl Sim {
     pub(crate) fn tcp_listen(&mut self, host: HostId, port: u16) {
         let addr = self.net.host_addr(host);
         let seed = self.seed;
-        let _ = self.streams.stack(host, addr, seed).listen(port);
+        let _ = self
+            .streams
+            .stack(host, addr, seed)
+            .listen_with(port, stream_options());
         self.streams.mark(host);
     }
 
@@ -107,7 +121,7 @@ impl Sim {
             Some(&c) => c,
             None => {
                 let stack = self.streams.stack(host, addr, seed);
-                let Ok(c) = stack.connect(now, local.port(), remote, TcpOptions::default()) else {
+                let Ok(c) = stack.connect(now, local.port(), remote, stream_options()) else {
                     return;
                 };
                 self.streams.by_ends.insert(key, c);
