@@ -93,11 +93,14 @@ pub struct RelayClient {
     pub received_bytes: u64,
 }
 
-fn instant(ns: u64) -> Instant {
+/// Our time (ns since the run's start) as the TURN crates' `Instant` (the client's and the
+/// server's are one type: `stun-proto`'s).
+pub(crate) fn instant(ns: u64) -> Instant {
     Instant::from_nanos(ns.min(i64::MAX as u64) as i64)
 }
 
-fn v4(a: SocketAddr) -> Option<SocketAddrV4> {
+/// An IPv4 socket address (the emulated network has no IPv6).
+pub(crate) fn v4(a: SocketAddr) -> Option<SocketAddrV4> {
     match a {
         SocketAddr::V4(a) => Some(a),
         SocketAddr::V6(_) => None,

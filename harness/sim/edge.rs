@@ -9,13 +9,13 @@
 //! Credentials are the service's: every account gets a long-term user on the relay
 //! (see [`relay_credentials`]).
 
+use crate::agent::relay::{instant, v4};
 use crate::net::HostId;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use turn_server_proto::api::{TurnServerApi, TurnServerPollRet};
 use turn_server_proto::server::TurnServer;
 use turn_server_proto::stun::agent::Transmit;
-use turn_server_proto::stun::Instant;
 use turn_server_proto::types::TransportType;
 
 /// The relay's UDP port (STUN and TURN).
@@ -32,17 +32,6 @@ const FIRST_RELAYED_PORT: u16 = 49_152;
 pub fn relay_credentials(seed: u64, address: &str) -> (String, String) {
     let p = crate::sim::sub_seed(seed, &format!("relay-password:{address}"));
     (address.to_owned(), format!("{p:016x}"))
-}
-
-fn instant(ns: u64) -> Instant {
-    Instant::from_nanos(ns.min(i64::MAX as u64) as i64)
-}
-
-fn v4(a: SocketAddr) -> Option<SocketAddrV4> {
-    match a {
-        SocketAddr::V4(a) => Some(a),
-        SocketAddr::V6(_) => None,
-    }
 }
 
 /// See the module docs.
