@@ -46,6 +46,12 @@ pub struct LinkProfile {
     /// Timed changes: phases, outages, address changes, once (`at`) or repeating (`every`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<ScheduleEntry>,
+    /// `tls-tcp`: the host sends everything through a VPN tunnel that is one TLS-over-TCP
+    /// connection across this link to a VPN gateway at its far end (a participant's network
+    /// only; see `sim/tunnel.rs`). The link then carries the tunnel's real TCP segments, so
+    /// its losses become retransmission delay and head-of-line blocking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<TunnelKind>,
     /// The file the profile was loaded from, if any (set by the loader).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -77,6 +83,35 @@ impl LinkProfile {
         self.down_config().validate(&format!("{label} (down)"))?;
         for (i, entry) in self.schedule.iter().enumerate() {
             entry.validate(&format!("{label}, schedule entry {}", i + 1))?;
+        }
+        if self.tunnel.is_some() {
+            let modelled = |d: &Option<DirectionConfig>| {
+                d.as_ref()
+                    .is_some_and(|d| d.encapsulation == Some(Encapsulation::Tcp))
+            };
+            let phases = self.schedule.iter().filter_map(|e| e.set.as_ref());
+            if [&self.both, &self.up, &self.down]
+                .into_iter()
+                .chain(phases.flat_map(|p| [&p.both, &p.up, &p.down]))
+                .any(modelled)
+            {
+                return Err(NetError::config(
+                    &label,
+                    "tunnel",
+                    "`tunnel: tls-tcp` carries the host's packets in a real TCP connection; \
+                     `encapsulation: tcp` (the link-level model of such a tunnel) cannot be \
+                     combined with it: give one or the other",
+                ));
+            }
+            if self.schedule.iter().any(|e| e.address_change) {
+                return Err(NetError::config(
+                    &label,
+                    "tunnel",
+                    "a host on a VPN tunnel cannot change address on its schedule (the \
+                     tunnel's reconnection from a new address is not modelled): drop \
+                     `address_change` or `tunnel`",
+                ));
+            }
         }
         Ok(())
     }
@@ -160,7 +195,18 @@ pub struct DirectionConfig {
     pub tcp_retransmit: Option<Dur>,
 }
 
-/// How packets are carried: directly (default) or inside a TCP tunnel.
+/// A VPN tunnel a host's traffic rides ([`LinkProfile::tunnel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TunnelKind {
+    /// One TLS 1.3 connection over TCP to port 443 of the gateway (an SSL VPN): each packet
+    /// is one TLS application-data record (5 B header, 1 B content type, 16 B AEAD tag).
+    TlsTcp,
+}
+
+/// How packets are carried: directly (default) or inside a TCP tunnel (a model: the link
+/// itself retransmits lost packets after `tcp_retransmit`; for the real thing, a TCP
+/// connection whose segments cross the link, see [`LinkProfile::tunnel`]).
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
 )]

@@ -68,7 +68,8 @@ pub mod watch;
 pub type Nanos = u64;
 
 pub use config::{
-    DirectionConfig, Distribution, Encapsulation, JitterConfig, LinkProfile, Reorder, Which,
+    DirectionConfig, Distribution, Encapsulation, JitterConfig, LinkProfile, Reorder, TunnelKind,
+    Which,
 };
 pub use cross::{Arrivals, CrossTrafficFlow, FlowDirection, SizeShare, TrafficPattern};
 pub use cross_run::CrossFlowCounters;

@@ -122,6 +122,9 @@ pub struct ScenarioReport {
     /// at the end. Absent in older reports and where no client asked the relay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeReport>,
+    /// The participants' VPN tunnels over TCP (`tunnel: tls-tcp`). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<TunnelReport>,
     /// Wall-clock time this scenario took, ms. Wall-clock field.
     pub wall_ms: u64,
     /// The scenario file's own text, so a run can be repeated from the report alone.
@@ -143,6 +146,36 @@ pub struct EdgeReport {
     pub allocations_ended: u64,
     /// Allocations still held when the scenario ended.
     pub allocations_active: u64,
+}
+
+/// A participant's VPN tunnel over TCP over a run: what went in at each end, what came out
+/// at the other, and what TCP did to carry it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TunnelReport {
+    /// The participant whose traffic the tunnel carried.
+    pub participant: String,
+    /// The tunnel's kind (`tls-tcp`).
+    pub kind: String,
+    /// The gateway's address: the participant's address inside the VPN.
+    pub gateway: String,
+    /// Times the TCP connection was made (more than 1: it broke and the VPN reconnected).
+    pub connects: u64,
+    /// Packets the participant sent into the tunnel, and those that came out at the gateway.
+    pub up_in: u64,
+    pub up_out: u64,
+    /// Packets the gateway sent into the tunnel, and those that came out at the participant.
+    pub down_in: u64,
+    pub down_out: u64,
+    /// Packets dropped because the tunnel's queue was full, or lost with a broken connection
+    /// (the rest of `in` minus `out` were still inside when the scenario ended).
+    pub dropped_full: u64,
+    pub dropped_broken: u64,
+    /// TCP segments either end sent again (retransmissions: the link's losses, made delay).
+    pub retransmitted_segments: u64,
+    /// Mean and largest time a packet spent in the tunnel, ms (from entering at one end to
+    /// leaving at the other: the link's delay, queueing, and waiting for retransmissions).
+    pub transit_mean_ms: f64,
+    pub transit_max_ms: f64,
 }
 
 /// One checked expectation: what was expected, what was observed, and whether it was met.

@@ -45,6 +45,7 @@ pub(super) struct ProfileShape {
     down: Option<DirectionShape>,
     #[serde(default)]
     schedule: Vec<ScheduleShape>,
+    tunnel: Option<crate::net::TunnelKind>,
 }
 
 /// One direction of a link (the emulator's `DirectionConfig`).

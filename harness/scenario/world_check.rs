@@ -64,6 +64,20 @@ impl Context {
         path: &str,
         how: &str,
     ) {
+        if profile.tunnel.is_some() {
+            self.push(
+                ScenarioError::at(
+                    ErrorKind::Conflict,
+                    at,
+                    path,
+                    format!(
+                        "profile `{name}` is a VPN tunnel (`tunnel: tls-tcp`), which only a participant's own network can be: a site's shared link has no host to run the tunnel; used {how}"
+                    ),
+                )
+                .expected("a profile without `tunnel` for a site; give the VPN profile to a participant's `network:` instead"),
+            );
+            return;
+        }
         let Some(i) = profile.schedule.iter().position(|e| e.address_change) else {
             return;
         };

@@ -67,9 +67,30 @@ pub(crate) fn attribute(sim: &Sim, s: &Scenario, calls: &mut [CallReport]) {
             }
             merged.sort_by_key(|m| m.hop);
             st.links = merged.iter().map(link_report).collect();
-            st.fault = verdict(sim, s, &st.from, &st.to, &st.links);
+            st.fault = verdict(sim, s, &st.from, &st.to, &st.links)
+                .or_else(|| tunnel_verdict(sim, &st.from, &st.to));
         }
     }
+}
+
+/// When nothing on the path dropped or delayed a stream noticeably but one of its ends is on
+/// a VPN tunnel over TCP that held packets up (its links carry the tunnel's segments, not the
+/// stream's packets), the tunnel.
+fn tunnel_verdict(sim: &Sim, from: &str, to: &str) -> Option<String> {
+    let t = super::tunnel::tunnel_reports(sim)
+        .into_iter()
+        .find(|t| t.participant == from || t.participant == to)?;
+    if t.transit_max_ms < NOTICEABLE_MAX_MS && t.retransmitted_segments == 0 {
+        return None;
+    }
+    Some(format!(
+        "{}'s VPN tunnel over TCP: no packets lost, but they spent {} ms inside it on average, up \
+         to {} ms (waiting behind lost segments: {} TCP segments sent again)",
+        t.participant,
+        ms(t.transit_mean_ms),
+        ms(t.transit_max_ms),
+        t.retransmitted_segments
+    ))
 }
 
 fn add(m: &mut FlowLinkStats, l: &FlowLinkStats) {

@@ -2,6 +2,7 @@
 //! each call's outcome, every expectation and threshold judged, the emulator's counters and the
 //! timeline of events.
 
+use super::tunnel::tunnel_reports;
 use super::Sim;
 use crate::agent::CallLeg;
 use crate::metrics::emodel::{CodecTable, EModel, EModelInput};
@@ -395,6 +396,7 @@ fn blank_report(s: &Scenario, seed: u64, verdict: Verdict, complete: bool) -> Sc
         events: Vec::new(),
         scope: None,
         edge: None,
+        tunnels: Vec::new(),
         wall_ms: 0,
         source: s.source.clone(),
         error: None,
@@ -697,6 +699,7 @@ pub(crate) fn scenario_report(
     ScenarioReport {
         scope,
         edge: sim.edge.report(),
+        tunnels: tunnel_reports(sim),
         expectations,
         calls,
         accounts,

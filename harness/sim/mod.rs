@@ -24,6 +24,7 @@ pub mod pcapng;
 mod service_host;
 mod service_world;
 mod streams;
+pub mod tunnel;
 pub mod world;
 
 use crate::agent::account::Account;
@@ -153,6 +154,9 @@ pub(crate) struct Sim {
     edge_scheduled: Option<u64>,
     /// The hosts' TCP stacks and the streams on them.
     pub(crate) streams: streams::Streams,
+    /// The participants' VPN tunnels over TCP, and those with work to do now.
+    pub(crate) tunnels: Vec<tunnel::Tunnel>,
+    dirty_tunnels: Vec<usize>,
     /// Per participant (host order): its machine's socket layer, and what it lost: datagrams
     /// that could not be sent, and that arrived but never reached the client.
     pub(crate) socket: Vec<(crate::scenario::raw::SocketLayer, u64, u64)>,
@@ -263,8 +267,34 @@ impl Sim {
             .collect();
         let edge = edge::Edge::new(edge_host, world::EDGE_ADDR, &relay_users);
         let service_changes = world::service_changes(s);
+        let mut tunnels = Vec::new();
+        for (i, p) in s.participants.iter().enumerate() {
+            if p.profile.tunnel.is_some() {
+                let gw = net.host_id(&tunnel::gateway_name(&p.name)).ok_or_else(|| {
+                    SimError::Network(crate::net::NetError::Topology(format!(
+                        "the VPN gateway of `{}` is missing",
+                        p.name
+                    )))
+                })?;
+                let client = HostId(i as u32);
+                tunnels.push(tunnel::Tunnel::new(
+                    client,
+                    net.host_addr(client),
+                    gw,
+                    net.host_addr(gw),
+                    seed,
+                ));
+            }
+        }
+        // Where the service reaches each client: the address it sends from (inside its VPN).
         let contact = (0..s.participants.len())
-            .map(|i| net.host_addr(HostId(i as u32)))
+            .map(|i| {
+                let h = HostId(i as u32);
+                tunnels
+                    .iter()
+                    .find(|t| t.client == h)
+                    .map_or(net.host_addr(h), |t| t.inner)
+            })
             .collect();
         let mut clips = BTreeMap::new();
         if s.media == MediaMode::Replay {
@@ -308,6 +338,8 @@ impl Sim {
             edge,
             edge_scheduled: None,
             streams: streams::Streams::default(),
+            tunnels,
+            dirty_tunnels: Vec::new(),
             socket: s
                 .participants
                 .iter()
@@ -341,7 +373,18 @@ impl Sim {
         }
     }
 
+    /// Sends what a program on `host` sent: into its VPN tunnel if it has one, else onto
+    /// its link.
     fn send_datagram(&mut self, host: HostId, d: Datagram<Wire>) {
+        if let Some((ti, tunnel::End::Client)) = self.tunnel_end(host) {
+            self.tunnel_send(ti, d);
+            return;
+        }
+        self.send_outer(host, d);
+    }
+
+    /// Sends `d` from `host` onto its link (through its socket layer; captured).
+    fn send_outer(&mut self, host: HostId, d: Datagram<Wire>) {
         if self.send_fails(host) {
             return;
         }
@@ -423,7 +466,7 @@ impl Sim {
                     continue;
                 }
                 Transmit::Signal(env) => {
-                    let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
+                    let src = SocketAddrV4::new(self.local_addr(host), SIGNALING_PORT);
                     let dst =
                         SocketAddrV4::new(self.net.host_addr(self.service.host), SIGNALING_PORT);
                     let len = env.wire_size();
@@ -447,7 +490,22 @@ impl Sim {
         }
     }
 
+    /// Hands what arrived at `to_host` to its end of a VPN tunnel, or to its programs.
     fn deliver(
+        &mut self,
+        at: u64,
+        to_host: HostId,
+        d: Datagram<Wire>,
+        kind: DeliveryKind,
+    ) -> Result<(), SimError> {
+        match self.tunnel_end(to_host) {
+            Some((ti, end)) => self.tunnel_arrival(at, ti, end, d, kind),
+            None => self.deliver_here(at, to_host, d, kind),
+        }
+    }
+
+    /// Hands what arrived at `to_host` to the program it is for.
+    fn deliver_here(
         &mut self,
         at: u64,
         to_host: HostId,
@@ -553,6 +611,9 @@ impl Sim {
         self.edge.poll(self.now);
         self.tcp_listen(self.edge.host, edge::TURN_TCP_PORT);
         self.after_edge();
+        // VPNs connect first, as they do when a machine starts.
+        self.start_tunnels();
+        self.run_tunnels()?;
         // Every client starts, and signs in, when the scenario starts.
         for p in 0..self.accounts.len() {
             self.accounts[p].start(self.now);
@@ -695,7 +756,9 @@ impl Sim {
                     break;
                 }
                 self.timers.pop();
-                if li & TCP_TIMER != 0 {
+                if li & tunnel::TUNNEL_TIMER != 0 {
+                    self.tunnel_timer(li & !tunnel::TUNNEL_TIMER, lt)?;
+                } else if li & TCP_TIMER != 0 {
                     self.stream_timer(HostId((li & !TCP_TIMER) as u32), lt);
                 } else if li == EDGE_TIMER {
                     if self.edge_scheduled == Some(lt) {
@@ -731,8 +794,15 @@ impl Sim {
                     self.timers.push(Reverse((t + 1_000_000, li)));
                 }
             }
-            // The TCP stacks touched in this pass send and tell their streams' owners.
-            self.run_streams();
+            // The TCP stacks touched in this pass send and tell their streams' owners; what a
+            // tunnel takes in or gives out may touch stacks again.
+            loop {
+                self.run_streams();
+                self.run_tunnels()?;
+                if self.streams.is_idle() {
+                    break;
+                }
+            }
         }
     }
 

@@ -46,7 +46,7 @@ impl Sim {
         let now = self.now;
         let host = HostId(p as u32);
         while let Some(env) = self.accounts[p].poll_send(now) {
-            let src = SocketAddrV4::new(self.net.host_addr(host), SIGNALING_PORT);
+            let src = SocketAddrV4::new(self.local_addr(host), SIGNALING_PORT);
             let dst = SocketAddrV4::new(self.net.host_addr(self.service.host), SIGNALING_PORT);
             let len = env.wire_size();
             let wire = Wire::Account {

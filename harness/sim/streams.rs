@@ -85,6 +85,11 @@ impl Streams {
         self.hosts.get_mut(host.0 as usize).and_then(Option::as_mut)
     }
 
+    /// Whether no stack has work to hand out.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.dirty.is_empty()
+    }
+
     fn mark(&mut self, host: HostId) {
         if !self.dirty.contains(&host) {
             self.dirty.push(host);
@@ -95,7 +100,7 @@ impl Streams {
 impl Sim {
     /// Starts accepting TCP connections on `port` of `host` (what they bring goes to the edge).
     pub(crate) fn tcp_listen(&mut self, host: HostId, port: u16) {
-        let addr = self.net.host_addr(host);
+        let addr = self.local_addr(host);
         let seed = self.seed;
         let _ = self
             .streams
@@ -114,7 +119,7 @@ impl Sim {
         owner: StreamOwner,
     ) {
         let now = self.now;
-        let addr = self.net.host_addr(host);
+        let addr = self.local_addr(host);
         let seed = self.seed;
         let key = (host, local, remote);
         let conn = match self.streams.by_ends.get(&key) {
@@ -246,7 +251,7 @@ impl Sim {
         match e {
             TcpEvent::Accepted { conn, remote, .. } => {
                 // Accepted streams are named by the peer alone (port 0 on our side).
-                let local = SocketAddrV4::new(self.net.host_addr(host), 0);
+                let local = SocketAddrV4::new(self.local_addr(host), 0);
                 self.streams.by_ends.insert((host, local, remote), conn);
                 self.streams
                     .ends
@@ -303,7 +308,7 @@ impl Sim {
     /// Writes what the edge wants sent to its TCP clients.
     pub(crate) fn edge_streams(&mut self, out: Vec<(SocketAddrV4, Vec<u8>)>) {
         let host = self.edge.host;
-        let local = SocketAddrV4::new(self.net.host_addr(host), 0);
+        let local = SocketAddrV4::new(self.local_addr(host), 0);
         for (to, bytes) in out {
             if let Some(&conn) = self.streams.by_ends.get(&(host, local, to)) {
                 self.streams

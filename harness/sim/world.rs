@@ -113,7 +113,7 @@ impl Sim {
             }
         );
         let s = sub_seed(self.seed, &label);
-        let ip = self.net.host_addr(host);
+        let ip = self.local_addr(host);
         // A media port in the range clients use (50000-59999), distinct per leg on a host.
         let mut port = 50_000 + (s % 10_000) as u16;
         while self.media_route.contains_key(&(host, port)) {
@@ -307,6 +307,24 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
         access: edge_profile(),
         firewall: Vec::new(),
     });
+    // Each tunnelled participant's VPN gateway, in a site of its own at the far end of the
+    // participant's access link (the link's delay is the way to it).
+    for (i, p) in s.participants.iter().enumerate() {
+        if p.profile.tunnel.is_some() {
+            let name = super::tunnel::gateway_name(&p.name);
+            sites.push(SiteConfig {
+                name: name.clone(),
+                ..SiteConfig::default()
+            });
+            hosts.push(HostConfig {
+                name: name.clone(),
+                site: name,
+                addr: super::tunnel::gateway_addr(i),
+                access: crate::net::LinkProfile::ideal("vpn-gateway"),
+                firewall: Vec::new(),
+            });
+        }
+    }
     NetworkConfig {
         sites,
         core: None,
@@ -342,6 +360,9 @@ pub fn build_network(
         {
             stops.push((site.clone(), name.clone(), a.at));
         }
+    }
+    for a in &s.timeline {
+        check_tunnel_action(s, &a.target, &a.action)?;
     }
     for a in &s.timeline {
         let at = a.at.as_nanos();
@@ -403,6 +424,48 @@ pub fn build_network(
         }
     }
     Ok(net)
+}
+
+/// Refuses a timeline action the VPN tunnel of its participant cannot follow: a new address,
+/// or a profile that adds or removes the tunnel (it is set up when the scenario starts).
+fn check_tunnel_action(
+    s: &Scenario,
+    target: &ActionTarget,
+    action: &NetAction,
+) -> Result<(), crate::net::NetError> {
+    let ActionTarget::Participant(name) = target else {
+        return Ok(());
+    };
+    let Some(p) = s.participants.iter().find(|p| &p.name == name) else {
+        return Ok(());
+    };
+    let refuse = |why: String| Err(crate::net::NetError::Topology(why));
+    match action {
+        NetAction::AddressChange if p.profile.tunnel.is_some() => refuse(format!(
+            "the timeline changes the address of `{name}`, whose network `{}` is a VPN tunnel: \
+             the tunnel's reconnection from a new address is not modelled",
+            p.profile_name
+        )),
+        NetAction::SetProfile {
+            profile_name,
+            profile,
+        } if profile.tunnel != p.profile.tunnel => refuse(format!(
+            "the timeline gives `{name}` the profile `{profile_name}`, which {} a VPN tunnel \
+             that its network `{}` {}: a tunnel is set up when the scenario starts and stays",
+            if profile.tunnel.is_some() {
+                "is"
+            } else {
+                "is not"
+            },
+            p.profile_name,
+            if p.profile.tunnel.is_some() {
+                "is"
+            } else {
+                "is not"
+            },
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn net_host(net: &Network<Wire>, name: &str) -> Result<HostId, crate::net::NetError> {
