@@ -181,8 +181,15 @@ fn dtx_sends_nothing_in_silence_and_the_pause_is_not_loss() {
         "DTX: {} packets sent, {held} held back; without: {}",
         dtx.packets_sent, plain.packets_sent
     );
-    // Every frame is either sent or held back: the packets without DTX (same call time).
-    assert_eq!(dtx.packets_sent as f64 + held, plain.packets_sent as f64);
+    // Every frame is either sent or held back: the packets without DTX (same call time, to
+    // a frame: the two calls' signaling crosses different TCP connections, so one call's
+    // media may start a frame earlier).
+    let frames = dtx.packets_sent as f64 + held;
+    assert!(
+        (frames - plain.packets_sent as f64).abs() <= 1.0,
+        "{frames} frames with DTX, {} without",
+        plain.packets_sent
+    );
     assert!(held > 0.2 * plain.packets_sent as f64, "{held}");
     assert!(bitrate_kbps(dtx) < bitrate_kbps(plain));
     for s in [dtx, sent_by(&r, "c")] {

@@ -93,6 +93,11 @@ pub struct Account {
 impl Account {
     /// An account for `address` that signs in with `password` from a client of version
     /// `client`; a request unanswered for `deadline_ns` has failed.
+    /// The account's signaling channel (the simulation carries it over real TCP).
+    pub fn signaling(&mut self) -> &mut Signaling {
+        &mut self.channel
+    }
+
     pub fn new(address: &str, password: &str, client: Version, deadline_ns: u64) -> Account {
         Account {
             address: address.to_string(),

@@ -381,6 +381,11 @@ impl CallLeg {
         self.cfg.ssrc
     }
 
+    /// The leg's signaling channel (the simulation carries it over real TCP).
+    pub fn signaling(&mut self) -> &mut Signaling {
+        &mut self.signaling
+    }
+
     /// Our media address.
     pub fn media_addr(&self) -> SocketAddrV4 {
         self.cfg.media_addr

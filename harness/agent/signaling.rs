@@ -142,6 +142,8 @@ pub struct Signaling {
     acks: Vec<u32>,
     seen: BTreeSet<u32>,
     timed_out: bool,
+    /// Carried by a reliable stream (TCP): each message goes once, the stream retransmits.
+    over_stream: bool,
     /// Messages sent including retransmissions.
     pub sent: u64,
     /// Retransmissions among them.
@@ -158,8 +160,35 @@ impl Signaling {
             acks: Vec::new(),
             seen: BTreeSet::new(),
             timed_out: false,
+            over_stream: false,
             sent: 0,
             retransmitted: 0,
+        }
+    }
+
+    /// The channel runs over a reliable byte stream (real TCP): it sends each message once and
+    /// leaves retransmission to the stream; acknowledgements and the deadline stay (as a SIP
+    /// transaction's response and timer do over TCP).
+    pub fn over_stream(mut self) -> Self {
+        self.set_over_stream();
+        self
+    }
+
+    /// [`Signaling::over_stream`] on a channel already made.
+    pub fn set_over_stream(&mut self) {
+        self.over_stream = true;
+        for p in &mut self.pending {
+            if p.next_send > p.first_sent {
+                p.next_send = u64::MAX;
+            }
+        }
+    }
+
+    /// The stream under the channel was replaced (the old connection broke): everything not
+    /// yet acknowledged goes again, on the new one.
+    pub fn resend_pending(&mut self, now: u64) {
+        for p in &mut self.pending {
+            p.next_send = now;
         }
     }
 
@@ -190,8 +219,12 @@ impl Signaling {
                 if p.next_send > p.first_sent {
                     self.retransmitted += 1;
                 }
-                p.next_send = now + p.rto;
-                p.rto = p.rto.saturating_mul(2);
+                if self.over_stream {
+                    p.next_send = u64::MAX;
+                } else {
+                    p.next_send = now + p.rto;
+                    p.rto = p.rto.saturating_mul(2);
+                }
                 self.sent += 1;
                 return Some(p.env.clone());
             }
@@ -278,6 +311,22 @@ mod tests {
         );
         assert!(s.is_idle());
         assert!(!s.handle_timeout(100_000_000_000));
+    }
+
+    #[test]
+    fn over_a_stream_each_message_goes_once_until_the_stream_is_replaced() {
+        let mut s = Signaling::new(5_000_000_000).over_stream();
+        s.send(0, SignalBody::Hangup);
+        assert!(s.poll_send(0).is_some());
+        // No retransmission timer: the next wake-up is the deadline.
+        assert_eq!(s.poll_timeout(), Some(5_000_000_000));
+        assert!(s.poll_send(3_000_000_000).is_none());
+        // A new connection: what was not acknowledged goes again, once.
+        s.resend_pending(4_000_000_000);
+        assert!(s.poll_send(4_000_000_000).is_some());
+        assert!(s.poll_send(4_500_000_000).is_none());
+        assert_eq!((s.sent, s.retransmitted), (2, 1));
+        assert!(s.handle_timeout(5_000_000_000), "the deadline still holds");
     }
 
     #[test]

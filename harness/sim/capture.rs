@@ -262,7 +262,12 @@ fn isn(src: SocketAddrV4, dst: SocketAddrV4) -> u32 {
 
 /// Writes a signaling message as text into `out`, exactly `len` bytes: a request-like line,
 /// `Content-Length`, a `Pad` header filling the framing allowance, a blank line, the body.
-fn signal_text(out: &mut Vec<u8>, env: &Envelope, (account, n): (bool, usize), len: usize) {
+pub(crate) fn signal_text(
+    out: &mut Vec<u8>,
+    env: &Envelope,
+    (account, n): (bool, usize),
+    len: usize,
+) {
     let status;
     let (kind, id, body) = match &env.body {
         SignalBody::Offer(s) => ("OFFER", env.id, s.as_str()),

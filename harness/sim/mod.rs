@@ -23,6 +23,7 @@ mod measure_service;
 pub mod pcapng;
 mod service_host;
 mod service_world;
+mod signal_conn;
 mod streams;
 pub mod tunnel;
 pub mod world;
@@ -157,6 +158,11 @@ pub(crate) struct Sim {
     /// The participants' VPN tunnels over TCP, and those with work to do now.
     pub(crate) tunnels: Vec<tunnel::Tunnel>,
     dirty_tunnels: Vec<usize>,
+    /// The clients' signaling connections to the service (real TCP).
+    signal: signal_conn::SignalConns,
+    /// Accounts and legs a signaling connection gave work to, to run after the stacks.
+    touched_accounts: Vec<usize>,
+    touched_legs: Vec<usize>,
     /// Per participant (host order): its machine's socket layer, and what it lost: datagrams
     /// that could not be sent, and that arrived but never reached the client.
     pub(crate) socket: Vec<(crate::scenario::raw::SocketLayer, u64, u64)>,
@@ -340,6 +346,9 @@ impl Sim {
             streams: streams::Streams::default(),
             tunnels,
             dirty_tunnels: Vec::new(),
+            signal: signal_conn::SignalConns::default(),
+            touched_accounts: Vec::new(),
+            touched_legs: Vec::new(),
             socket: s
                 .participants
                 .iter()
@@ -439,6 +448,15 @@ impl Sim {
             _ => from.clone(),
         };
         self.service.add_call(idx[0], idx[1], &from, &to);
+        // Legs on participants' hosts signal over their client's TCP connection.
+        for li in idx {
+            if self.leg_host[li] != self.service.host {
+                self.legs[li].signaling().set_over_stream();
+                if let Some(ch) = self.service.leg_channel(li) {
+                    ch.set_over_stream();
+                }
+            }
+        }
         Ok(())
     }
 
@@ -465,6 +483,16 @@ impl Sim {
                     self.stream_send(host, from, to, &bytes, streams::StreamOwner::Leg(li));
                     continue;
                 }
+                Transmit::Signal(env) if host != self.service.host => {
+                    let wire = Wire::Signal {
+                        leg: li,
+                        to_service: true,
+                        env,
+                    };
+                    self.client_signal_send(host.0 as usize, wire);
+                    continue;
+                }
+                // The echo test service's leg, on the service host: straight to the service.
                 Transmit::Signal(env) => {
                     let src = SocketAddrV4::new(self.local_addr(host), SIGNALING_PORT);
                     let dst =
@@ -609,8 +637,24 @@ impl Sim {
         let mut next_change = 0;
         let mut next_check = 0;
         self.edge.poll(self.now);
-        self.tcp_listen(self.edge.host, edge::TURN_TCP_PORT);
+        self.tcp_listen(
+            self.edge.host,
+            edge::TURN_TCP_PORT,
+            streams::StreamOwner::Edge,
+        );
         self.after_edge();
+        // The service takes the clients' signaling connections.
+        self.tcp_listen(
+            self.service.host,
+            SIGNALING_PORT,
+            streams::StreamOwner::Service,
+        );
+        for p in 0..self.accounts.len() {
+            self.accounts[p].signaling().set_over_stream();
+            if let Some(ch) = self.service.account_channel(p) {
+                ch.set_over_stream();
+            }
+        }
         // VPNs connect first, as they do when a machine starts.
         self.start_tunnels();
         self.run_tunnels()?;
@@ -619,6 +663,7 @@ impl Sim {
             self.accounts[p].start(self.now);
             self.after_account(p)?;
         }
+        self.settle_streams()?;
         let mut same_time_spins = 0u32;
         let mut iterations = 0u64;
         loop {
@@ -731,6 +776,10 @@ impl Sim {
                     }
                     _ => {}
                 }
+                if let NetEvent::AddressChanged { host, .. } = &e {
+                    // Every TCP connection on the old address is gone.
+                    self.reset_streams(*host);
+                }
                 if let NetEvent::AddressChanged { host, new, .. } = &e {
                     // Tell every leg on the moved host (a client sees its interface change).
                     let moved: Vec<usize> = (0..self.legs.len())
@@ -796,12 +845,20 @@ impl Sim {
             }
             // The TCP stacks touched in this pass send and tell their streams' owners; what a
             // tunnel takes in or gives out may touch stacks again.
-            loop {
-                self.run_streams();
-                self.run_tunnels()?;
-                if self.streams.is_idle() {
-                    break;
-                }
+            self.settle_streams()?;
+        }
+    }
+
+    /// Runs the TCP stacks touched so far, and what they give work to, until nothing is
+    /// left at this instant: a tunnel's packets may touch stacks again, a signaling message
+    /// an account or a leg.
+    fn settle_streams(&mut self) -> Result<(), SimError> {
+        loop {
+            self.run_streams();
+            self.run_tunnels()?;
+            self.run_touched()?;
+            if self.streams.is_idle() && !self.touched() {
+                return Ok(());
             }
         }
     }

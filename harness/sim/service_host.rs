@@ -76,6 +76,16 @@ impl ServiceHost {
         }
     }
 
+    /// The service's end of participant `p`'s account channel.
+    pub(crate) fn account_channel(&mut self, p: usize) -> Option<&mut Signaling> {
+        self.accounts.get_mut(p)
+    }
+
+    /// The service's end of leg `leg`'s channel.
+    pub(crate) fn leg_channel(&mut self, leg: usize) -> Option<&mut Signaling> {
+        self.legs.get_mut(leg).map(|l| &mut l.channel)
+    }
+
     /// A call's two legs (caller's first): their channels, and the addresses of the call.
     pub(crate) fn add_call(&mut self, caller_leg: usize, callee_leg: usize, from: &str, to: &str) {
         for (leg, peer, caller) in [

@@ -44,17 +44,13 @@ impl Sim {
     /// that waited for its sign-in once that is decided.
     pub(super) fn after_account(&mut self, p: usize) -> Result<(), SimError> {
         let now = self.now;
-        let host = HostId(p as u32);
         while let Some(env) = self.accounts[p].poll_send(now) {
-            let src = SocketAddrV4::new(self.local_addr(host), SIGNALING_PORT);
-            let dst = SocketAddrV4::new(self.net.host_addr(self.service.host), SIGNALING_PORT);
-            let len = env.wire_size();
             let wire = Wire::Account {
                 participant: p,
                 to_service: true,
                 env,
             };
-            self.send_datagram(host, Datagram::tcp(src, dst, len, false, wire));
+            self.client_signal_send(p, wire);
         }
         let t = self.accounts[p].poll_timeout().map(|t| t.max(now));
         if t != self.account_scheduled[p] {
@@ -102,6 +98,11 @@ impl Sim {
                     },
                 ),
             };
+            if dst_host != host {
+                // A client: on the connection it opened.
+                self.service_signal_send(dst_host.0 as usize, wire);
+                continue;
+            }
             let ip = match &wire {
                 Wire::Signal { leg, .. } => self.leg_src.get(*leg).copied().flatten(),
                 _ => None,

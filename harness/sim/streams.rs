@@ -25,6 +25,10 @@ pub(crate) enum StreamOwner {
     Leg(usize),
     /// The edge (a connection to its relay port, accepted).
     Edge,
+    /// Participant `usize`'s client: its signaling connection to the service.
+    Signaling(usize),
+    /// The service host (a client's signaling connection, accepted).
+    Service,
 }
 
 /// What a stream's owner is told.
@@ -57,6 +61,8 @@ pub(crate) struct Streams {
     by_ends: BTreeMap<(HostId, SocketAddrV4, SocketAddrV4), ConnId>,
     ends: BTreeMap<(HostId, ConnId), (SocketAddrV4, SocketAddrV4, StreamOwner)>,
     pending: BTreeMap<(HostId, ConnId), Vec<u8>>,
+    /// Who reads the connections each listener accepts.
+    listeners: BTreeMap<(HostId, crate::tcp::ListenerId), StreamOwner>,
     /// Hosts whose stack has work to hand out.
     dirty: Vec<HostId>,
 }
@@ -98,15 +104,55 @@ impl Streams {
 }
 
 impl Sim {
-    /// Starts accepting TCP connections on `port` of `host` (what they bring goes to the edge).
-    pub(crate) fn tcp_listen(&mut self, host: HostId, port: u16) {
+    /// Starts accepting TCP connections on `port` of `host`, for `owner` to read.
+    pub(crate) fn tcp_listen(&mut self, host: HostId, port: u16, owner: StreamOwner) {
         let addr = self.local_addr(host);
         let seed = self.seed;
-        let _ = self
+        if let Ok(l) = self
             .streams
             .stack(host, addr, seed)
-            .listen_with(port, stream_options());
+            .listen_with(port, stream_options())
+        {
+            self.streams.listeners.insert((host, l), owner);
+        }
         self.streams.mark(host);
+    }
+
+    /// Whether `host` has a live stream `local` -> `remote` (accepted ones have port 0 locally).
+    pub(crate) fn has_stream(
+        &self,
+        host: HostId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> bool {
+        self.streams.by_ends.contains_key(&(host, local, remote))
+    }
+
+    /// `host`'s address changed: its TCP stack and every connection on it are gone (their
+    /// owners are told), and the next connection gets a stack at the new address.
+    pub(crate) fn reset_streams(&mut self, host: HostId) {
+        let i = host.0 as usize;
+        let Some(slot) = self.streams.hosts.get_mut(i) else {
+            return;
+        };
+        if slot.take().is_none() {
+            return;
+        }
+        self.streams.scheduled[i] = None;
+        self.streams.dirty.retain(|h| *h != host);
+        let gone: Vec<_> = self
+            .streams
+            .ends
+            .range((host, ConnId(0))..=(host, ConnId(u32::MAX)))
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        self.streams.listeners.retain(|(h, _), _| *h != host);
+        for ((h, conn), (local, remote, owner)) in gone {
+            self.streams.ends.remove(&(h, conn));
+            self.streams.by_ends.remove(&(h, local, remote));
+            self.streams.pending.remove(&(h, conn));
+            self.tell_stream_owner(owner, StreamNews::Closed(remote));
+        }
     }
 
     /// Writes `bytes` on the stream `local` -> `remote` of `host`, opening it first if needed.
@@ -249,13 +295,23 @@ impl Sim {
 
     fn on_stream_event(&mut self, host: HostId, e: TcpEvent) {
         match e {
-            TcpEvent::Accepted { conn, remote, .. } => {
+            TcpEvent::Accepted {
+                listener,
+                conn,
+                remote,
+            } => {
                 // Accepted streams are named by the peer alone (port 0 on our side).
                 let local = SocketAddrV4::new(self.local_addr(host), 0);
+                let owner = self
+                    .streams
+                    .listeners
+                    .get(&(host, listener))
+                    .copied()
+                    .unwrap_or(StreamOwner::Edge);
                 self.streams.by_ends.insert((host, local, remote), conn);
                 self.streams
                     .ends
-                    .insert((host, conn), (local, remote, StreamOwner::Edge));
+                    .insert((host, conn), (local, remote, owner));
             }
             TcpEvent::Connected(conn) | TcpEvent::Writable(conn) => {
                 self.flush_pending(host, conn);
@@ -302,6 +358,14 @@ impl Sim {
                 }
                 self.after_edge();
             }
+            StreamOwner::Signaling(p) => match news {
+                StreamNews::Data(_, bytes) => self.client_signal_bytes(p, &bytes),
+                StreamNews::Closed(_) => self.client_signal_closed(p),
+            },
+            StreamOwner::Service => match news {
+                StreamNews::Data(from, bytes) => self.service_signal_bytes(from, &bytes),
+                StreamNews::Closed(from) => self.service_signal_closed(from),
+            },
         }
     }
 
