@@ -120,7 +120,7 @@ pub fn human_secs(s: f64) -> String {
 
 /// Packets per second a flow sends while on.
 pub fn flow_packet_rate(f: &CrossTrafficFlow) -> f64 {
-    f.rate.bits_per_sec() as f64 / (f.mean_size().max(1.0) * 8.0)
+    f.rate_bps() as f64 / (f.mean_size().max(1.0) * 8.0)
 }
 
 /// The share of time a flow is on.
@@ -268,7 +268,7 @@ impl Context {
                  `rate` or larger packets",
                 count(MAX_FLOW_PACKET_RATE)
             ))
-            .found(format!("{} of {} B packets", flow.rate, flow.mean_size())),
+            .found(format!("{} of {} B packets", flow.rate.unwrap_or(crate::units::Rate::from_bits_per_sec(0)), flow.mean_size())),
         );
         false
     }

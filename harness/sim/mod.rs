@@ -15,6 +15,7 @@
 //! ```
 
 pub mod capture;
+mod cross_tcp;
 pub mod edge;
 mod fault;
 mod links;
@@ -153,6 +154,8 @@ pub(crate) struct Sim {
     edge_scheduled: Option<u64>,
     /// The hosts' TCP stacks and the streams on them.
     pub(crate) streams: streams::Streams,
+    /// The TCP cross-traffic flows and their hidden hosts.
+    cross_tcp: cross_tcp::CrossTcp,
     /// Per participant (host order): its machine's socket layer, and what it lost: datagrams
     /// that could not be sent, and that arrived but never reached the client.
     pub(crate) socket: Vec<(crate::scenario::raw::SocketLayer, u64, u64)>,
@@ -185,6 +188,8 @@ const SERVICE_TIMER: usize = 1 << 41;
 const EDGE_TIMER: usize = 1 << 42;
 /// A host's TCP stack (its host index in the low bits).
 pub(crate) const TCP_TIMER: usize = 1 << 43;
+/// A TCP cross-traffic flow (its index in the low bits).
+pub(crate) const CROSS_TIMER: usize = 1 << 44;
 
 /// Send times remembered per leg: 1024 packets, 20 s of 20 ms audio.
 const SENT_RING: usize = 1024;
@@ -275,6 +280,7 @@ impl Sim {
                 }
             }
         }
+        let cross_tcp = cross_tcp::CrossTcp::new(s, &net);
         Ok(Sim {
             net,
             legs: Vec::new(),
@@ -308,6 +314,7 @@ impl Sim {
             edge,
             edge_scheduled: None,
             streams: streams::Streams::default(),
+            cross_tcp,
             socket: s
                 .participants
                 .iter()
@@ -553,6 +560,7 @@ impl Sim {
         self.edge.poll(self.now);
         self.tcp_listen(self.edge.host, edge::TURN_TCP_PORT);
         self.after_edge();
+        self.cross_tcp_schedule();
         // Every client starts, and signs in, when the scenario starts.
         for p in 0..self.accounts.len() {
             self.accounts[p].start(self.now);
@@ -646,6 +654,9 @@ impl Sim {
                     if let Some(&li) = ssrc.and_then(|s| self.leg_by_ssrc.get(&s)) {
                         self.legs[li].rtp_dropped_by_network += 1;
                     }
+                } else if let Wire::Tcp(_) = &d.datagram.payload {
+                    let (src, dst) = (*d.datagram.src.ip(), *d.datagram.dst.ip());
+                    self.cross_tcp.dropped(src, dst, d.reason);
                 }
             }
             while let Some(e) = self.net.poll_event() {
@@ -695,7 +706,9 @@ impl Sim {
                     break;
                 }
                 self.timers.pop();
-                if li & TCP_TIMER != 0 {
+                if li & CROSS_TIMER != 0 {
+                    self.cross_tcp_timer(li & !CROSS_TIMER, lt);
+                } else if li & TCP_TIMER != 0 {
                     self.stream_timer(HostId((li & !TCP_TIMER) as u32), lt);
                 } else if li == EDGE_TIMER {
                     if self.edge_scheduled == Some(lt) {
