@@ -79,7 +79,7 @@ impl CrossTrafficFlow {
                 message,
             })
         };
-        let packets = "with `transport: tcp` the stack sizes and times its own segments (1460 \
+        let packets = "with `transport: tcp` (the stack sizes and times its own segments: 1460 \
                        bytes of payload in 1500-byte packets, as fast as its window allows)";
         if self.packet_size.is_some() {
             return err(

@@ -434,12 +434,10 @@ impl Sim {
                     self.cross_tcp_reschedule(i);
                 }
             }
-            TcpEvent::Connected(_) if host == f.client => {
-                if !f.sends_down() {
-                    f.connected_at = Some(now);
-                    self.cross_tcp_fill(i);
-                    self.cross_tcp_reschedule(i);
-                }
+            TcpEvent::Connected(_) if host == f.client && !f.sends_down() => {
+                f.connected_at = Some(now);
+                self.cross_tcp_fill(i);
+                self.cross_tcp_reschedule(i);
             }
             TcpEvent::Writable(_) => self.cross_tcp_fill(i),
             TcpEvent::Readable(conn) => {
@@ -461,6 +459,10 @@ fn options(send_buffer: usize, recv_buffer: usize) -> TcpOptions {
     TcpOptions {
         send_buffer,
         recv_buffer,
+        // Nagle on: a bulk sender always has data, and Nagle's rule is what keeps smoltcp from
+        // sending a sliver whenever the window opens by less than a segment (sender-side silly
+        // window avoidance, RFC 1122 4.2.3.4, which Linux applies to bulk data).
+        nodelay: false,
         ..TcpOptions::default()
     }
 }
