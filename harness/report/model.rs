@@ -439,7 +439,8 @@ pub struct SecondSample {
 pub struct LinkReport {
     /// Stable link name, e.g. `alice.up`, `core:a->b`, `bob.down`.
     pub link: String,
-    /// Packets that entered the link (cross-traffic excluded).
+    /// Packets that entered the link (the emulator's own cross-traffic excluded; a
+    /// `transport: tcp` flow's segments are real packets and count here too).
     pub packets_in: u64,
     /// Bytes that entered (IP sizes, before any tunnel overhead).
     pub bytes_in: u64,
@@ -537,7 +538,8 @@ pub struct TcpFlowReport {
 pub struct LinkSecondSample {
     /// Second index from the scenario's start.
     pub t: u64,
-    /// Packets that entered the link in this second (cross-traffic excluded).
+    /// Packets that entered the link in this second (the emulator's own cross-traffic excluded,
+    /// a TCP flow's segments included).
     pub packets_in: u64,
     /// Packets that left it in this second.
     pub delivered: u64,
