@@ -37,6 +37,7 @@
 //! assert_eq!(f.next_send(5_000_000_000 + 1_000_000_000), Some(7_000_000_000)); // off second
 //! ```
 
+pub use crate::net::cross_transport::FlowTransport;
 use crate::net::error::NetError;
 use crate::net::Nanos;
 use crate::units::{Bytes, Dur, Percent, Rate};
@@ -53,8 +54,20 @@ pub struct CrossTrafficFlow {
     pub name: String,
     /// Mean offered load while on, in bits per second (like `1200kbit`): the packets' sizes
     /// divided by their spacing, averaged over the flow. A scenario refuses more than
-    /// 2,000,000 packets per second (`rate` / mean packet size) in one flow.
-    pub rate: Rate,
+    /// 2,000,000 packets per second (`rate` / mean packet size) in one flow. Required for
+    /// `transport: udp`; with `transport: tcp` optional, a cap on the rate the application
+    /// hands bytes to TCP (an app-limited transfer; without it the sender is greedy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// What carries the flow: `udp` (default: the open-loop packets described here) or `tcp`
+    /// (a bulk transfer over real TCP between a hidden host on the site and a hidden server
+    /// outside it, see [`crate::net::cross_transport`]).
+    #[serde(default, skip_serializing_if = "FlowTransport::is_udp")]
+    pub transport: FlowTransport,
+    /// With `transport: tcp`: the one-way delay between the site and the flow's server, each
+    /// way (default 20ms; the server's own link, beyond the site's shared link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_delay: Option<Dur>,
     /// Size of every packet, IP headers included (default 1500B); leave it out when giving
     /// `size_mix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +198,9 @@ impl CrossTrafficFlow {
     pub fn new(name: &str, rate: Rate, packet_size: Bytes) -> CrossTrafficFlow {
         CrossTrafficFlow {
             name: name.to_string(),
-            rate,
+            rate: Some(rate),
+            transport: FlowTransport::Udp,
+            server_delay: None,
             packet_size: Some(packet_size),
             size_mix: Vec::new(),
             arrivals: Arrivals::Poisson,
@@ -213,8 +228,41 @@ impl CrossTrafficFlow {
                 "a flow needs a name to report and stop it by".into(),
             );
         }
-        if self.rate.bits_per_sec() == 0 {
-            return err("rate", "the rate must be above 0, like 1200kbit".into());
+        if let Some(stop) = self.stop {
+            if stop < self.start {
+                return err(
+                    "stop",
+                    format!(
+                        "the flow stops at {stop}, before it starts at {}",
+                        self.start
+                    ),
+                );
+            }
+        }
+        if self.transport == FlowTransport::Tcp {
+            return self.validate_tcp();
+        }
+        if let Some(d) = self.server_delay {
+            return err(
+                "server_delay",
+                format!(
+                    "a `transport: udp` flow has no server (its packets go to no one), so a \
+                     server delay of {d} would do nothing: leave it out, or give `transport: tcp`"
+                ),
+            );
+        }
+        match self.rate {
+            None => {
+                return err(
+                    "rate",
+                    "a `transport: udp` flow needs the load it offers, like `rate: 1200kbit`"
+                        .into(),
+                )
+            }
+            Some(r) if r.bits_per_sec() == 0 => {
+                return err("rate", "the rate must be above 0, like 1200kbit".into())
+            }
+            Some(_) => {}
         }
         if self.packet_size.is_some() && !self.size_mix.is_empty() {
             return err(
@@ -268,18 +316,12 @@ impl CrossTrafficFlow {
                 );
             }
         }
-        if let Some(stop) = self.stop {
-            if stop < self.start {
-                return err(
-                    "stop",
-                    format!(
-                        "the flow stops at {stop}, before it starts at {}",
-                        self.start
-                    ),
-                );
-            }
-        }
         Ok(())
+    }
+
+    /// The flow's `rate`, bits per second (0 when none is given).
+    pub fn rate_bps(&self) -> u64 {
+        self.rate.map_or(0, Rate::bits_per_sec)
     }
 
     /// The packet sizes and their shares as fractions that add up to 1, bytes.
@@ -312,12 +354,12 @@ impl CrossTrafficFlow {
     /// The mean time between packets while on, ns: mean size × 8 / rate. With one packet
     /// size it is exact (rounded down to the ns) and is the spacing of `arrivals: constant`.
     pub fn mean_interval(&self) -> f64 {
-        self.mean_size() * 8e9 / self.rate.bits_per_sec().max(1) as f64
+        self.mean_size() * 8e9 / self.rate_bps().max(1) as f64
     }
 
     /// The spacing of `arrivals: constant` while on, ns (at least 1).
     pub fn interval(&self) -> Nanos {
-        let bps = self.rate.bits_per_sec().max(1);
+        let bps = self.rate_bps().max(1);
         match (self.size_mix.is_empty(), self.packet_size) {
             (true, size) => {
                 let size = size.map_or(Self::DEFAULT_SIZE, Bytes::get);

@@ -111,6 +111,15 @@ impl<P: Clone> Network<P> {
         flow: CrossTrafficFlow,
     ) -> Result<(), NetError> {
         flow.validate()?;
+        if flow.transport == crate::net::cross::FlowTransport::Tcp {
+            return Err(NetError::InvalidFlow {
+                flow: flow.name.clone(),
+                field: "transport".into(),
+                message: "a TCP flow runs over the simulation's TCP stacks, not inside the \
+                          emulator: give it on a scenario's timeline (`cross_traffic:` at a site)"
+                    .into(),
+            });
+        }
         let s = self
             .sites
             .iter()

@@ -40,6 +40,7 @@ pub mod config;
 pub mod cross;
 pub mod cross_run;
 pub mod cross_source;
+pub mod cross_transport;
 pub mod datagram;
 pub mod delay;
 pub mod error;

@@ -472,7 +472,8 @@ pub struct SecondSample {
 pub struct LinkReport {
     /// Stable link name, e.g. `alice.up`, `core:a->b`, `bob.down`.
     pub link: String,
-    /// Packets that entered the link (cross-traffic excluded).
+    /// Packets that entered the link (the emulator's own cross-traffic excluded; a
+    /// `transport: tcp` flow's segments are real packets and count here too).
     pub packets_in: u64,
     /// Bytes that entered (IP sizes, before any tunnel overhead).
     pub bytes_in: u64,
@@ -532,6 +533,37 @@ pub struct CrossTrafficReport {
     pub dropped: BTreeMap<String, u64>,
     /// Packets still inside the link when the run ended.
     pub in_flight_at_end: u64,
+    /// A `transport: tcp` flow: what the transfer achieved (its packets above are the data
+    /// direction's segments, sent by the sending stack and received by the other).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpFlowReport>,
+}
+
+/// What a TCP cross-traffic flow's transfer achieved, from its sending and receiving stacks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TcpFlowReport {
+    /// `down` (the server sends to the site's host) or `up` (the site's host sends).
+    pub direction: String,
+    /// When the handshake completed, ms (none: it never did).
+    pub connected_ms: Option<u64>,
+    /// The flow's life, from its start to its stop or the end of the run, ms.
+    pub lifetime_ms: u64,
+    /// Goodput: bytes the receiving application got, in order, over the flow's life.
+    pub goodput_bytes: u64,
+    /// Mean goodput over the flow's life: `goodput_bytes` × 8 / `lifetime_ms`, kbit/s (the
+    /// handshake and slow start included).
+    pub goodput_kbps: f64,
+    /// Data segments the sender sent again (fast retransmits and timeouts).
+    pub retransmitted_segments: u64,
+    /// Payload bytes in those segments.
+    pub retransmitted_bytes: u64,
+    /// Retransmission timeouts the sender took (inferred, see `tcp::ConnStats::rtos`).
+    pub rtos: u64,
+    /// The sender's smoothed round-trip time at the end (RFC 6298), ms: the standing queue
+    /// shows here.
+    pub srtt_ms: Option<f64>,
+    /// The smallest round trip it measured, ms: the path without a queue.
+    pub rtt_min_ms: Option<f64>,
 }
 
 /// One second of one link.
@@ -539,7 +571,8 @@ pub struct CrossTrafficReport {
 pub struct LinkSecondSample {
     /// Second index from the scenario's start.
     pub t: u64,
-    /// Packets that entered the link in this second (cross-traffic excluded).
+    /// Packets that entered the link in this second (the emulator's own cross-traffic excluded,
+    /// a TCP flow's segments included).
     pub packets_in: u64,
     /// Packets that left it in this second.
     pub delivered: u64,

@@ -38,6 +38,10 @@ impl Context {
                 other => (String::new(), other.to_string()),
             };
             let (mark, fpath) = at(&field);
+            // A field already refused (and left out) is not missing.
+            if self.removed.contains(&fpath) {
+                return None;
+            }
             self.push(ScenarioError::at(
                 ErrorKind::BadValue,
                 &mark,
@@ -45,6 +49,24 @@ impl Context {
                 format!("cross-traffic flow `{}`: {message}", flow.name),
             ));
             ok = false;
+        }
+        if ok && flow.transport == crate::net::cross::FlowTransport::Tcp {
+            // Written at their defaults these pass `validate`, but still mean nothing here.
+            for field in ["arrivals", "pattern"] {
+                if let Some(n) = node.get(field) {
+                    self.push(ScenarioError::at(
+                        ErrorKind::BadValue,
+                        &n.mark,
+                        &key_path(path, field),
+                        format!(
+                            "cross-traffic flow `{}`: `{field}` means nothing with `transport: \
+                             tcp` (the stack times its own segments): leave it out",
+                            flow.name
+                        ),
+                    ));
+                    ok = false;
+                }
+            }
         }
         ok.then_some(flow)
     }

@@ -509,6 +509,9 @@ impl Context {
             let owner = match k.value.as_str() {
                 crate::sim::world::SERVICE_HOST => "the calling service's host",
                 crate::sim::world::EDGE_HOST => "the conferencing edge (the media relay)",
+                n if n.split(':').next() == Some(crate::sim::world::CROSS_TRAFFIC) => {
+                    "the hidden hosts of TCP cross-traffic (`cross-traffic`, `cross-traffic:N`)"
+                }
                 _ => continue,
             };
             {

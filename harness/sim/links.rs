@@ -48,6 +48,7 @@ pub(crate) fn link_report(c: &LinkCounters) -> LinkReport {
                 delivered: f.delivered,
                 dropped: drop_map(&f.dropped),
                 in_flight_at_end: f.in_flight,
+                tcp: None,
             })
             .collect(),
         series: c

@@ -655,12 +655,13 @@ pub(crate) fn scenario_report(
     let (messages, presence, presence_lags) =
         super::measure_service::service_checks_report(s, sim, &mut events, &mut expectations);
     events.sort_by(|x, y| (x.at_ms, &x.kind, &x.subject).cmp(&(y.at_ms, &y.kind, &y.subject)));
-    let links = sim
+    let mut links = sim
         .net
         .counters()
         .iter()
         .map(super::links::link_report)
         .collect();
+    super::cross_tcp::add_reports(sim, &mut links);
     super::fault::attribute(sim, s, &mut calls);
     let scope = crate::report::scope::scope_of(&calls, &accounts);
     if let Some((want, subject)) = &s.expect_scope {

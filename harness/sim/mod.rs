@@ -15,6 +15,7 @@
 //! ```
 
 pub mod capture;
+mod cross_tcp;
 pub mod edge;
 mod fault;
 mod links;
@@ -163,6 +164,8 @@ pub(crate) struct Sim {
     /// Accounts and legs a signaling connection gave work to, to run after the stacks.
     touched_accounts: Vec<usize>,
     touched_legs: Vec<usize>,
+    /// The TCP cross-traffic flows and their hidden hosts.
+    cross_tcp: cross_tcp::CrossTcp,
     /// Per participant (host order): its machine's socket layer, and what it lost: datagrams
     /// that could not be sent, and that arrived but never reached the client.
     pub(crate) socket: Vec<(crate::scenario::raw::SocketLayer, u64, u64)>,
@@ -195,6 +198,8 @@ const SERVICE_TIMER: usize = 1 << 41;
 const EDGE_TIMER: usize = 1 << 42;
 /// A host's TCP stack (its host index in the low bits).
 pub(crate) const TCP_TIMER: usize = 1 << 43;
+/// A TCP cross-traffic flow (its index in the low bits).
+pub(crate) const CROSS_TIMER: usize = 1 << 44;
 
 /// Send times remembered per leg: 1024 packets, 20 s of 20 ms audio.
 const SENT_RING: usize = 1024;
@@ -311,6 +316,7 @@ impl Sim {
                 }
             }
         }
+        let cross_tcp = cross_tcp::CrossTcp::new(s, &net);
         Ok(Sim {
             net,
             legs: Vec::new(),
@@ -349,6 +355,7 @@ impl Sim {
             signal: signal_conn::SignalConns::default(),
             touched_accounts: Vec::new(),
             touched_legs: Vec::new(),
+            cross_tcp,
             socket: s
                 .participants
                 .iter()
@@ -643,6 +650,7 @@ impl Sim {
             streams::StreamOwner::Edge,
         );
         self.after_edge();
+        self.cross_tcp_schedule();
         // The service takes the clients' signaling connections.
         self.tcp_listen(
             self.service.host,
@@ -752,6 +760,9 @@ impl Sim {
                     if let Some(&li) = ssrc.and_then(|s| self.leg_by_ssrc.get(&s)) {
                         self.legs[li].rtp_dropped_by_network += 1;
                     }
+                } else if let Wire::Tcp(_) = &d.datagram.payload {
+                    let (src, dst) = (*d.datagram.src.ip(), *d.datagram.dst.ip());
+                    self.cross_tcp.dropped(src, dst, d.reason);
                 }
             }
             while let Some(e) = self.net.poll_event() {
@@ -807,6 +818,8 @@ impl Sim {
                 self.timers.pop();
                 if li & tunnel::TUNNEL_TIMER != 0 {
                     self.tunnel_timer(li & !tunnel::TUNNEL_TIMER, lt)?;
+                } else if li & CROSS_TIMER != 0 {
+                    self.cross_tcp_timer(li & !CROSS_TIMER, lt);
                 } else if li & TCP_TIMER != 0 {
                     self.stream_timer(HostId((li & !TCP_TIMER) as u32), lt);
                 } else if li == EDGE_TIMER {

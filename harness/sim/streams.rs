@@ -96,7 +96,7 @@ impl Streams {
         self.dirty.is_empty()
     }
 
-    fn mark(&mut self, host: HostId) {
+    pub(crate) fn mark(&mut self, host: HostId) {
         if !self.dirty.contains(&host) {
             self.dirty.push(host);
         }
@@ -153,6 +153,30 @@ impl Sim {
             self.streams.pending.remove(&(h, conn));
             self.tell_stream_owner(owner, StreamNews::Closed(remote));
         }
+    }
+
+    /// Listens on `port` of `host` with `opts`, and opens a connection from `host` to `remote`
+    /// with `opts`: the TCP cross-traffic's own (`cross_tcp.rs`), whose events go there.
+    pub(crate) fn tcp_listen_with(&mut self, host: HostId, port: u16, opts: TcpOptions) {
+        let (addr, seed) = (self.net.host_addr(host), self.seed);
+        let _ = self.streams.stack(host, addr, seed).listen_with(port, opts);
+        self.streams.mark(host);
+    }
+
+    /// See [`Sim::tcp_listen_with`].
+    pub(crate) fn tcp_open(
+        &mut self,
+        host: HostId,
+        remote: SocketAddrV4,
+        opts: TcpOptions,
+    ) -> Option<ConnId> {
+        let (now, addr, seed) = (self.now, self.net.host_addr(host), self.seed);
+        let conn = self
+            .streams
+            .stack(host, addr, seed)
+            .connect(now, 0, remote, opts);
+        self.streams.mark(host);
+        conn.ok()
     }
 
     /// Writes `bytes` on the stream `local` -> `remote` of `host`, opening it first if needed.
@@ -214,6 +238,7 @@ impl Sim {
         let Wire::Tcp(bytes) = d.payload else {
             return;
         };
+        self.cross_tcp.arrived(host);
         if let Some(stack) = self.streams.existing(host) {
             let spare = stack.handle_packet_buf(at, d.src, d.dst, bytes);
             stack.recycle(spare);
@@ -260,6 +285,7 @@ impl Sim {
                     size: d.size,
                     payload: Wire::Tcp(d.payload),
                 };
+                self.cross_tcp.sent(host, d.size);
                 self.send_datagram(host, d);
             }
             for e in events {
@@ -294,6 +320,9 @@ impl Sim {
     }
 
     fn on_stream_event(&mut self, host: HostId, e: TcpEvent) {
+        if self.cross_tcp_event(host, e) {
+            return;
+        }
         match e {
             TcpEvent::Accepted {
                 listener,

@@ -50,18 +50,18 @@ const QUEUE_LIMIT: usize = 64 * 1024;
 /// How long the VPN client waits before connecting again after its connection broke, ns.
 const RECONNECT_NS: u64 = 1_000_000_000;
 /// Timer keys of tunnel ends: this bit, the tunnel index times two, plus the end.
-pub(crate) const TUNNEL_TIMER: usize = 1 << 44;
+pub(crate) const TUNNEL_TIMER: usize = 1 << 45;
 
 /// The hidden gateway host of participant `name` (also its site's name).
 pub fn gateway_name(name: &str) -> String {
     format!("{name}/vpn-gateway")
 }
 
-/// The address of the `i`-th participant's gateway: 10.253.0.0/16, outside the participants'
+/// The address of the `i`-th participant's gateway: 10.251.0.0/16, outside the participants'
 /// 10.0.0.0/16 and the service's and edge's 10.254.0.0/24.
 pub fn gateway_addr(i: usize) -> Ipv4Addr {
     let n = i as u32;
-    Ipv4Addr::new(10, 253, (n / 250) as u8, (n % 250 + 1) as u8)
+    Ipv4Addr::new(10, 251, (n / 250) as u8, (n % 250 + 1) as u8)
 }
 
 /// The two ends of a tunnel.
@@ -617,8 +617,8 @@ mod tests {
 
     #[test]
     fn gateway_addresses_are_distinct_and_outside_the_participants() {
-        assert_eq!(gateway_addr(0), Ipv4Addr::new(10, 253, 0, 1));
-        assert_eq!(gateway_addr(250), Ipv4Addr::new(10, 253, 1, 1));
+        assert_eq!(gateway_addr(0), Ipv4Addr::new(10, 251, 0, 1));
+        assert_eq!(gateway_addr(250), Ipv4Addr::new(10, 251, 1, 1));
         assert_ne!(gateway_addr(0), super::super::world::participant_addr(0));
         assert_eq!(gateway_name("alice"), "alice/vpn-gateway");
     }

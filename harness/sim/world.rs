@@ -32,6 +32,10 @@ pub const EDGE_HOST: &str = "edge";
 /// The edge's address: beside the service, outside the participants' 10.0.0.0/16.
 pub const EDGE_ADDR: Ipv4Addr = Ipv4Addr::new(10, 254, 0, 2);
 
+/// The prefix of the hidden hosts of TCP cross-traffic (`sim/cross_tcp.rs`) and the name of
+/// their servers' site; no participant or site may be called this or start with it.
+pub const CROSS_TRAFFIC: &str = "cross-traffic";
+
 /// The edge's one-way distance from every site, ns: a data centre 10 ms away, so a relayed
 /// path is 20 ms longer each way than the direct one between two hosts (documented in the
 /// README; the direct path between two sites has no core delay unless a scenario gives one).
@@ -325,6 +329,7 @@ pub fn network_config(s: &Scenario) -> NetworkConfig {
             });
         }
     }
+    super::cross_tcp::add_hosts(s, &mut sites, &mut hosts);
     NetworkConfig {
         sites,
         core: None,
@@ -388,6 +393,11 @@ pub fn build_network(
             ) => {
                 let h = host(p)?;
                 net.schedule_profile_change(h, at, change.clone(), *direction)?;
+            }
+            (ActionTarget::Site(site), NetAction::CrossTrafficStart { flow })
+                if flow.transport == crate::net::cross::FlowTransport::Tcp =>
+            {
+                super::cross_tcp::check_site(&net, site, flow)?;
             }
             (ActionTarget::Site(site), NetAction::CrossTrafficStart { flow }) => {
                 let mut flow = flow.clone();
