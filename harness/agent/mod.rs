@@ -27,6 +27,7 @@ pub mod relay;
 pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
+pub mod tls;
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
