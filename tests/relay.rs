@@ -77,10 +77,13 @@ fn a_call_with_a_direct_path_keeps_it_although_it_gathered_a_relay_candidate() {
         let rtt = stream(&r, from).rtt_ms.unwrap();
         assert!((rtt - 40.0).abs() < 1.0, "{from}: {rtt}");
     }
-    // The offer waited for both relay allocations, 40 ms round trips to the edge each step:
-    // over UDP two Allocate requests (the first is challenged for credentials, RFC 8656
-    // section 7.2; turn-client-proto sends the second 50 ms after the first), answered at
-    // 90 ms; over TCP the handshake, then the two Allocates, answered at 120 ms.
+    // The offer waited for the three relay allocations, 40 ms round trips to the edge each
+    // step: over UDP two Allocate requests (the first is challenged for credentials, RFC 8656
+    // section 7.2; turn-client-proto sends a request at least 50 ms after the one before),
+    // answered at 90 ms; over TCP the handshake, then the two Allocates, answered at 120 ms;
+    // over TLS the TCP handshake (40 ms), the TLS 1.3 handshake (40 ms), the first Allocate
+    // with the client's Finished, its challenge 40 ms later and the second Allocate 50 ms
+    // after the first: answered at 40 + 40 + 50 + 40 = 170 ms.
     let gathered = |t: &str| {
         call.candidates
             .iter()
@@ -90,9 +93,10 @@ fn a_call_with_a_direct_path_keeps_it_although_it_gathered_a_relay_candidate() {
     };
     assert!((gathered("udp") - 90.0).abs() < 1.0, "{}", gathered("udp"));
     assert!((gathered("tcp") - 120.0).abs() < 1.0, "{}", gathered("tcp"));
+    assert!((gathered("tls") - 170.0).abs() < 1.0, "{}", gathered("tls"));
     let offer = call.offer_ms.unwrap() - call.start_ms as f64;
     assert!(
-        (offer - 120.0).abs() < 1.0,
+        (offer - 170.0).abs() < 1.0,
         "offer {offer} ms after the call started"
     );
 }
@@ -258,10 +262,13 @@ fn a_32_minute_relayed_call_keeps_its_permissions_channels_and_allocation_alive(
                 st.max_gap_ms
             );
         }
-        // Every allocation (each side's over UDP and TCP, those that succeeded) was released
-        // when the call ended.
+        // Every allocation (each side's over UDP, TCP and TLS, those that succeeded) was
+        // released when the call ended.
         let edge = r.edge.as_ref().expect("the relay was used");
-        assert!(edge.allocations_udp + edge.allocations_tcp >= 3, "{edge:?}");
+        assert!(
+            edge.allocations_udp + edge.allocations_tcp + edge.allocations_tls >= 5,
+            "{edge:?}"
+        );
         assert_eq!(edge.allocations_active, 0, "{transport}: {edge:?}");
     }
 }
@@ -286,14 +293,14 @@ fn an_allocation_nobody_refreshes_expires_with_its_lifetime() {
     let before = run(&scenario(&text(1500)), 2);
     let held = before.edge.as_ref().expect("the relay was used");
     assert_eq!(
-        held.allocations_active, 2,
-        "alice's two, not yet expired: {held:?}"
+        held.allocations_active, 3,
+        "alice's three (UDP, TCP, TLS), not yet expired: {held:?}"
     );
     let after = run(&scenario(&text(2000)), 2);
     let gone = after.edge.as_ref().expect("the relay was used");
     assert_eq!(gone.allocations_active, 0, "expired: {gone:?}");
     assert_eq!(
         gone.allocations_ended,
-        gone.allocations_udp + gone.allocations_tcp
+        gone.allocations_udp + gone.allocations_tcp + gone.allocations_tls
     );
 }

@@ -1,5 +1,6 @@
-//! A call leg's TURN client (RFC 8656): one allocation on the edge's relay, over UDP or over a
-//! TCP connection, glued to the WebRTC stack as a relay candidate.
+//! A call leg's TURN client (RFC 8656): one allocation on the edge's relay, over UDP, over a
+//! TCP connection or over TLS on a TCP connection (TURNS), glued to the WebRTC stack as a
+//! relay candidate.
 //!
 //! The protocol is `turn-client-proto`'s (sans-IO, it refreshes the allocation, permissions and
 //! channels by itself and retries a stale nonce); this file is the glue. What the stack writes
@@ -12,7 +13,10 @@
 //!
 //! Over UDP the client speaks from the leg's media socket, as real clients do (one socket for
 //! the host and the relay candidate). Over TCP it writes a byte stream that the leg's TCP
-//! connection to the server carries; TURN-over-TCP framing is the client's.
+//! connection to the server carries; TURN-over-TCP framing is the client's. Over TLS
+//! (`turn-client-rustls`, with the run's seeded TLS: [`super::tls`]) the same, inside TLS
+//! records, on a TCP connection of its own to the same port 443: its own source port too
+//! ([`tls_source_port`]), as a client's second connection to one server needs.
 //!
 //! ```
 //! use callharness::agent::relay::{RelayClient, RelayTransport};
@@ -25,16 +29,25 @@
 //! assert_eq!(&first[..2], &[0x00, 0x03]); // STUN method Allocate, class request
 //! ```
 
+use super::tls::{RecordSplitter, TlsClient};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use turn_client_proto::api::{TurnConfig, TurnEvent, TurnPollRet, TurnRecvRet};
-use turn_client_proto::client::TurnClient;
 use turn_client_proto::prelude::*;
 use turn_client_proto::stun::agent::Transmit;
 use turn_client_proto::stun::Instant;
 use turn_client_proto::tcp::TurnClientTcp;
 use turn_client_proto::types::{TransportType, TurnCredentials};
 use turn_client_proto::udp::TurnClientUdp;
+use turn_client_rustls::TurnClientRustls;
+
+// The crate's own enum over its clients, with the TLS one beside them.
+turn_client_proto::impl_client!(
+    TurnClient,
+    (Udp, TurnClientUdp),
+    (Tcp, TurnClientTcp),
+    (Tls, TurnClientRustls)
+);
 
 /// How the client reaches the relay server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,15 +56,23 @@ pub enum RelayTransport {
     Udp,
     /// A TCP connection to the server's 443.
     Tcp,
+    /// TLS on a TCP connection to the server's 443 (TURNS, `turns:` URLs).
+    Tls,
 }
 
 impl RelayTransport {
-    /// The name reports use: `udp`, `tcp`.
+    /// The name reports use: `udp`, `tcp`, `tls`.
     pub fn name(self) -> &'static str {
         match self {
             RelayTransport::Udp => "udp",
             RelayTransport::Tcp => "tcp",
+            RelayTransport::Tls => "tls",
         }
+    }
+
+    /// Whether the client reaches the server on a TCP stream (TCP or TLS).
+    pub fn is_stream(self) -> bool {
+        matches!(self, RelayTransport::Tcp | RelayTransport::Tls)
     }
 }
 
@@ -70,10 +91,22 @@ pub enum AllocationState {
 /// never grants the permission must not grow memory).
 const MAX_WAITING: usize = 64;
 
+/// The TCP source port of a TLS connection to the relay from a leg whose media port is
+/// `media_port`: 10000 below it (40000-49999 for the clients' 50000-59999), so that it differs
+/// from the plain TCP connection's (which takes the media port's number) and from every other
+/// leg's on the host, and follows from the seed as the media port does.
+pub fn tls_source_port(media_port: u16) -> u16 {
+    media_port
+        .checked_sub(10_000)
+        .unwrap_or(media_port.saturating_add(10_000))
+}
+
 /// See the module docs.
 pub struct RelayClient {
     client: TurnClient,
     transport: RelayTransport,
+    /// Over TLS: the clock rustls reads (set before every call) and the records arriving.
+    tls: Option<(TlsClient, RecordSplitter)>,
     server: SocketAddrV4,
     state: AllocationState,
     /// Peer IPs a permission was asked for, and whether it is installed.
@@ -120,15 +153,65 @@ impl RelayClient {
         let mut config = TurnConfig::new(TurnCredentials::new(user, password));
         config.set_allocation_transport(TransportType::Udp);
         let (l, s) = (SocketAddr::V4(local), SocketAddr::V4(server));
-        let client = match transport {
-            RelayTransport::Udp => TurnClient::from(TurnClientUdp::allocate(l, s, config)),
-            RelayTransport::Tcp => TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+        let (client, state) = match transport {
+            RelayTransport::Udp => (
+                TurnClient::from(TurnClientUdp::allocate(l, s, config)),
+                AllocationState::Pending,
+            ),
+            RelayTransport::Tcp => (
+                TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+                AllocationState::Pending,
+            ),
+            // No trust anchor given (see `RelayClient::new_tls`): nothing can be asked.
+            RelayTransport::Tls => (
+                TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+                AllocationState::Failed,
+            ),
         };
+        RelayClient::with(client, transport, None, server, state)
+    }
+
+    /// A client that asks `server` for a UDP allocation over TLS from `local` (a TCP address
+    /// of its own, see [`tls_source_port`]), trusting and expecting what `tls` says.
+    pub fn new_tls(
+        local: SocketAddrV4,
+        server: SocketAddrV4,
+        user: &str,
+        password: &str,
+        tls: &TlsClient,
+    ) -> Self {
+        let mut config = TurnConfig::new(TurnCredentials::new(user, password));
+        config.set_allocation_transport(TransportType::Udp);
+        let (l, s) = (SocketAddr::V4(local), SocketAddr::V4(server));
+        let client = TurnClient::from(TurnClientRustls::allocate(
+            l,
+            s,
+            config,
+            tls.name(),
+            tls.config(),
+        ));
+        RelayClient::with(
+            client,
+            RelayTransport::Tls,
+            Some((tls.clone(), RecordSplitter::default())),
+            server,
+            AllocationState::Pending,
+        )
+    }
+
+    fn with(
+        client: TurnClient,
+        transport: RelayTransport,
+        tls: Option<(TlsClient, RecordSplitter)>,
+        server: SocketAddrV4,
+        state: AllocationState,
+    ) -> Self {
         RelayClient {
             client,
             transport,
+            tls,
             server,
-            state: AllocationState::Pending,
+            state,
             permissions: BTreeMap::new(),
             channels: BTreeSet::new(),
             waiting: BTreeMap::new(),
@@ -143,6 +226,19 @@ impl RelayClient {
     /// How the client reaches its server.
     pub fn transport(&self) -> RelayTransport {
         self.transport
+    }
+
+    /// The address the client sends from: the media socket (UDP, and TCP with its port number),
+    /// or the TLS connection's own.
+    pub fn local(&self) -> SocketAddrV4 {
+        v4(self.client.local_addr()).unwrap_or(SocketAddrV4::new(0.into(), 0))
+    }
+
+    /// Over TLS, sets the clock rustls reads.
+    fn tick(&self, now: u64) {
+        if let Some((tls, _)) = &self.tls {
+            tls.set_time(now);
+        }
     }
 
     /// The relay server's address.
@@ -169,18 +265,36 @@ impl RelayClient {
         self.mapped
     }
 
-    /// Bytes (a datagram over UDP, part of the stream over TCP) that came from the server;
-    /// returns the peers' data it carried, in arrival order.
+    /// Bytes (a datagram over UDP, part of the stream over TCP or TLS) that came from the
+    /// server; returns the peers' data it carried, in arrival order.
     pub fn handle_from_server(&mut self, now: u64, bytes: &[u8]) -> Vec<(SocketAddrV4, Vec<u8>)> {
+        self.tick(now);
         let mut got = Vec::new();
         if self.mapped.is_none() && self.transport == RelayTransport::Udp {
             self.mapped = allocate_success_mapped(bytes);
         }
+        if let Some((_, records)) = &mut self.tls {
+            // One TLS record at a time (see `RecordSplitter`).
+            records.push(bytes);
+            while let Some(r) = self.tls.as_mut().and_then(|(_, s)| s.next_record()) {
+                self.recv_one(now, &r, &mut got);
+            }
+        } else {
+            self.recv_one(now, bytes, &mut got);
+        }
+        for (_, d) in &got {
+            self.received_bytes += d.len() as u64;
+        }
+        self.poll(now);
+        got
+    }
+
+    fn recv_one(&mut self, now: u64, bytes: &[u8], got: &mut Vec<(SocketAddrV4, Vec<u8>)>) {
         let t = Transmit {
             data: bytes,
             transport: match self.transport {
                 RelayTransport::Udp => TransportType::Udp,
-                RelayTransport::Tcp => TransportType::Tcp,
+                RelayTransport::Tcp | RelayTransport::Tls => TransportType::Tcp,
             },
             from: SocketAddr::V4(self.server),
             to: self.client.local_addr(),
@@ -199,15 +313,11 @@ impl RelayClient {
                 got.push((p, d.data().to_vec()));
             }
         }
-        for (_, d) in &got {
-            self.received_bytes += d.len() as u64;
-        }
-        self.poll(now);
-        got
     }
 
     /// Sends `data` to `peer` through the relay (held until the peer's permission exists).
     pub fn send_to(&mut self, now: u64, peer: SocketAddrV4, data: &[u8]) {
+        self.tick(now);
         if self.relayed().is_none() {
             return;
         }
@@ -260,6 +370,7 @@ impl RelayClient {
 
     /// Runs the client's timers and takes in its events; call after every input.
     pub fn poll(&mut self, now: u64) {
+        self.tick(now);
         loop {
             let mut progressed = false;
             while let Some(ev) = self.client.poll_event() {
@@ -359,6 +470,7 @@ impl RelayClient {
     /// Releases the allocation (a Refresh with lifetime 0), as a client does at hang-up.
     pub fn release(&mut self, now: u64) {
         if self.relayed().is_some() {
+            self.tick(now);
             let _ = self.client.delete(instant(now));
             self.poll(now);
         }

@@ -302,6 +302,37 @@ impl TlsSetup {
     }
 }
 
+/// Cuts a TLS byte stream into whole records (RFC 8446 section 5.1: a 5-byte header whose
+/// last two bytes are the length, then that many bytes).
+///
+/// `turn-client-rustls` and `turn-server-rustls` take at most 2,048 bytes of plaintext out of
+/// each chunk handed to them and keep the rest inside rustls until the next chunk comes; a TCP
+/// read after a retransmission can hold dozens of records. Handed one record at a time (each
+/// carries one TURN message, under 2,048 bytes), they lose nothing and delay nothing. This is
+/// our workaround for that gap in the crates as published.
+#[derive(Debug, Default)]
+pub struct RecordSplitter {
+    pending: Vec<u8>,
+}
+
+impl RecordSplitter {
+    /// Takes in bytes of the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+    }
+
+    /// The next whole record, header included, if one has arrived.
+    pub fn next_record(&mut self) -> Option<Vec<u8>> {
+        let h = self.pending.get(..5)?;
+        let len = 5 + usize::from(u16::from_be_bytes([h[3], h[4]]));
+        if self.pending.len() < len {
+            return None;
+        }
+        let rest = self.pending.split_off(len);
+        Some(std::mem::replace(&mut self.pending, rest))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +425,32 @@ mod tests {
         assert!(!handshake(&t, &t.client()).2);
         t.set_time(0);
         assert!(handshake(&t, &t.client()).2);
+    }
+
+    #[test]
+    fn a_stream_is_cut_into_whole_records_however_it_arrives() {
+        let rec = |n: u8, len: usize| {
+            let mut r = vec![0x17, 0x03, 0x03];
+            r.extend_from_slice(&(len as u16).to_be_bytes());
+            r.extend(std::iter::repeat_n(n, len));
+            r
+        };
+        let stream: Vec<u8> = [rec(1, 3), rec(2, 300), rec(3, 0)].concat();
+        for cut in [1, 4, 5, 7, 200, stream.len()] {
+            let mut s = RecordSplitter::default();
+            let mut got = Vec::new();
+            for chunk in stream.chunks(cut) {
+                s.push(chunk);
+                while let Some(r) = s.next_record() {
+                    got.push(r);
+                }
+            }
+            assert_eq!(
+                got,
+                vec![rec(1, 3), rec(2, 300), rec(3, 0)],
+                "chunks of {cut}"
+            );
+        }
     }
 
     #[test]

@@ -192,9 +192,12 @@ impl Sim {
         };
         let (user, password) = super::edge::relay_credentials(self.seed, &account.address);
         use crate::agent::relay::RelayTransport;
+        // As browsers list them: `turn:` over UDP, `turn:` over TCP, `turns:`; TLS shares the
+        // TCP port (the edge tells the two apart by a connection's first byte).
         [
             (RelayTransport::Udp, super::edge::TURN_UDP_PORT),
             (RelayTransport::Tcp, super::edge::TURN_TCP_PORT),
+            (RelayTransport::Tls, super::edge::TURN_TCP_PORT),
         ]
         .into_iter()
         .map(|(transport, port)| crate::agent::gather::RelaySpec {
@@ -202,6 +205,7 @@ impl Sim {
             server: SocketAddrV4::new(EDGE_ADDR, port),
             user: user.clone(),
             password: password.clone(),
+            tls: (transport == RelayTransport::Tls).then(|| self.edge.tls_client()),
         })
         .collect()
     }
