@@ -76,6 +76,49 @@ impl RelayTransport {
     }
 }
 
+/// A set of relay transports: the ones a client's policy allows, gathered in the order UDP,
+/// TCP, TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayTransports(u8);
+
+impl RelayTransports {
+    /// UDP, TCP and TLS: what a client with no policy against any uses.
+    pub const ALL: RelayTransports = RelayTransports(0b111);
+    /// None: a client that uses no relay.
+    pub const NONE: RelayTransports = RelayTransports(0);
+
+    fn bit(t: RelayTransport) -> u8 {
+        match t {
+            RelayTransport::Udp => 1,
+            RelayTransport::Tcp => 2,
+            RelayTransport::Tls => 4,
+        }
+    }
+
+    /// The set with `t` in it too.
+    pub fn with(self, t: RelayTransport) -> RelayTransports {
+        RelayTransports(self.0 | Self::bit(t))
+    }
+
+    /// Whether `t` is in the set.
+    pub fn contains(self, t: RelayTransport) -> bool {
+        self.0 & Self::bit(t) != 0
+    }
+}
+
+impl Default for RelayTransports {
+    fn default() -> Self {
+        RelayTransports::ALL
+    }
+}
+
+impl FromIterator<RelayTransport> for RelayTransports {
+    fn from_iter<I: IntoIterator<Item = RelayTransport>>(iter: I) -> Self {
+        iter.into_iter()
+            .fold(RelayTransports::NONE, RelayTransports::with)
+    }
+}
+
 /// Where the allocation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllocationState {
