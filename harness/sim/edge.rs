@@ -54,7 +54,7 @@ pub fn relay_credentials(seed: u64, address: &str) -> (String, String) {
 /// One of the edge's server instances: plain TURN (over UDP or TCP) or TURN over TLS.
 enum RelayServer {
     Plain(TurnServer),
-    Tls(Box<RustlsTurnServer>),
+    Tls(RustlsTurnServer),
 }
 
 /// What the edge calls on a server, whichever it is.
@@ -62,7 +62,7 @@ impl RelayServer {
     fn api(&mut self) -> &mut dyn ServerCalls {
         match self {
             RelayServer::Plain(s) => s,
-            RelayServer::Tls(s) => s.as_mut(),
+            RelayServer::Tls(s) => s,
         }
     }
 }
@@ -179,7 +179,7 @@ impl Edge {
         let mut servers = vec![
             RelayServer::Plain(udp),
             RelayServer::Plain(tcp),
-            RelayServer::Tls(Box::new(tls_server)),
+            RelayServer::Tls(tls_server),
         ];
         for s in &mut servers {
             for (u, p) in users {
