@@ -144,6 +144,9 @@ pub fn tls_source_port(media_port: u16) -> u16 {
         .unwrap_or(media_port.saturating_add(10_000))
 }
 
+/// Most rounds of [`RelayClient::poll`] at one instant.
+const MAX_ROUNDS: usize = 64;
+
 /// See the module docs.
 pub struct RelayClient {
     client: TurnClient,
@@ -414,13 +417,20 @@ impl RelayClient {
     /// Runs the client's timers and takes in its events; call after every input.
     pub fn poll(&mut self, now: u64) {
         self.tick(now);
-        loop {
+        // A same-instant livelock guard: a client cannot have more to do at one instant than
+        // this many rounds of events and transmits.
+        for _ in 0..MAX_ROUNDS {
             let mut progressed = false;
             while let Some(ev) = self.client.poll_event() {
                 progressed = true;
                 self.on_event(now, ev);
             }
             while let Some(t) = self.client.poll_transmit(instant(now)) {
+                // turn-client-rustls hands out empty transmits without end once its TLS
+                // connection has failed (the alert written, nothing left): not progress.
+                if t.data.is_empty() {
+                    break;
+                }
                 progressed = true;
                 if let Some(to) = v4(t.to) {
                     self.out.push_back((to, t.data.to_vec()));
@@ -572,7 +582,45 @@ pub fn unwrap_turn(b: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::{allocate_success_mapped, unwrap_turn};
+    use super::{allocate_success_mapped, tls_source_port, unwrap_turn};
+    use super::{AllocationState, RelayClient, RelayTransport, RelayTransports};
+
+    #[test]
+    fn over_tls_the_client_opens_with_a_client_hello_from_its_own_port() {
+        let tls = crate::agent::tls::TlsSetup::new(4).unwrap();
+        let local = "10.0.0.1:40000".parse().unwrap();
+        let server = "10.254.0.2:443".parse().unwrap();
+        let mut c = RelayClient::new_tls(local, server, "alice", "secret", &tls.client());
+        c.poll(0);
+        assert_eq!(c.local(), local);
+        let (to, first) = c.poll_transmit().expect("the ClientHello");
+        assert_eq!(to, server);
+        // A TLS handshake record (0x16) carrying a ClientHello (handshake type 1).
+        assert_eq!((first[0], first[5]), (0x16, 0x01));
+        // Nothing else before the server answers: the Allocate waits for the handshake.
+        assert!(c.poll_transmit().is_none());
+        assert_eq!(c.state(), AllocationState::Pending);
+        // Without a trust anchor, no TLS client at all.
+        let none = RelayClient::new(RelayTransport::Tls, local, server, "alice", "secret");
+        assert_eq!(none.state(), AllocationState::Failed);
+        assert_eq!(tls_source_port(50_521), 40_521);
+        assert_eq!(tls_source_port(5_000), 15_000);
+    }
+
+    #[test]
+    fn a_set_of_relay_transports_holds_what_was_put_in() {
+        let tls: RelayTransports = [RelayTransport::Tls].into_iter().collect();
+        assert!(tls.contains(RelayTransport::Tls));
+        assert!(!tls.contains(RelayTransport::Udp) && !tls.contains(RelayTransport::Tcp));
+        for t in [
+            RelayTransport::Udp,
+            RelayTransport::Tcp,
+            RelayTransport::Tls,
+        ] {
+            assert!(RelayTransports::ALL.contains(t) && !RelayTransports::NONE.contains(t));
+        }
+        assert_eq!(RelayTransports::default(), RelayTransports::ALL);
+    }
 
     #[test]
     fn the_mapped_address_is_read_from_an_allocate_success_only() {

@@ -399,3 +399,95 @@ impl Edge {
         self.out.drain(..)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::relay::{RelayClient, RelayTransport};
+
+    /// Carries bytes between `clients` (each on its own TCP connection to 443) and `edge`,
+    /// 1 ms a step, for 500 ms (turn-client-proto spaces its requests 50 ms apart); returns
+    /// the time reached, ns.
+    fn exchange(edge: &mut Edge, clients: &mut [&mut RelayClient], mut now: u64) -> u64 {
+        for _ in 0..500 {
+            for c in clients.iter_mut() {
+                c.poll(now);
+                while let Some((_, bytes)) = c.poll_transmit() {
+                    edge.handle_tcp(now, c.local(), &bytes);
+                }
+            }
+            edge.poll(now);
+            for (to, bytes) in edge.drain_tcp() {
+                if let Some(c) = clients.iter_mut().find(|c| c.local() == to) {
+                    c.handle_from_server(now, &bytes);
+                }
+            }
+            now += 1_000_000;
+        }
+        now
+    }
+
+    #[test]
+    fn one_port_serves_turn_over_tcp_and_over_tls_told_apart_by_the_first_byte() {
+        let addr = Ipv4Addr::new(10, 254, 0, 2);
+        let users = [("alice".to_owned(), "pw".to_owned())];
+        let mut edge = Edge::new(HostId(2), addr, &users, 7);
+        let server = SocketAddrV4::new(addr, TURN_TCP_PORT);
+        let mut tcp = RelayClient::new(
+            RelayTransport::Tcp,
+            "10.0.0.1:50000".parse().unwrap(),
+            server,
+            "alice",
+            "pw",
+        );
+        let tls = edge.tls_client();
+        let mut over_tls = RelayClient::new_tls(
+            "10.0.0.1:40000".parse().unwrap(),
+            server,
+            "alice",
+            "pw",
+            &tls,
+        );
+        exchange(&mut edge, &mut [&mut tcp, &mut over_tls], 0);
+        let (a, b) = (
+            tcp.relayed().expect("over TCP"),
+            over_tls.relayed().expect("over TLS"),
+        );
+        assert_ne!(a, b);
+        let report = edge.report().expect("allocations were made");
+        assert_eq!((report.allocations_tcp, report.allocations_tls), (1, 1));
+        assert_eq!(report.allocations_udp, 0);
+
+        // Released over TLS (the Refresh cannot be seen inside TLS): gone within 1 ms.
+        let now = 10_000_000_000;
+        over_tls.release(now);
+        let now = exchange(&mut edge, &mut [&mut over_tls], now);
+        edge.poll(now + 2_000_000);
+        let report = edge.report().unwrap();
+        assert_eq!(
+            (report.allocations_ended, report.allocations_active),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn a_tls_client_expecting_another_name_gets_no_allocation() {
+        let addr = Ipv4Addr::new(10, 254, 0, 2);
+        let users = [("alice".to_owned(), "pw".to_owned())];
+        let mut edge = Edge::new(HostId(2), addr, &users, 7);
+        let server = SocketAddrV4::new(addr, TURN_TCP_PORT);
+        let wrong = edge.tls_client().expecting("turn.example.test").unwrap();
+        let mut c = RelayClient::new_tls(
+            "10.0.0.1:40000".parse().unwrap(),
+            server,
+            "alice",
+            "pw",
+            &wrong,
+        );
+        exchange(&mut edge, &mut [&mut c], 0);
+        assert_eq!(c.relayed(), None);
+        // Failed at once (gathering does not wait for its timeout).
+        assert_eq!(c.state(), crate::agent::relay::AllocationState::Failed);
+        assert_eq!(edge.report(), None, "nothing was allocated");
+    }
+}
