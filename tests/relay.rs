@@ -77,10 +77,13 @@ fn a_call_with_a_direct_path_keeps_it_although_it_gathered_a_relay_candidate() {
         let rtt = stream(&r, from).rtt_ms.unwrap();
         assert!((rtt - 40.0).abs() < 1.0, "{from}: {rtt}");
     }
-    // The offer waited for both relay allocations, 40 ms round trips to the edge each step:
-    // over UDP two Allocate requests (the first is challenged for credentials, RFC 8656
-    // section 7.2; turn-client-proto sends the second 50 ms after the first), answered at
-    // 90 ms; over TCP the handshake, then the two Allocates, answered at 120 ms.
+    // The offer waited for the three relay allocations, 40 ms round trips to the edge each
+    // step: over UDP two Allocate requests (the first is challenged for credentials, RFC 8656
+    // section 7.2; turn-client-proto sends a request at least 50 ms after the one before),
+    // answered at 90 ms; over TCP the handshake, then the two Allocates, answered at 120 ms;
+    // over TLS the TCP handshake (40 ms), the TLS 1.3 handshake (40 ms), the first Allocate
+    // with the client's Finished, its challenge 40 ms later and the second Allocate 50 ms
+    // after the first: answered at 40 + 40 + 50 + 40 = 170 ms.
     let gathered = |t: &str| {
         call.candidates
             .iter()
@@ -90,9 +93,10 @@ fn a_call_with_a_direct_path_keeps_it_although_it_gathered_a_relay_candidate() {
     };
     assert!((gathered("udp") - 90.0).abs() < 1.0, "{}", gathered("udp"));
     assert!((gathered("tcp") - 120.0).abs() < 1.0, "{}", gathered("tcp"));
+    assert!((gathered("tls") - 170.0).abs() < 1.0, "{}", gathered("tls"));
     let offer = call.offer_ms.unwrap() - call.start_ms as f64;
     assert!(
-        (offer - 120.0).abs() < 1.0,
+        (offer - 170.0).abs() < 1.0,
         "offer {offer} ms after the call started"
     );
 }
@@ -219,6 +223,105 @@ fn with_udp_media_blocked_the_call_goes_through_the_relay_over_tcp_and_repeats_e
     );
 }
 
+/// Bob's client allows only TURN over TLS (`turns:`, a locked-down client policy) and his
+/// network blocks UDP altogether: the one way left is TLS to the edge's 443.
+fn tls_only(rules: &str) -> String {
+    call_with(rules, "").replace(
+        "bob: { network: clean,",
+        "bob: { network: clean, relay_transports: [tls],",
+    )
+}
+
+/// Every UDP datagram to or from Bob is dropped.
+const NO_UDP: &str = "{ action: block, proto: udp }";
+
+#[test]
+fn a_call_relayed_over_tls_connects_at_the_relayed_paths_round_trip_and_repeats_exactly() {
+    let text = tls_only(NO_UDP).replace("expect: connected", "expect: connected, path: relay-tls");
+    let s = scenario(&text);
+    let a = run(&s, 3);
+    let call = &a.calls[0];
+    assert!(call.connected, "{call:?}");
+    assert_eq!(
+        call.candidate_pair.as_deref(),
+        Some("host/udp -> relay/tls")
+    );
+    assert!(a.expectations.iter().all(|e| e.met), "{:?}", a.expectations);
+    // Bob gathered his host candidate and the TLS relay only: 40 ms for TCP's handshake, 40
+    // for TLS 1.3's, 50 + 40 for the two Allocates (see the gathering test above).
+    let bob: Vec<_> = call.candidates.iter().filter(|c| c.side == "bob").collect();
+    assert_eq!(bob.len(), 2, "{bob:?}");
+    let relay = bob.iter().find(|c| c.kind == "relay").expect("bob's relay");
+    assert_eq!(relay.transport, "tls");
+    assert_eq!(relay.server.as_deref(), Some("10.254.0.2:443"));
+    assert!(
+        relay.gathered_ms.is_some_and(|g| (g - 170.0).abs() < 1.0),
+        "{relay:?}"
+    );
+    // The relayed round trip from the emulator's path delays, as over UDP: TLS adds bytes,
+    // not time, on an unloaded path.
+    let net: Network<()> = Network::new(&world::network_config(&s), 1, &[]).unwrap();
+    let h = |n: &str| net.host_id(n).unwrap();
+    let (al, b, e) = (h("alice"), h("bob"), h(world::EDGE_HOST));
+    let relayed_ms = (net.path_delay(al, e)
+        + net.path_delay(e, b)
+        + net.path_delay(b, e)
+        + net.path_delay(e, al)) as f64
+        / 1e6;
+    for from in ["alice", "bob"] {
+        let st = stream(&a, from);
+        let rtt = st.rtt_ms.expect("RTCP round trips");
+        assert!((rtt - relayed_ms).abs() < 1.0, "{from}: RTT {rtt} ms");
+        assert_eq!(st.lost, 0, "{from}");
+        assert!(st.packets_received > 700, "{from}: {}", st.packets_received);
+    }
+    let edge = a.edge.as_ref().expect("the relay was used");
+    assert_eq!(edge.allocations_tls, 2, "alice's and bob's: {edge:?}");
+    assert_eq!(edge.allocations_tcp, 1, "alice's only: {edge:?}");
+
+    // The same seed, the same report, byte for byte (the TLS handshakes are seeded).
+    let mut b2 = run(&s, 3);
+    let mut a = a;
+    a.wall_ms = 0;
+    b2.wall_ms = 0;
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b2).unwrap()
+    );
+    // Another seed: other keys, other ports, still a call over TLS.
+    let c = run(&s, 11);
+    assert!(c.calls[0].connected, "{:?}", c.calls[0]);
+    assert_eq!(
+        c.calls[0].candidate_pair.as_deref(),
+        Some("host/udp -> relay/tls")
+    );
+}
+
+#[test]
+fn a_client_that_allows_no_relay_gathers_none_and_without_udp_fails_ice() {
+    let text = call_with(NO_UDP, "")
+        .replace(
+            "bob: { network: clean,",
+            "bob: { network: clean, relay_transports: [],",
+        )
+        .replace("duration: 20s", "duration: 40s")
+        .replace("duration: 18s, expect: connected", "expect: ice-failed");
+    let r = run(&scenario(&text), 3);
+    let call = &r.calls[0];
+    assert!(!call.connected);
+    assert!(
+        call.candidates
+            .iter()
+            .all(|c| c.side != "bob" || c.kind == "host"),
+        "{:?}",
+        call.candidates
+    );
+    assert_eq!(
+        call.failure.as_ref().map(|f| f.class.as_str()),
+        Some("ice-failed")
+    );
+}
+
 /// A relayed call of `minutes`, the direct path blocked by `bob_rules`.
 fn long_relayed(bob_rules: &str, minutes: u64) -> String {
     call_with(bob_rules, "")
@@ -231,18 +334,27 @@ fn long_relayed(bob_rules: &str, minutes: u64) -> String {
 
 #[test]
 fn a_32_minute_relayed_call_keeps_its_permissions_channels_and_allocation_alive() {
-    // Over UDP (the direct path blocked) and over TCP (bob's UDP media ports blocked). The
-    // client refreshes permissions (5 min lifetime), channels (10 min) and the allocation
-    // (30 min, refreshed at 29): without any of them the relay would drop the media at 5, 10
-    // or 30 minutes.
-    for (rules, transport) in [
-        (NO_DIRECT, "relay/udp"),
+    // Over UDP (the direct path blocked), over TCP (bob's UDP media ports blocked) and over
+    // TLS (bob's UDP blocked, his client allowing only TLS). The client refreshes permissions
+    // (5 min lifetime), channels (10 min) and the allocation (30 min, refreshed at 29):
+    // without any of them the relay would drop the media at 5, 10 or 30 minutes.
+    for (rules, transport, tls) in [
+        (NO_DIRECT, "relay/udp", false),
         (
             "{ action: block, proto: udp, ports: 50000-59999 }",
             "relay/tcp",
+            false,
         ),
+        (NO_UDP, "relay/tls", true),
     ] {
-        let r = run(&scenario(&long_relayed(rules, 32)), 2);
+        let mut text = long_relayed(rules, 32);
+        if tls {
+            text = text.replace(
+                "bob: { network: clean,",
+                "bob: { network: clean, relay_transports: [tls],",
+            );
+        }
+        let r = run(&scenario(&text), 2);
         let call = &r.calls[0];
         assert!(call.connected, "{transport}: {call:?}");
         let pair = call.candidate_pair.as_deref().unwrap_or("");
@@ -258,10 +370,13 @@ fn a_32_minute_relayed_call_keeps_its_permissions_channels_and_allocation_alive(
                 st.max_gap_ms
             );
         }
-        // Every allocation (each side's over UDP and TCP, those that succeeded) was released
-        // when the call ended.
+        // Every allocation (each side's over UDP, TCP and TLS, those that succeeded) was
+        // released when the call ended.
         let edge = r.edge.as_ref().expect("the relay was used");
-        assert!(edge.allocations_udp + edge.allocations_tcp >= 3, "{edge:?}");
+        assert!(
+            edge.allocations_udp + edge.allocations_tcp + edge.allocations_tls >= 4,
+            "{edge:?}"
+        );
         assert_eq!(edge.allocations_active, 0, "{transport}: {edge:?}");
     }
 }
@@ -286,14 +401,16 @@ fn an_allocation_nobody_refreshes_expires_with_its_lifetime() {
     let before = run(&scenario(&text(1500)), 2);
     let held = before.edge.as_ref().expect("the relay was used");
     assert_eq!(
-        held.allocations_active, 2,
-        "alice's two, not yet expired: {held:?}"
+        held.allocations_active, 3,
+        "alice's three (UDP, TCP, TLS), not yet expired: {held:?}"
     );
     let after = run(&scenario(&text(2000)), 2);
     let gone = after.edge.as_ref().expect("the relay was used");
     assert_eq!(gone.allocations_active, 0, "expired: {gone:?}");
+    // Over TLS too: each side made one, alice's expired with the others.
+    assert_eq!(gone.allocations_tls, 2, "{gone:?}");
     assert_eq!(
         gone.allocations_ended,
-        gone.allocations_udp + gone.allocations_tcp
+        gone.allocations_udp + gone.allocations_tcp + gone.allocations_tls
     );
 }

@@ -10,16 +10,19 @@
 //! candidate ids, and it keeps no remote-candidate statistics).
 
 use super::peer::{Peer, PeerError};
-use super::relay::{AllocationState, RelayClient, RelayTransport};
+use super::relay::{tls_source_port, AllocationState, RelayClient, RelayTransport};
 use std::net::SocketAddrV4;
 
 /// One TURN server a client gathers a relay candidate from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RelaySpec {
     pub transport: RelayTransport,
     pub server: SocketAddrV4,
     pub user: String,
     pub password: String,
+    /// Over TLS: the root store and server name the client checks (without it a TLS relay
+    /// fails at once: no trust anchor, no connection).
+    pub tls: Option<super::tls::TlsClient>,
 }
 
 /// A candidate type, as ICE names it.
@@ -55,7 +58,7 @@ impl CandidateKind {
 pub struct LocalCandidate {
     pub kind: CandidateKind,
     /// How it reaches the network: `udp`, or for a relay candidate the transport to the relay
-    /// server (`udp`, `tcp`).
+    /// server (`udp`, `tcp`, `tls`).
     pub transport: &'static str,
     /// Its address (for a relay candidate: the relayed address, once allocated).
     pub addr: Option<SocketAddrV4>,
@@ -98,7 +101,14 @@ impl Gathering {
             done_at: None,
         };
         for r in relays {
-            let mut c = RelayClient::new(r.transport, host, r.server, &r.user, &r.password);
+            let mut c = match (r.transport, &r.tls) {
+                // A TCP connection of its own, beside the plain TCP one to the same port.
+                (RelayTransport::Tls, Some(tls)) => {
+                    let local = SocketAddrV4::new(*host.ip(), tls_source_port(host.port()));
+                    RelayClient::new_tls(local, r.server, &r.user, &r.password, tls)
+                }
+                _ => RelayClient::new(r.transport, host, r.server, &r.user, &r.password),
+            };
             c.poll(now);
             g.relay_candidate.push(g.candidates.len());
             g.candidates.push(LocalCandidate {
@@ -193,11 +203,16 @@ impl Gathering {
             .find(|r| r.transport() == RelayTransport::Udp && r.server() == from)
     }
 
-    /// The relay reached over TCP at `server` (bytes of its stream arrived, or it closed).
-    pub fn relay_stream(&mut self, server: SocketAddrV4) -> Option<&mut RelayClient> {
+    /// The relay whose stream (TCP or TLS) runs from our `local` to `server` (bytes of it
+    /// arrived, or it closed).
+    pub fn relay_stream(
+        &mut self,
+        local: SocketAddrV4,
+        server: SocketAddrV4,
+    ) -> Option<&mut RelayClient> {
         self.relays
             .iter_mut()
-            .find(|r| r.transport() == RelayTransport::Tcp && r.server() == server)
+            .find(|r| r.transport().is_stream() && r.server() == server && r.local() == local)
     }
 
     /// The relay whose relayed address is `local` (what the stack sends from it goes there).
@@ -313,6 +328,7 @@ mod tests {
             server: "10.254.0.2:3478".parse().unwrap(),
             user: "u".into(),
             password: "p".into(),
+            tls: None,
         };
         let mut g = Gathering::start(0, host, &[spec], 3_000_000_000);
         assert!(!g.is_done());

@@ -27,6 +27,7 @@ pub mod relay;
 pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
+pub mod tls;
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
@@ -814,11 +815,12 @@ impl CallLeg {
     }
 
     /// Moves what the relay clients want sent to their servers into our queue: datagrams from
-    /// our media socket, or bytes for the TCP stream (from the same port number, TCP's own).
+    /// our media socket, or bytes for a TCP stream (plain TCP from the same port number, TCP's
+    /// own; TLS from a port of its own).
     fn drain_relays(&mut self) {
-        let from = self.cfg.media_addr;
         for relay in self.gathering.relays_mut() {
-            let tcp = relay.transport() == relay::RelayTransport::Tcp;
+            let tcp = relay.transport().is_stream();
+            let from = relay.local();
             while let Some((to, bytes)) = relay.poll_transmit() {
                 self.out.push(if tcp {
                     Transmit::Stream { from, to, bytes }
@@ -833,17 +835,23 @@ impl CallLeg {
         }
     }
 
-    /// Bytes arrived on our TCP stream from `from` (a relay server over TCP).
-    pub fn handle_stream(&mut self, now: u64, from: SocketAddrV4, bytes: &[u8]) {
+    /// Bytes arrived on our TCP stream `local` -> `from` (a relay server over TCP or TLS).
+    pub fn handle_stream(
+        &mut self,
+        now: u64,
+        local: SocketAddrV4,
+        from: SocketAddrV4,
+        bytes: &[u8],
+    ) {
         if self.closed {
             return;
         }
-        if let Some(relay) = self.gathering.relay_stream(from) {
-            let local = relay.relayed();
+        if let Some(relay) = self.gathering.relay_stream(local, from) {
+            let relayed = relay.relayed();
             let got = relay.handle_from_server(now, bytes);
-            if let Some(local) = local {
+            if let Some(relayed) = relayed {
                 for (peer, data) in got {
-                    self.take_in(now, local, peer, BytesMut::from(&data[..]));
+                    self.take_in(now, relayed, peer, BytesMut::from(&data[..]));
                 }
             }
             self.update_gathering(now);
@@ -851,9 +859,9 @@ impl CallLeg {
         self.pump(now);
     }
 
-    /// Our TCP stream to `from` is gone (refused, reset, timed out).
-    pub fn stream_closed(&mut self, now: u64, from: SocketAddrV4) {
-        if let Some(relay) = self.gathering.relay_stream(from) {
+    /// Our TCP stream `local` -> `from` is gone (refused, reset, timed out).
+    pub fn stream_closed(&mut self, now: u64, local: SocketAddrV4, from: SocketAddrV4) {
+        if let Some(relay) = self.gathering.relay_stream(local, from) {
             relay.connection_lost();
         }
         self.update_gathering(now);

@@ -318,11 +318,14 @@ impl Peer {
         server: SocketAddrV4,
     ) -> Result<(), PeerError> {
         // RFC 8445 5.1.2: priority = 2^24 type preference (relay: 0) + 2^8 local preference +
-        // (256 - component). Browsers prefer a relay reached over UDP to one over TCP; so do
-        // we (local preference 65535 and 32767).
-        let local_pref: u32 = match transport {
-            super::relay::RelayTransport::Udp => 65_535,
-            super::relay::RelayTransport::Tcp => 32_767,
+        // (256 - component). Browsers prefer a relay reached over UDP to one over TCP, and
+        // that to one over TLS (`turn:udp`, `turn:tcp`, `turns:`); so do we (local preference
+        // 65535, 32767 and 16383).
+        use super::relay::RelayTransport;
+        let (local_pref, scheme): (u32, &str) = match transport {
+            RelayTransport::Udp => (65_535, "turn"),
+            RelayTransport::Tcp => (32_767, "turn"),
+            RelayTransport::Tls => (16_383, "turns"),
         };
         let candidate = CandidateRelayConfig {
             base_config: CandidateConfig {
@@ -335,7 +338,10 @@ impl Peer {
             },
             rel_addr: self.local.ip().to_string(),
             rel_port: self.local.port(),
-            url: Some(format!("turn:{server}?transport={}", transport.name())),
+            url: Some(match transport {
+                RelayTransport::Tls => format!("{scheme}:{server}?transport=tcp"),
+                _ => format!("{scheme}:{server}?transport={}", transport.name()),
+            }),
         }
         .new_candidate_relay()
         .map_err(ctx("making the relay candidate"))?;

@@ -1,5 +1,6 @@
-//! A call leg's TURN client (RFC 8656): one allocation on the edge's relay, over UDP or over a
-//! TCP connection, glued to the WebRTC stack as a relay candidate.
+//! A call leg's TURN client (RFC 8656): one allocation on the edge's relay, over UDP, over a
+//! TCP connection or over TLS on a TCP connection (TURNS), glued to the WebRTC stack as a
+//! relay candidate.
 //!
 //! The protocol is `turn-client-proto`'s (sans-IO, it refreshes the allocation, permissions and
 //! channels by itself and retries a stale nonce); this file is the glue. What the stack writes
@@ -12,7 +13,10 @@
 //!
 //! Over UDP the client speaks from the leg's media socket, as real clients do (one socket for
 //! the host and the relay candidate). Over TCP it writes a byte stream that the leg's TCP
-//! connection to the server carries; TURN-over-TCP framing is the client's.
+//! connection to the server carries; TURN-over-TCP framing is the client's. Over TLS
+//! (`turn-client-rustls`, with the run's seeded TLS: [`super::tls`]) the same, inside TLS
+//! records, on a TCP connection of its own to the same port 443: its own source port too
+//! ([`tls_source_port`]), as a client's second connection to one server needs.
 //!
 //! ```
 //! use callharness::agent::relay::{RelayClient, RelayTransport};
@@ -25,16 +29,25 @@
 //! assert_eq!(&first[..2], &[0x00, 0x03]); // STUN method Allocate, class request
 //! ```
 
+use super::tls::{RecordSplitter, TlsClient};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use turn_client_proto::api::{TurnConfig, TurnEvent, TurnPollRet, TurnRecvRet};
-use turn_client_proto::client::TurnClient;
 use turn_client_proto::prelude::*;
 use turn_client_proto::stun::agent::Transmit;
 use turn_client_proto::stun::Instant;
 use turn_client_proto::tcp::TurnClientTcp;
 use turn_client_proto::types::{TransportType, TurnCredentials};
 use turn_client_proto::udp::TurnClientUdp;
+use turn_client_rustls::TurnClientRustls;
+
+// The crate's own enum over its clients, with the TLS one beside them.
+turn_client_proto::impl_client!(
+    TurnClient,
+    (Udp, TurnClientUdp),
+    (Tcp, TurnClientTcp),
+    (Tls, TurnClientRustls)
+);
 
 /// How the client reaches the relay server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,15 +56,66 @@ pub enum RelayTransport {
     Udp,
     /// A TCP connection to the server's 443.
     Tcp,
+    /// TLS on a TCP connection to the server's 443 (TURNS, `turns:` URLs).
+    Tls,
 }
 
 impl RelayTransport {
-    /// The name reports use: `udp`, `tcp`.
+    /// The name reports use: `udp`, `tcp`, `tls`.
     pub fn name(self) -> &'static str {
         match self {
             RelayTransport::Udp => "udp",
             RelayTransport::Tcp => "tcp",
+            RelayTransport::Tls => "tls",
         }
+    }
+
+    /// Whether the client reaches the server on a TCP stream (TCP or TLS).
+    pub fn is_stream(self) -> bool {
+        matches!(self, RelayTransport::Tcp | RelayTransport::Tls)
+    }
+}
+
+/// A set of relay transports: the ones a client's policy allows, gathered in the order UDP,
+/// TCP, TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayTransports(u8);
+
+impl RelayTransports {
+    /// UDP, TCP and TLS: what a client with no policy against any uses.
+    pub const ALL: RelayTransports = RelayTransports(0b111);
+    /// None: a client that uses no relay.
+    pub const NONE: RelayTransports = RelayTransports(0);
+
+    fn bit(t: RelayTransport) -> u8 {
+        match t {
+            RelayTransport::Udp => 1,
+            RelayTransport::Tcp => 2,
+            RelayTransport::Tls => 4,
+        }
+    }
+
+    /// The set with `t` in it too.
+    pub fn with(self, t: RelayTransport) -> RelayTransports {
+        RelayTransports(self.0 | Self::bit(t))
+    }
+
+    /// Whether `t` is in the set.
+    pub fn contains(self, t: RelayTransport) -> bool {
+        self.0 & Self::bit(t) != 0
+    }
+}
+
+impl Default for RelayTransports {
+    fn default() -> Self {
+        RelayTransports::ALL
+    }
+}
+
+impl FromIterator<RelayTransport> for RelayTransports {
+    fn from_iter<I: IntoIterator<Item = RelayTransport>>(iter: I) -> Self {
+        iter.into_iter()
+            .fold(RelayTransports::NONE, RelayTransports::with)
     }
 }
 
@@ -70,10 +134,25 @@ pub enum AllocationState {
 /// never grants the permission must not grow memory).
 const MAX_WAITING: usize = 64;
 
+/// The TCP source port of a TLS connection to the relay from a leg whose media port is
+/// `media_port`: 10000 below it (40000-49999 for the clients' 50000-59999), so that it differs
+/// from the plain TCP connection's (which takes the media port's number) and from every other
+/// leg's on the host, and follows from the seed as the media port does.
+pub fn tls_source_port(media_port: u16) -> u16 {
+    media_port
+        .checked_sub(10_000)
+        .unwrap_or(media_port.saturating_add(10_000))
+}
+
+/// Most rounds of [`RelayClient::poll`] at one instant.
+const MAX_ROUNDS: usize = 64;
+
 /// See the module docs.
 pub struct RelayClient {
     client: TurnClient,
     transport: RelayTransport,
+    /// Over TLS: the clock rustls reads (set before every call) and the records arriving.
+    tls: Option<(TlsClient, RecordSplitter)>,
     server: SocketAddrV4,
     state: AllocationState,
     /// Peer IPs a permission was asked for, and whether it is installed.
@@ -120,15 +199,65 @@ impl RelayClient {
         let mut config = TurnConfig::new(TurnCredentials::new(user, password));
         config.set_allocation_transport(TransportType::Udp);
         let (l, s) = (SocketAddr::V4(local), SocketAddr::V4(server));
-        let client = match transport {
-            RelayTransport::Udp => TurnClient::from(TurnClientUdp::allocate(l, s, config)),
-            RelayTransport::Tcp => TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+        let (client, state) = match transport {
+            RelayTransport::Udp => (
+                TurnClient::from(TurnClientUdp::allocate(l, s, config)),
+                AllocationState::Pending,
+            ),
+            RelayTransport::Tcp => (
+                TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+                AllocationState::Pending,
+            ),
+            // No trust anchor given (see `RelayClient::new_tls`): nothing can be asked.
+            RelayTransport::Tls => (
+                TurnClient::from(TurnClientTcp::allocate(l, s, config)),
+                AllocationState::Failed,
+            ),
         };
+        RelayClient::with(client, transport, None, server, state)
+    }
+
+    /// A client that asks `server` for a UDP allocation over TLS from `local` (a TCP address
+    /// of its own, see [`tls_source_port`]), trusting and expecting what `tls` says.
+    pub fn new_tls(
+        local: SocketAddrV4,
+        server: SocketAddrV4,
+        user: &str,
+        password: &str,
+        tls: &TlsClient,
+    ) -> Self {
+        let mut config = TurnConfig::new(TurnCredentials::new(user, password));
+        config.set_allocation_transport(TransportType::Udp);
+        let (l, s) = (SocketAddr::V4(local), SocketAddr::V4(server));
+        let client = TurnClient::from(TurnClientRustls::allocate(
+            l,
+            s,
+            config,
+            tls.name(),
+            tls.config(),
+        ));
+        RelayClient::with(
+            client,
+            RelayTransport::Tls,
+            Some((tls.clone(), RecordSplitter::default())),
+            server,
+            AllocationState::Pending,
+        )
+    }
+
+    fn with(
+        client: TurnClient,
+        transport: RelayTransport,
+        tls: Option<(TlsClient, RecordSplitter)>,
+        server: SocketAddrV4,
+        state: AllocationState,
+    ) -> Self {
         RelayClient {
             client,
             transport,
+            tls,
             server,
-            state: AllocationState::Pending,
+            state,
             permissions: BTreeMap::new(),
             channels: BTreeSet::new(),
             waiting: BTreeMap::new(),
@@ -143,6 +272,19 @@ impl RelayClient {
     /// How the client reaches its server.
     pub fn transport(&self) -> RelayTransport {
         self.transport
+    }
+
+    /// The address the client sends from: the media socket (UDP, and TCP with its port number),
+    /// or the TLS connection's own.
+    pub fn local(&self) -> SocketAddrV4 {
+        v4(self.client.local_addr()).unwrap_or(SocketAddrV4::new(0.into(), 0))
+    }
+
+    /// Over TLS, sets the clock rustls reads.
+    fn tick(&self, now: u64) {
+        if let Some((tls, _)) = &self.tls {
+            tls.set_time(now);
+        }
     }
 
     /// The relay server's address.
@@ -169,18 +311,36 @@ impl RelayClient {
         self.mapped
     }
 
-    /// Bytes (a datagram over UDP, part of the stream over TCP) that came from the server;
-    /// returns the peers' data it carried, in arrival order.
+    /// Bytes (a datagram over UDP, part of the stream over TCP or TLS) that came from the
+    /// server; returns the peers' data it carried, in arrival order.
     pub fn handle_from_server(&mut self, now: u64, bytes: &[u8]) -> Vec<(SocketAddrV4, Vec<u8>)> {
+        self.tick(now);
         let mut got = Vec::new();
         if self.mapped.is_none() && self.transport == RelayTransport::Udp {
             self.mapped = allocate_success_mapped(bytes);
         }
+        if let Some((_, records)) = &mut self.tls {
+            // One TLS record at a time (see `RecordSplitter`).
+            records.push(bytes);
+            while let Some(r) = self.tls.as_mut().and_then(|(_, s)| s.next_record()) {
+                self.recv_one(now, &r, &mut got);
+            }
+        } else {
+            self.recv_one(now, bytes, &mut got);
+        }
+        for (_, d) in &got {
+            self.received_bytes += d.len() as u64;
+        }
+        self.poll(now);
+        got
+    }
+
+    fn recv_one(&mut self, now: u64, bytes: &[u8], got: &mut Vec<(SocketAddrV4, Vec<u8>)>) {
         let t = Transmit {
             data: bytes,
             transport: match self.transport {
                 RelayTransport::Udp => TransportType::Udp,
-                RelayTransport::Tcp => TransportType::Tcp,
+                RelayTransport::Tcp | RelayTransport::Tls => TransportType::Tcp,
             },
             from: SocketAddr::V4(self.server),
             to: self.client.local_addr(),
@@ -199,15 +359,11 @@ impl RelayClient {
                 got.push((p, d.data().to_vec()));
             }
         }
-        for (_, d) in &got {
-            self.received_bytes += d.len() as u64;
-        }
-        self.poll(now);
-        got
     }
 
     /// Sends `data` to `peer` through the relay (held until the peer's permission exists).
     pub fn send_to(&mut self, now: u64, peer: SocketAddrV4, data: &[u8]) {
+        self.tick(now);
         if self.relayed().is_none() {
             return;
         }
@@ -260,13 +416,21 @@ impl RelayClient {
 
     /// Runs the client's timers and takes in its events; call after every input.
     pub fn poll(&mut self, now: u64) {
-        loop {
+        self.tick(now);
+        // A same-instant livelock guard: a client cannot have more to do at one instant than
+        // this many rounds of events and transmits.
+        for _ in 0..MAX_ROUNDS {
             let mut progressed = false;
             while let Some(ev) = self.client.poll_event() {
                 progressed = true;
                 self.on_event(now, ev);
             }
             while let Some(t) = self.client.poll_transmit(instant(now)) {
+                // turn-client-rustls hands out empty transmits without end once its TLS
+                // connection has failed (the alert written, nothing left): not progress.
+                if t.data.is_empty() {
+                    break;
+                }
                 progressed = true;
                 if let Some(to) = v4(t.to) {
                     self.out.push_back((to, t.data.to_vec()));
@@ -359,6 +523,7 @@ impl RelayClient {
     /// Releases the allocation (a Refresh with lifetime 0), as a client does at hang-up.
     pub fn release(&mut self, now: u64) {
         if self.relayed().is_some() {
+            self.tick(now);
             let _ = self.client.delete(instant(now));
             self.poll(now);
         }
@@ -417,7 +582,45 @@ pub fn unwrap_turn(b: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::{allocate_success_mapped, unwrap_turn};
+    use super::{allocate_success_mapped, tls_source_port, unwrap_turn};
+    use super::{AllocationState, RelayClient, RelayTransport, RelayTransports};
+
+    #[test]
+    fn over_tls_the_client_opens_with_a_client_hello_from_its_own_port() {
+        let tls = crate::agent::tls::TlsSetup::new(4).unwrap();
+        let local = "10.0.0.1:40000".parse().unwrap();
+        let server = "10.254.0.2:443".parse().unwrap();
+        let mut c = RelayClient::new_tls(local, server, "alice", "secret", &tls.client());
+        c.poll(0);
+        assert_eq!(c.local(), local);
+        let (to, first) = c.poll_transmit().expect("the ClientHello");
+        assert_eq!(to, server);
+        // A TLS handshake record (0x16) carrying a ClientHello (handshake type 1).
+        assert_eq!((first[0], first[5]), (0x16, 0x01));
+        // Nothing else before the server answers: the Allocate waits for the handshake.
+        assert!(c.poll_transmit().is_none());
+        assert_eq!(c.state(), AllocationState::Pending);
+        // Without a trust anchor, no TLS client at all.
+        let none = RelayClient::new(RelayTransport::Tls, local, server, "alice", "secret");
+        assert_eq!(none.state(), AllocationState::Failed);
+        assert_eq!(tls_source_port(50_521), 40_521);
+        assert_eq!(tls_source_port(5_000), 15_000);
+    }
+
+    #[test]
+    fn a_set_of_relay_transports_holds_what_was_put_in() {
+        let tls: RelayTransports = [RelayTransport::Tls].into_iter().collect();
+        assert!(tls.contains(RelayTransport::Tls));
+        assert!(!tls.contains(RelayTransport::Udp) && !tls.contains(RelayTransport::Tcp));
+        for t in [
+            RelayTransport::Udp,
+            RelayTransport::Tcp,
+            RelayTransport::Tls,
+        ] {
+            assert!(RelayTransports::ALL.contains(t) && !RelayTransports::NONE.contains(t));
+        }
+        assert_eq!(RelayTransports::default(), RelayTransports::ALL);
+    }
 
     #[test]
     fn the_mapped_address_is_read_from_an_allocate_success_only() {

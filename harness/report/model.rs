@@ -138,9 +138,12 @@ pub struct ScenarioReport {
 /// The edge's TURN relay over a run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EdgeReport {
-    /// Allocations made, over UDP 3478 and over TCP 443.
+    /// Allocations made, over UDP 3478, over TCP 443 and over TLS on TCP 443 (TURNS).
     pub allocations_udp: u64,
     pub allocations_tcp: u64,
+    /// (Absent from reports made before TURNS: read as 0.)
+    #[serde(default)]
+    pub allocations_tls: u64,
     /// Allocations that ended: released by their client (a Refresh with lifetime 0) or
     /// expired (no refresh within their lifetime).
     pub allocations_ended: u64,

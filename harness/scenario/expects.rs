@@ -5,8 +5,8 @@
 //! `ice-failed`, ...) or any threshold asserts degradation: a metric where higher is worse (loss,
 //! jitter, RTT, gaps, concealment, late packets, setup time...) bounded from below (`>`, `>=`),
 //! or a metric where lower is worse (MOS, bit rate) bounded from above (`<`, `<=`), or a call
-//! must take the relay (`path: relay`, `relay-udp`, `relay-tcp`: the fallback a blocked network
-//! forces). Otherwise it **expects a healthy call**: every call connects and every threshold is a quality target.
+//! must take the relay (`path: relay`, `relay-udp`, `relay-tcp`, `relay-tls`: the fallback a
+//! blocked network forces). Otherwise it **expects a healthy call**: every call connects and every threshold is a quality target.
 //!
 //! ```
 //! use callharness::scenario::{Threshold, Metric};

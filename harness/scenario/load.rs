@@ -185,6 +185,7 @@ pub(super) struct Resolved {
     pub(super) jitter_buffer: Option<Spanned<super::raw::RawJitterBuffer>>,
     pub(super) audio: Option<Spanned<super::raw_client::RawAudio>>,
     pub(super) ice: Option<Spanned<super::raw_client::RawIce>>,
+    pub(super) relay_transports: Option<crate::agent::relay::RelayTransports>,
     pub(super) password: Option<Spanned<String>>,
     pub(super) client_version: Option<Spanned<super::raw_service::VersionText>>,
     pub(super) socket_layer: Option<super::raw::SocketLayer>,

@@ -108,6 +108,9 @@ pub struct Participant {
     pub audio: crate::agent::media::OpusConfig,
     /// The client's ICE consent timers.
     pub ice: crate::agent::peer::IceTimeouts,
+    /// The TURN transports the client's policy allows (all three unless the scenario
+    /// restricts them).
+    pub relay_transports: crate::agent::relay::RelayTransports,
     /// The account the client signs in with.
     pub account: AccountSpec,
 }

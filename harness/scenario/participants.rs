@@ -35,6 +35,11 @@ impl Context {
             jitter_buffer: p.value.jitter_buffer.clone(),
             audio: p.value.audio.clone(),
             ice: p.value.ice.clone(),
+            relay_transports: p
+                .value
+                .relay_transports
+                .as_ref()
+                .map(|l| l.iter().map(|t| t.value.transport()).collect()),
             password: p.value.password.clone(),
             client_version: p.value.client_version.clone(),
             socket_layer: p.value.socket_layer.as_ref().map(|s| s.value),
@@ -136,6 +141,12 @@ impl Context {
             jitter_buffer: own.jitter_buffer.or(tmpl.value.jitter_buffer.clone()),
             audio: own.audio.or(tmpl.value.audio.clone()),
             ice: own.ice.or(tmpl.value.ice.clone()),
+            relay_transports: own.relay_transports.or_else(|| {
+                tmpl.value
+                    .relay_transports
+                    .as_ref()
+                    .map(|l| l.iter().map(|t| t.value.transport()).collect())
+            }),
             password: own.password.or(tmpl.value.password.clone()),
             client_version: own.client_version.or(tmpl.value.client_version.clone()),
             socket_layer: own
@@ -233,6 +244,7 @@ impl Context {
             jitter_buffer: jitter_buffer.unwrap_or(Some(JitterBufferConfig::default()))?,
             audio: audio.unwrap_or(Some(OpusConfig::default()))?,
             ice: ice.unwrap_or(Some(IceTimeouts::default()))?,
+            relay_transports: r.relay_transports.unwrap_or_default(),
             account: account?,
             socket_layer: r.socket_layer.unwrap_or_default(),
         })

@@ -94,6 +94,11 @@ pub struct RawParticipant {
     pub audio: Option<Spanned<super::raw_client::RawAudio>>,
     /// The client's ICE consent timers (default: disconnected 5s, failed 30s, keepalive 2s).
     pub ice: Option<Spanned<super::raw_client::RawIce>>,
+    /// The TURN transports the client's policy lets it reach the relay over, each a relay
+    /// candidate it gathers: `udp`, `tcp`, `tls` (default all three, as `turn:` over UDP,
+    /// `turn:` over TCP and `turns:` URLs). A locked-down client that allows only TLS is
+    /// `[tls]`; `[]` allows no relay at all.
+    pub relay_transports: Option<Vec<Spanned<super::raw_client::RelayTransportText>>>,
     /// The account the client signs in with, `name@domain` of a tenant under `service:`
     /// (default: the participant's name at the first tenant's first domain). Not in templates.
     pub user: Option<Spanned<String>>,
@@ -175,8 +180,8 @@ pub struct RawCall {
     /// Thresholds on the stream the callee sends (callee -> caller) only.
     pub callee_stream: Option<ThresholdList>,
     /// The path the call's media must take: `direct` (no relay on either side), `relay`
-    /// (through the edge's relay), `relay-udp` or `relay-tcp` (a side reaches the relay over
-    /// that transport). Judged like `expect`.
+    /// (through the edge's relay), `relay-udp`, `relay-tcp` or `relay-tls` (a side reaches the
+    /// relay over that transport: UDP 3478, TCP 443, TLS on TCP 443). Judged like `expect`.
     pub path: Option<Spanned<MediaPath>>,
 }
 
@@ -229,6 +234,8 @@ pub enum MediaPath {
     RelayUdp,
     /// Through the relay, a side reaching it over TCP (443).
     RelayTcp,
+    /// Through the relay, a side reaching it over TLS (TURNS on TCP 443).
+    RelayTls,
 }
 
 impl MediaPath {
@@ -239,11 +246,12 @@ impl MediaPath {
             MediaPath::Relay => "relay",
             MediaPath::RelayUdp => "relay-udp",
             MediaPath::RelayTcp => "relay-tcp",
+            MediaPath::RelayTls => "relay-tls",
         }
     }
 
     /// Whether media that took local candidates `a` and `b` (`type/transport`, e.g.
-    /// `relay/tcp`) took this path.
+    /// `relay/tcp`, `relay/tls`) took this path.
     pub fn matches(self, a: &str, b: &str) -> bool {
         let relay = |t: &str| [a, b].iter().any(|c| *c == format!("relay/{t}"));
         match self {
@@ -251,6 +259,7 @@ impl MediaPath {
             MediaPath::Relay => a.starts_with("relay/") || b.starts_with("relay/"),
             MediaPath::RelayUdp => relay("udp"),
             MediaPath::RelayTcp => relay("tcp"),
+            MediaPath::RelayTls => relay("tls"),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The client settings of a participant as written: `audio:` (the Opus encoder) and `ice:`
-//! (consent timers). Read like the rest of `raw.rs`; checked and converted in `client.rs`.
+//! The client settings of a participant as written: `audio:` (the Opus encoder), `ice:`
+//! (consent timers) and `relay_transports:` (the TURN transports its policy allows). Read like the rest of `raw.rs`; checked and converted in `client.rs`.
 
 use super::de::Spanned;
 use super::raw::{DurText, PercentText, RateText};
@@ -28,6 +28,31 @@ pub struct RawAudio {
     /// then a comfort-noise update about every 400 ms instead of every frame. Receivers play
     /// comfort noise; the pause is not loss, not an arrival gap and not concealment.
     pub dtx: Option<Spanned<bool>>,
+}
+
+/// A TURN transport a client's policy may allow (see
+/// [`super::raw::RawParticipant::relay_transports`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTransportText {
+    /// `turn:` over UDP, to the relay's 3478.
+    Udp,
+    /// `turn:` over TCP, to the relay's 443.
+    Tcp,
+    /// `turns:`, TLS over TCP to the relay's 443.
+    Tls,
+}
+
+impl RelayTransportText {
+    /// The transport the client uses.
+    pub fn transport(self) -> crate::agent::relay::RelayTransport {
+        use crate::agent::relay::RelayTransport;
+        match self {
+            RelayTransportText::Udp => RelayTransport::Udp,
+            RelayTransportText::Tcp => RelayTransport::Tcp,
+            RelayTransportText::Tls => RelayTransport::Tls,
+        }
+    }
 }
 
 /// The client's ICE consent timers. Both timeouts count from the last ICE check or answer heard

@@ -1084,10 +1084,59 @@ fn a_calls_media_path_is_read_and_a_wrong_one_is_an_error_at_its_value() {
     assert_eq!(e.line, 7, "{e}");
     assert_eq!(e.path, "calls[0].path", "{e}");
     assert!(e.to_string().contains("relay-tcp"), "{e}");
+    assert!(e.to_string().contains("relay-tls"), "{e}");
+    let tls = f
+        .load(&BASE.replace("at: 1s,", "at: 1s, path: relay-tls,"))
+        .expect("valid");
+    assert_eq!(tls[0].calls[0].path, Some(super::raw::MediaPath::RelayTls));
 
     let e = f.one_error(&BASE.replace("at: 1s,", "at: 1s, path: relay, expect: ice-failed,"));
     assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
     assert_eq!(e.path, "calls[0].path", "{e}");
+}
+
+#[test]
+fn a_clients_relay_transports_are_read_and_a_wrong_one_is_an_error_at_its_value() {
+    use crate::agent::relay::{RelayTransport, RelayTransports};
+    let f = Fixture::new();
+    let all = f.load(BASE).expect("valid");
+    assert_eq!(
+        all[0].participants[1].relay_transports,
+        RelayTransports::ALL
+    );
+    let tls = f
+        .load(&BASE.replace(
+            "bob: { network: wired-lan }",
+            "bob: { network: wired-lan, relay_transports: [tls] }",
+        ))
+        .expect("valid");
+    let bob = tls[0].participants[1].relay_transports;
+    assert!(bob.contains(RelayTransport::Tls));
+    assert!(!bob.contains(RelayTransport::Udp) && !bob.contains(RelayTransport::Tcp));
+    assert_eq!(
+        tls[0].participants[0].relay_transports,
+        RelayTransports::ALL
+    );
+    let none = f
+        .load(&BASE.replace(
+            "bob: { network: wired-lan }",
+            "bob: { network: wired-lan, relay_transports: [] }",
+        ))
+        .expect("valid");
+    assert_eq!(
+        none[0].participants[1].relay_transports,
+        RelayTransports::NONE
+    );
+
+    let e = f.one_error(&BASE.replace(
+        "bob: { network: wired-lan }",
+        "bob: { network: wired-lan, relay_transports: [tls, dtls] }",
+    ));
+    assert_eq!(e.line, 5, "{e}");
+    assert_eq!(e.path, "participants.bob.relay_transports[1]", "{e}");
+    for choice in ["udp", "tcp", "tls"] {
+        assert!(e.to_string().contains(choice), "{e}");
+    }
 }
 
 #[test]
@@ -1099,4 +1148,9 @@ fn the_matches_of_a_media_path() {
     assert!(MediaPath::RelayTcp.matches("host/udp", "relay/tcp"));
     assert!(!MediaPath::RelayTcp.matches("relay/udp", "host/udp"));
     assert!(MediaPath::RelayUdp.matches("relay/udp", "host/udp"));
+    assert!(MediaPath::RelayTls.matches("host/udp", "relay/tls"));
+    assert!(!MediaPath::RelayTls.matches("host/udp", "relay/tcp"));
+    assert!(!MediaPath::RelayTcp.matches("relay/tls", "host/udp"));
+    assert!(MediaPath::Relay.matches("relay/tls", "host/udp"));
+    assert!(!MediaPath::Direct.matches("host/udp", "relay/tls"));
 }

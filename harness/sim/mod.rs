@@ -276,7 +276,7 @@ impl Sim {
             .iter()
             .map(|a| edge::relay_credentials(seed, &a.address))
             .collect();
-        let edge = edge::Edge::new(edge_host, world::EDGE_ADDR, &relay_users);
+        let edge = edge::Edge::new(edge_host, world::EDGE_ADDR, &relay_users, seed);
         let service_changes = world::service_changes(s);
         let mut tunnels = Vec::new();
         for (i, p) in s.participants.iter().enumerate() {

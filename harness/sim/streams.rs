@@ -31,12 +31,13 @@ pub(crate) enum StreamOwner {
     Service,
 }
 
-/// What a stream's owner is told.
+/// What a stream's owner is told, with the stream's two ends (local, remote): a leg may have
+/// two streams to one server (TURN over TCP and over TLS, both to 443).
 pub(crate) enum StreamNews {
     /// Bytes arrived from `remote`.
-    Data(SocketAddrV4, Vec<u8>),
+    Data(SocketAddrV4, SocketAddrV4, Vec<u8>),
     /// The stream to `remote` is gone (refused, reset, timed out or closed).
-    Closed(SocketAddrV4),
+    Closed(SocketAddrV4, SocketAddrV4),
 }
 
 /// The path MTU every stack assumes, bytes (smoltcp has no path-MTU discovery).
@@ -151,7 +152,7 @@ impl Sim {
             self.streams.ends.remove(&(h, conn));
             self.streams.by_ends.remove(&(h, local, remote));
             self.streams.pending.remove(&(h, conn));
-            self.tell_stream_owner(owner, StreamNews::Closed(remote));
+            self.tell_stream_owner(owner, StreamNews::Closed(local, remote));
         }
     }
 
@@ -352,8 +353,8 @@ impl Sim {
                     stack.recv(conn, &mut data);
                 }
                 self.streams.mark(host);
-                if let Some(&(_, remote, owner)) = self.streams.ends.get(&(host, conn)) {
-                    self.tell_stream_owner(owner, StreamNews::Data(remote, data));
+                if let Some(&(local, remote, owner)) = self.streams.ends.get(&(host, conn)) {
+                    self.tell_stream_owner(owner, StreamNews::Data(local, remote, data));
                 }
             }
             TcpEvent::PeerClosed(_) => {}
@@ -364,7 +365,7 @@ impl Sim {
                 if let Some((local, remote, owner)) = self.streams.ends.remove(&(host, conn)) {
                     self.streams.by_ends.remove(&(host, local, remote));
                     self.streams.pending.remove(&(host, conn));
-                    self.tell_stream_owner(owner, StreamNews::Closed(remote));
+                    self.tell_stream_owner(owner, StreamNews::Closed(local, remote));
                 }
             }
         }
@@ -375,25 +376,29 @@ impl Sim {
         match owner {
             StreamOwner::Leg(li) => {
                 match news {
-                    StreamNews::Data(from, bytes) => self.legs[li].handle_stream(now, from, &bytes),
-                    StreamNews::Closed(from) => self.legs[li].stream_closed(now, from),
+                    StreamNews::Data(local, from, bytes) => {
+                        self.legs[li].handle_stream(now, local, from, &bytes)
+                    }
+                    StreamNews::Closed(local, from) => {
+                        self.legs[li].stream_closed(now, local, from)
+                    }
                 }
                 self.after_touch(li);
             }
             StreamOwner::Edge => {
                 match news {
-                    StreamNews::Data(from, bytes) => self.edge.handle_tcp(now, from, &bytes),
-                    StreamNews::Closed(from) => self.edge.tcp_closed(from),
+                    StreamNews::Data(_, from, bytes) => self.edge.handle_tcp(now, from, &bytes),
+                    StreamNews::Closed(_, from) => self.edge.tcp_closed(from),
                 }
                 self.after_edge();
             }
             StreamOwner::Signaling(p) => match news {
-                StreamNews::Data(_, bytes) => self.client_signal_bytes(p, &bytes),
-                StreamNews::Closed(_) => self.client_signal_closed(p),
+                StreamNews::Data(_, _, bytes) => self.client_signal_bytes(p, &bytes),
+                StreamNews::Closed(..) => self.client_signal_closed(p),
             },
             StreamOwner::Service => match news {
-                StreamNews::Data(from, bytes) => self.service_signal_bytes(from, &bytes),
-                StreamNews::Closed(from) => self.service_signal_closed(from),
+                StreamNews::Data(_, from, bytes) => self.service_signal_bytes(from, &bytes),
+                StreamNews::Closed(_, from) => self.service_signal_closed(from),
             },
         }
     }

@@ -59,6 +59,8 @@ pub struct Client {
     pub audio: OpusConfig,
     /// ICE consent timers.
     pub ice: IceTimeouts,
+    /// The TURN transports its policy allows (a relay candidate each).
+    pub relay_transports: crate::agent::relay::RelayTransports,
 }
 
 /// Every participant's client settings, in participant (host) order.
@@ -70,6 +72,7 @@ pub fn clients(s: &Scenario) -> Vec<Client> {
             jitter_buffer: p.jitter_buffer,
             audio: p.audio,
             ice: p.ice,
+            relay_transports: p.relay_transports,
         })
         .collect()
 }
@@ -196,16 +199,25 @@ impl Sim {
         };
         let (user, password) = super::edge::relay_credentials(self.seed, &account.address);
         use crate::agent::relay::RelayTransport;
+        let allowed = self
+            .clients
+            .get(host.0 as usize)
+            .map_or(Default::default(), |c| c.relay_transports);
+        // As browsers list them: `turn:` over UDP, `turn:` over TCP, `turns:`; TLS shares the
+        // TCP port (the edge tells the two apart by a connection's first byte).
         [
             (RelayTransport::Udp, super::edge::TURN_UDP_PORT),
             (RelayTransport::Tcp, super::edge::TURN_TCP_PORT),
+            (RelayTransport::Tls, super::edge::TURN_TCP_PORT),
         ]
         .into_iter()
+        .filter(|(transport, _)| allowed.contains(*transport))
         .map(|(transport, port)| crate::agent::gather::RelaySpec {
             transport,
             server: SocketAddrV4::new(EDGE_ADDR, port),
             user: user.clone(),
             password: password.clone(),
+            tls: (transport == RelayTransport::Tls).then(|| self.edge.tls_client()),
         })
         .collect()
     }
