@@ -159,7 +159,10 @@ calls:
     // Carol was signed in, but the service lost its sessions and answers 503.
     let (class, code, _) = failure(&r.calls[1]);
     assert_eq!((class.as_str(), code), ("service-down", Some(503)));
-    assert!(r.calls[1].end_ms >= 8_000 && r.calls[1].end_ms < 8_100);
+    // The 503 answers the offer, which goes once Carol has gathered (her slowest candidate,
+    // the relay over TLS, about 170 ms on these links): well under half a second.
+    let end = r.calls[1].end_ms;
+    assert!((8_100..8_500).contains(&end), "ended at {end} ms");
     assert!(r
         .events
         .iter()

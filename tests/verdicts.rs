@@ -53,9 +53,9 @@ fn p(path: &Path) -> &str {
 fn scenario(dir: &Path, name: &str, network: &str, call: &str, extra: &str) -> PathBuf {
     let file = dir.join(format!("{name}.yaml"));
     let yaml = format!(
-        "name: {name}\n{extra}duration: 8s\n\
+        "name: {name}\n{extra}duration: 20s\n\
          participants:\n  alice: {{ network: {network} }}\n  bob: {{ network: {network} }}\n\
-         calls:\n  - {{ caller: alice, callee: bob, at: 1s, duration: 6s, {call} }}\n"
+         calls:\n  - {{ caller: alice, callee: bob, at: 1s, duration: 18s, {call} }}\n"
     );
     fs::write(&file, yaml).unwrap_or_else(|e| panic!("writing {}: {e}", file.display()));
     file
