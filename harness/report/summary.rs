@@ -97,9 +97,15 @@ pub(crate) fn stream_line(st: &StreamReport) -> String {
         (Some(c), _) => format!(" concealed {}%", num(c, 2)),
         _ => String::new(),
     };
+    // RFC 3550 loss counts against what arrived: with nothing received it reads 0 %, so say
+    // what happened instead.
+    let loss = if st.packets_received == 0 {
+        format!("nothing received ({} sent)", st.packets_sent)
+    } else {
+        format!("loss {}%", num(st.loss_pct, 2))
+    };
     format!(
-        "loss {}%{heard} jitter {} ms rtt {} mos {}",
-        num(st.loss_pct, 2),
+        "{loss}{heard} jitter {} ms rtt {} mos {}",
         num(st.jitter_ms, 1),
         st.rtt_ms
             .map_or("-".to_owned(), |r| format!("{} ms", num(r, 0))),
@@ -229,6 +235,16 @@ mod tests {
         st.playout_loss_pct = Some(0.0);
         assert!(stream_line(&st).starts_with("loss 0.11% concealed 0.00% jitter"));
         assert_eq!(span(180.0), "180 ms");
+        // Nothing arrived: RFC 3550's 0 % would mislead, so the line says so.
+        st.packets_received = 0;
+        st.packets_sent = 119;
+        st.loss_pct = 0.0;
+        st.playout_loss_pct = Some(100.0);
+        assert!(
+            stream_line(&st).starts_with("nothing received (119 sent) concealed 100.00%"),
+            "{}",
+            stream_line(&st)
+        );
     }
 
     #[test]

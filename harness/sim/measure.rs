@@ -180,15 +180,20 @@ fn series_window(
 /// The playout of the stream `sender` -> `receiver`, up to when it should have flowed: all of
 /// it while the sender kept sending; once the sender stopped (hung up or failed), nothing after
 /// both its stop and the last frame played (frames concealed because nothing was sent any more
-/// are not a loss). A receiver whose jitter buffer never got a packet, though frames were sent,
-/// heard one concealment as long as the sending.
-fn playout_summary(sender: &CallLeg, receiver: &CallLeg) -> PlayoutSummary {
+/// are not a loss). A receiver whose jitter buffer never got a packet heard one concealment as
+/// long as the sending, or as long as its own side of the call was up if that is longer (a far
+/// end that never started sending: its frames were due all the same).
+fn playout_summary(sender: &CallLeg, receiver: &CallLeg, flow_end: u64) -> PlayoutSummary {
     let rx = receiver.receiver();
     let record = rx.playout_record();
     let frame_ns = rx.jitter_buffer().config().frame_ns;
     if record.is_empty() {
+        let up_frames = receiver.connected_at.map_or(0, |c| {
+            let end = receiver.ended_at.unwrap_or(flow_end).min(flow_end);
+            end.saturating_sub(c) / frame_ns.max(1)
+        });
         let mut silent = PlayoutRecord::new(frame_ns);
-        for i in 0..sender.sender().frames_sent() {
+        for i in 0..sender.sender().frames_sent().max(up_frames) {
             silent.push(i * frame_ns, Tick::Concealed);
         }
         return silent.summary(u64::MAX);
@@ -210,7 +215,7 @@ fn measure_stream(
     codecs: &CodecTable,
 ) -> MeasuredStream {
     let stack_errors = receiver.stack_errors;
-    let playout = playout_summary(sender, receiver);
+    let playout = playout_summary(sender, receiver, flow_end);
     let rx = receiver.receiver_mut();
     rx.finish(Some(flow_end));
     let mut rtt = RttEstimator::default();
