@@ -32,9 +32,11 @@ use std::fmt::Write;
 
 mod calls;
 mod charts;
+mod network;
 mod streams;
 use calls::{write_accounts, write_calls, write_scope};
 use charts::write_time;
+use network::write_network;
 use streams::write_streams_and_links;
 
 /// The page's stylesheet, inlined into every page this module and [`super::coverage`] write.
@@ -286,6 +288,7 @@ fn write_scenario(h: &mut String, index: usize, s: &ScenarioReport) {
     write_calls(h, &s.calls);
     write_scope(h, s);
     write_streams_and_links(h, s);
+    write_network(h, s);
     write_time(h, s);
     let _ = writeln!(
         h,
