@@ -54,6 +54,18 @@ fn stream_options() -> TcpOptions {
     }
 }
 
+/// A segment a stack wrote, as the emulated network carries it.
+pub(crate) fn segment_datagram(p: crate::tcp::OutPacket) -> Datagram<Wire> {
+    let d = p.into_datagram();
+    Datagram {
+        src: d.src,
+        dst: d.dst,
+        proto: d.proto,
+        size: d.size,
+        payload: Wire::Tcp(d.payload),
+    }
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(crate) struct Streams {
@@ -278,14 +290,7 @@ impl Sim {
                 }
             }
             for p in out {
-                let d = p.into_datagram();
-                let d = Datagram {
-                    src: d.src,
-                    dst: d.dst,
-                    proto: d.proto,
-                    size: d.size,
-                    payload: Wire::Tcp(d.payload),
-                };
+                let d = segment_datagram(p);
                 self.cross_tcp.sent(host, d.size);
                 self.send_datagram(host, d);
             }

@@ -494,15 +494,7 @@ impl Sim {
             }
             let host = self.tunnels[ti].host(end);
             for p in segments {
-                let d = p.into_datagram();
-                let d = Datagram {
-                    src: d.src,
-                    dst: d.dst,
-                    proto: d.proto,
-                    size: d.size,
-                    payload: Wire::Tcp(d.payload),
-                };
-                self.send_outer(host, d);
+                self.send_outer(host, super::streams::segment_datagram(p));
             }
             for ev in events {
                 let t = &mut self.tunnels[ti];
