@@ -1,6 +1,7 @@
 //! A participant's audio devices (issue 17, DEV-*): a missing or busy microphone or speaker
 //! keeps its client from placing or answering a call, before any network traffic for it,
-//! while the same device model on another machine works; bad values are errors at their field.
+//! while the same device model on another machine works; without microphone permission the
+//! call connects but that side sends no audio; bad values are errors at their field.
 
 mod common;
 use common::{run, scenario};
@@ -87,6 +88,35 @@ fn a_missing_microphone_on_one_machine_leaves_the_same_model_on_another_working(
     assert!(r.calls[1].connected, "{:?}", r.calls[1]);
 }
 
+#[test]
+fn without_microphone_permission_the_call_connects_and_that_side_sends_no_audio() {
+    let r = run(
+        &scenario(&with_devices(
+            "{ microphone: { permission: denied } }",
+            "{}",
+        )),
+        1,
+    );
+    let c = &r.calls[0];
+    assert!(c.connected && c.failure.is_none(), "{c:?}");
+    let from = |who: &str| c.streams.iter().find(|s| s.from == who).unwrap();
+    // No RTP from Alice at all: Carol receives nothing and conceals throughout.
+    let alice = from("alice");
+    assert_eq!(
+        (alice.packets_sent, alice.packets_received),
+        (0, 0),
+        "{alice:?}"
+    );
+    assert!(alice.mos < 1.5, "{alice:?}");
+    // Carol's audio reaches Alice as usual.
+    let carol = from("carol");
+    assert!(carol.packets_sent > 900, "{carol:?}");
+    assert_eq!(carol.packets_received, carol.packets_sent, "{carol:?}");
+    // Bob (permission granted by default) sends as usual on his call.
+    let bob = r.calls[1].streams.iter().find(|s| s.from == "bob").unwrap();
+    assert!(bob.packets_sent > 900 && bob.packets_received == bob.packets_sent);
+}
+
 fn load_errors(devices: &str) -> Vec<callharness::scenario::ScenarioError> {
     let text = with_devices(devices, "{}");
     callharness::scenario::load_str(&text, std::path::Path::new("s.yaml"), &common::profiles())
@@ -117,7 +147,6 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
     }
     // Values whose behaviour is not built yet are errors at their field, not no-ops.
     for (devices, field) in [
-        ("{ microphone: { permission: denied } }", "permission"),
         ("{ microphone: { works: silent } }", "works"),
         ("{ speaker: { works: muted } }", "works"),
     ] {
@@ -141,7 +170,7 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
 
 #[test]
 fn the_device_kb_scenarios_give_the_same_report_for_the_same_seed() {
-    for f in ["dev-missing.yaml", "dev-in-use.yaml"] {
+    for f in ["dev-missing.yaml", "dev-in-use.yaml", "dev-permission.yaml"] {
         let s = scenario(&common::kb(f));
         let json = |mut r: callharness::report::model::ScenarioReport| {
             r.wall_ms = 0; // the only wall-clock figure

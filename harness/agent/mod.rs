@@ -229,6 +229,9 @@ pub struct CallLegConfig {
     /// The echo test service's side of a test call: every audio packet received is sent
     /// straight back (own sequence numbers, the sender's timing), nothing of its own.
     pub echo: bool,
+    /// Whether the client may capture and send audio: false when the app has no permission
+    /// for the microphone (DEV-PERMISSION). The call still connects; no RTP leaves this leg.
+    pub send_audio: bool,
     /// The TURN servers to gather relay candidates from (none: host candidate only).
     pub relays: Vec<RelaySpec>,
     /// How long gathering may take before the offer (or answer) goes without the candidates
@@ -769,7 +772,7 @@ impl CallLeg {
         if st.connected && self.connected_at.is_none() {
             self.connected_at = Some(now);
             // The echo service sends only what it hears.
-            self.sending = !self.ended && !self.cfg.echo;
+            self.sending = !self.ended && !self.cfg.echo && self.cfg.send_audio;
             self.send.start(now);
         }
         if !self.ended && (st.ice_failed || st.failed) {

@@ -324,9 +324,6 @@ impl Context {
         let mic = d.value.microphone.as_ref().map(|m| &m.value);
         let spk = d.value.speaker.as_ref().map(|s| &s.value);
         let pending = [
-            mic.and_then(|m| m.permission.as_ref())
-                .filter(|p| p.value != super::raw_devices::Permission::Granted)
-                .map(|p| (&p.mark, &p.path, "permission: denied")),
             mic.and_then(|m| m.works.as_ref())
                 .filter(|w| w.value != super::raw_devices::MicrophoneWorks::Yes)
                 .map(|w| (&w.mark, &w.path, "works: silent")),

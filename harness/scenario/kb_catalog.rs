@@ -78,7 +78,6 @@ pub const NEEDS: &[(&str, Capability)] = &[
     ("DEV-DRIVER-OLD", Capability::Devices),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
-    ("DEV-PERMISSION", Capability::Devices),
     ("DEV-CAMERA-BLOCKED", Capability::Devices),
     ("DEV-MIC-DEAD", Capability::Devices),
     ("DEV-OUTPUT-MUTED", Capability::Devices),
@@ -123,8 +122,8 @@ mod tests {
         assert_eq!(ids.len(), NEEDS.len());
         // 36 conditions: 12 network conditions (and the far end) the emulator and the edge's
         // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
-        // version, federation, the test call), and 2 of the devices' (missing, in use).
-        assert_eq!(NEEDS.len(), 8);
+        // version, federation, the test call), and 3 of the devices' (missing, in use, no permission).
+        assert_eq!(NEEDS.len(), 7);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-EDGE-BLOCKED",
@@ -132,6 +131,7 @@ mod tests {
             "NET-SOCKET-STACK",
             "DEV-MISSING",
             "DEV-IN-USE",
+            "DEV-PERMISSION",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",
