@@ -222,7 +222,7 @@ fn coverage_counts_a_symptom_only_by_the_scenario_that_expects_it() {
     let cov = stdout(&o);
     assert!(
         cov.starts_with(
-            "### KB coverage: reproduced 1 of 36 · fixes healthy 2 · not expressible yet 10\n"
+            "### KB coverage: reproduced 1 of 36 · fixes healthy 2 · not expressible yet 7\n"
         ),
         "{cov}"
     );

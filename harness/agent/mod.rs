@@ -61,6 +61,9 @@ pub enum FailureClass {
     /// The client could not reach the calling service at all (its sign-in went unanswered):
     /// the network is down, not the service (NET-OFFLINE).
     NetworkDown,
+    /// The client's microphone or speaker is missing or held by another program: it places
+    /// and answers no call, before any network traffic for it (DEV-MISSING, DEV-IN-USE).
+    AudioDeviceUnavailable,
     /// The calling service refused: sign-in, policy, version, outage (see [`Refusal`]).
     Refused(Refusal),
 }
@@ -75,19 +78,21 @@ impl FailureClass {
             FailureClass::CallDropped => "call-dropped",
             FailureClass::StackError => "stack-error",
             FailureClass::NetworkDown => "network-down",
+            FailureClass::AudioDeviceUnavailable => "audio-device-unavailable",
             FailureClass::Refused(r) => r.class(),
         }
     }
 
     /// Every class the agent itself gives, in a fixed order (the service's refusals are in
     /// [`Refusal::ALL`]).
-    pub const ALL: [FailureClass; 6] = [
+    pub const ALL: [FailureClass; 7] = [
         FailureClass::SignalingTimeout,
         FailureClass::IceFailed,
         FailureClass::DtlsFailed,
         FailureClass::CallDropped,
         FailureClass::StackError,
         FailureClass::NetworkDown,
+        FailureClass::AudioDeviceUnavailable,
     ];
 
     /// Parses a kebab-case name (the agent's classes and the service's refusals).
@@ -114,6 +119,9 @@ impl FailureClass {
             FailureClass::StackError => "The call failed because of an internal error.",
             FailureClass::NetworkDown => {
                 "Can't connect: check your network connection (the service itself reports no problem)."
+            }
+            FailureClass::AudioDeviceUnavailable => {
+                "Your audio device is not configured or is in use."
             }
             FailureClass::Refused(r) => r.client_words(),
         }
@@ -221,6 +229,9 @@ pub struct CallLegConfig {
     /// The echo test service's side of a test call: every audio packet received is sent
     /// straight back (own sequence numbers, the sender's timing), nothing of its own.
     pub echo: bool,
+    /// Whether the client may capture and send audio: false when the app has no permission
+    /// for the microphone (DEV-PERMISSION). The call still connects; no RTP leaves this leg.
+    pub send_audio: bool,
     /// The TURN servers to gather relay candidates from (none: host candidate only).
     pub relays: Vec<RelaySpec>,
     /// How long gathering may take before the offer (or answer) goes without the candidates
@@ -761,7 +772,7 @@ impl CallLeg {
         if st.connected && self.connected_at.is_none() {
             self.connected_at = Some(now);
             // The echo service sends only what it hears.
-            self.sending = !self.ended && !self.cfg.echo;
+            self.sending = !self.ended && !self.cfg.echo && self.cfg.send_audio;
             self.send.start(now);
         }
         if !self.ended && (st.ice_failed || st.failed) {

@@ -74,13 +74,10 @@ impl Capability {
 /// The conditions the harness cannot express yet, with what each needs. Every other ID can be
 /// written as a scenario today.
 pub const NEEDS: &[(&str, Capability)] = &[
-    ("DEV-MISSING", Capability::Devices),
-    ("DEV-IN-USE", Capability::Devices),
     ("DEV-BROKEN", Capability::Devices),
     ("DEV-DRIVER-OLD", Capability::Devices),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
-    ("DEV-PERMISSION", Capability::Devices),
     ("DEV-CAMERA-BLOCKED", Capability::Devices),
     ("DEV-MIC-DEAD", Capability::Devices),
     ("DEV-OUTPUT-MUTED", Capability::Devices),
@@ -125,13 +122,16 @@ mod tests {
         assert_eq!(ids.len(), NEEDS.len());
         // 36 conditions: 12 network conditions (and the far end) the emulator and the edge's
         // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
-        // version, federation, the test call).
-        assert_eq!(NEEDS.len(), 10);
+        // version, federation, the test call), and 3 of the devices' (missing, in use, no permission).
+        assert_eq!(NEEDS.len(), 7);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-EDGE-BLOCKED",
             "NET-UDP-MEDIA-BLOCKED",
             "NET-SOCKET-STACK",
+            "DEV-MISSING",
+            "DEV-IN-USE",
+            "DEV-PERMISSION",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",

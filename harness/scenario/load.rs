@@ -189,6 +189,7 @@ pub(super) struct Resolved {
     pub(super) password: Option<Spanned<String>>,
     pub(super) client_version: Option<Spanned<super::raw_service::VersionText>>,
     pub(super) socket_layer: Option<super::raw::SocketLayer>,
+    pub(super) devices: Option<Spanned<super::raw_devices::RawDevices>>,
 }
 
 impl Context {

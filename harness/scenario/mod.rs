@@ -58,6 +58,7 @@ mod participants;
 mod profile_shape;
 pub mod raw;
 pub mod raw_client;
+pub mod raw_devices;
 pub mod raw_service;
 mod service;
 mod service_checks;

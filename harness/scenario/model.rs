@@ -102,6 +102,9 @@ pub struct Participant {
     pub ice_restart: bool,
     /// The machine's socket layer (healthy unless the scenario breaks it: NET-SOCKET-STACK).
     pub socket_layer: super::raw::SocketLayer,
+    /// The machine's microphone and speaker (all working unless the scenario says otherwise:
+    /// DEV-MISSING, DEV-IN-USE, DEV-PERMISSION, DEV-MIC-DEAD, DEV-OUTPUT-MUTED).
+    pub devices: super::raw_devices::Devices,
     /// The client's receive jitter buffer.
     pub jitter_buffer: crate::agent::media::JitterBufferConfig,
     /// The client's Opus encoder (bitrate, frame duration, FEC, DTX).

@@ -43,6 +43,7 @@ impl Context {
             password: p.value.password.clone(),
             client_version: p.value.client_version.clone(),
             socket_layer: p.value.socket_layer.as_ref().map(|s| s.value),
+            devices: p.value.devices.clone(),
         };
         let Some(tname) = &p.value.template else {
             return Some(own);
@@ -152,6 +153,7 @@ impl Context {
             socket_layer: own
                 .socket_layer
                 .or(tmpl.value.socket_layer.as_ref().map(|s| s.value)),
+            devices: own.devices.or(tmpl.value.devices.clone()),
         })
     }
 
@@ -227,6 +229,7 @@ impl Context {
         let jitter_buffer = r.jitter_buffer.as_ref().map(|jb| self.jitter_buffer(jb));
         let audio = r.audio.as_ref().map(|a| self.audio(a));
         let ice = r.ice.as_ref().map(|i| self.ice(i));
+        let devices = self.devices(r.devices.as_ref());
         let account = self.account(
             &key.value,
             &p.value,
@@ -247,6 +250,7 @@ impl Context {
             relay_transports: r.relay_transports.unwrap_or_default(),
             account: account?,
             socket_layer: r.socket_layer.unwrap_or_default(),
+            devices: devices?,
         })
     }
 

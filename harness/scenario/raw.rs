@@ -112,6 +112,9 @@ pub struct RawParticipant {
     /// `bind-fails` (no socket can be opened), `send-fails` (every send fails),
     /// `receive-stops` (nothing sent to the machine reaches the client).
     pub socket_layer: Option<Spanned<SocketLayer>>,
+    /// The machine's audio devices (default: present, free, permitted, working):
+    /// `{ microphone: { state, permission, works }, speaker: { state, works } }`.
+    pub devices: Option<Spanned<super::raw_devices::RawDevices>>,
 }
 
 /// A client's receive jitter buffer.

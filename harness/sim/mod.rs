@@ -169,6 +169,8 @@ pub(crate) struct Sim {
     /// Per participant (host order): its machine's socket layer, and what it lost: datagrams
     /// that could not be sent, and that arrived but never reached the client.
     pub(crate) socket: Vec<(crate::scenario::raw::SocketLayer, u64, u64)>,
+    /// Per participant (host order): its machine's microphone and speaker.
+    pub(crate) devices: Vec<crate::scenario::raw_devices::Devices>,
     service_scheduled: Option<u64>,
     /// Calls placed while their caller was still signing in, waiting for it.
     waiting_calls: Vec<usize>,
@@ -361,6 +363,7 @@ impl Sim {
                 .iter()
                 .map(|p| (p.socket_layer, 0, 0))
                 .collect(),
+            devices: s.participants.iter().map(|p| p.devices).collect(),
             waiting_calls: Vec::new(),
             service_changes,
             contact,

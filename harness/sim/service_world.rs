@@ -23,21 +23,69 @@ impl Sim {
                 self.waiting_calls.push(ci);
                 Ok(())
             }
-            SignIn::SignedIn { .. } => self.start_call(ci),
-            SignIn::Failed { failure, .. } => {
-                self.start_call_legs(ci)?;
-                if let Some((a, b)) = self.calls[ci].legs {
-                    let now = self.now;
-                    self.legs[a].not_attempted(now, failure.clone());
-                    // The callee never hears of it: its leg just ends, without a failure.
-                    self.legs[b].not_attempted(now, failure);
-                    self.legs[b].failure = None;
-                    self.after_touch(a);
-                    self.after_touch(b);
-                }
-                Ok(())
-            }
+            SignIn::SignedIn { .. } => match self.device_refusal(ci) {
+                None => self.start_call(ci),
+                Some((failure, callee_too)) => self.not_attempted(ci, failure, callee_too),
+            },
+            SignIn::Failed { failure, .. } => self.not_attempted(ci, failure, false),
         }
+    }
+
+    /// Ends call `ci` before any network traffic for it: its legs are made and end at once
+    /// with `failure` (the callee's too when `callee_too`, else without a failure: it never
+    /// hears of the call).
+    fn not_attempted(
+        &mut self,
+        ci: usize,
+        failure: crate::agent::Failure,
+        callee_too: bool,
+    ) -> Result<(), SimError> {
+        self.start_call_legs(ci)?;
+        if let Some((a, b)) = self.calls[ci].legs {
+            let now = self.now;
+            self.legs[a].not_attempted(now, failure.clone());
+            self.legs[b].not_attempted(now, failure);
+            if !callee_too {
+                self.legs[b].failure = None;
+            }
+            self.after_touch(a);
+            self.after_touch(b);
+        }
+        Ok(())
+    }
+
+    /// The device failure that keeps call `ci` from being placed: the caller's microphone or
+    /// speaker is missing or in use (its client places nothing), or the callee's is (its
+    /// client cannot answer; this slice decides that at placement, without the invite and
+    /// its decline on the network). With whether the callee's leg fails too.
+    fn device_refusal(&self, ci: usize) -> Option<(crate::agent::Failure, bool)> {
+        let call = &self.calls[ci];
+        let sides = [
+            ("caller", call.caller_host, &call.caller),
+            ("callee", call.callee_host, &call.callee),
+        ];
+        for (side, host, name) in sides {
+            let Some((device, state)) = self
+                .devices
+                .get(host.0 as usize)
+                .and_then(|d| d.unavailable())
+            else {
+                continue;
+            };
+            let detail = format!(
+                "{name}'s {device} is {} ({side}): {}",
+                state.name(),
+                crate::agent::FailureClass::AudioDeviceUnavailable.client_message()
+            );
+            let failure = crate::agent::Failure {
+                class: crate::agent::FailureClass::AudioDeviceUnavailable,
+                code: None,
+                at: self.now,
+                detail,
+            };
+            return Some((failure, side == "callee"));
+        }
+        None
     }
 
     /// Sends what participant `p`'s account produced, reschedules it, and places the calls

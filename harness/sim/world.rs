@@ -184,6 +184,10 @@ impl Sim {
             hangup_grace: 1_000_000_000,
             rtcp_seed: sub_seed(s, "rtcp"),
             echo,
+            send_audio: self
+                .devices
+                .get(host.0 as usize)
+                .is_none_or(|d| d.sends_audio()),
             relays: self.relays_for(host),
             gather_timeout: GATHER_TIMEOUT_NS,
         }

@@ -1,0 +1,159 @@
+//! A participant's audio devices as written: `devices: { microphone: {...}, speaker: {...} }`
+//! (issue 17's first step; `camera:` arrives with its video step and is an error until then).
+//! Read like the rest of `raw.rs`; the values are used as they are by the agent.
+
+use super::de::Spanned;
+use super::raw::Opaque;
+use schemars::JsonSchema;
+
+/// The devices on a participant's machine (default: all present, free, permitted, working).
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevices {
+    /// The microphone: what the client captures and sends.
+    pub microphone: Option<Spanned<RawMicrophone>>,
+    /// The speaker (the audio output): where the client plays what it received.
+    pub speaker: Option<Spanned<RawSpeaker>>,
+    /// Not built yet: cameras arrive with issue 17's video step (an error naming it).
+    pub camera: Option<Opaque<CameraText>>,
+}
+
+/// Where a camera would go (no schema yet: any value is refused with the issue to wait for).
+pub type CameraText = ();
+
+/// A microphone: whether the client can open it, may use it, and what it captures.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMicrophone {
+    /// `present` (default), `missing` (no such device) or `in-use` (held exclusively by
+    /// another program on that machine).
+    pub state: Option<Spanned<DeviceState>>,
+    /// `granted` (default) or `denied`: the app may not use the microphone, although it exists.
+    pub permission: Option<Spanned<Permission>>,
+    /// `yes` (default) or `silent`: a dead microphone that captures digital silence.
+    pub works: Option<Spanned<MicrophoneWorks>>,
+}
+
+/// A speaker: whether the client can open it and whether what it plays is heard.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpeaker {
+    /// `present` (default), `missing` or `in-use`.
+    pub state: Option<Spanned<DeviceState>>,
+    /// `yes` (default) or `muted`: the system output is muted, nothing is heard.
+    pub works: Option<Spanned<SpeakerWorks>>,
+}
+
+/// Whether the client can open a device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceState {
+    /// There, and free.
+    #[default]
+    Present,
+    /// Not on the machine (or not configured).
+    Missing,
+    /// Held exclusively by another program on the same machine.
+    InUse,
+}
+
+impl DeviceState {
+    /// The name as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceState::Present => "present",
+            DeviceState::Missing => "missing",
+            DeviceState::InUse => "in-use",
+        }
+    }
+}
+
+/// Whether the app may use the microphone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Permission {
+    /// It may.
+    #[default]
+    Granted,
+    /// It may not: the client captures and sends no audio.
+    Denied,
+}
+
+/// What a microphone captures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MicrophoneWorks {
+    /// The speaker's voice (the speech clip).
+    #[default]
+    Yes,
+    /// Digital silence (a dead microphone).
+    Silent,
+}
+
+/// What a speaker does with what is played.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpeakerWorks {
+    /// Plays it.
+    #[default]
+    Yes,
+    /// Muted: nothing is heard.
+    Muted,
+}
+
+/// A participant's audio devices, checked (see [`RawDevices`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Devices {
+    /// The microphone's state.
+    pub microphone: DeviceState,
+    /// Whether the app may use the microphone.
+    pub permission: Permission,
+    /// What the microphone captures.
+    pub microphone_works: MicrophoneWorks,
+    /// The speaker's state.
+    pub speaker: DeviceState,
+    /// Whether the speaker is heard.
+    pub speaker_works: SpeakerWorks,
+}
+
+impl Devices {
+    /// The device that keeps the client from placing or answering a call, with its state
+    /// (`None`: both are there and free).
+    pub fn unavailable(&self) -> Option<(&'static str, DeviceState)> {
+        if self.microphone != DeviceState::Present {
+            return Some(("microphone", self.microphone));
+        }
+        if self.speaker != DeviceState::Present {
+            return Some(("speaker", self.speaker));
+        }
+        None
+    }
+
+    /// Whether the client sends audio: a microphone it may use.
+    pub fn sends_audio(&self) -> bool {
+        self.permission == Permission::Granted
+    }
+
+    /// Reads the written devices (the camera is refused by the loader before this).
+    pub fn from_raw(r: &RawDevices) -> Self {
+        let mic = r.microphone.as_ref().map(|m| &m.value);
+        let spk = r.speaker.as_ref().map(|s| &s.value);
+        Devices {
+            microphone: mic
+                .and_then(|m| m.state.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            permission: mic
+                .and_then(|m| m.permission.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            microphone_works: mic
+                .and_then(|m| m.works.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            speaker: spk
+                .and_then(|m| m.state.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            speaker_works: spk
+                .and_then(|m| m.works.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+        }
+    }
+}
