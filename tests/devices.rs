@@ -57,6 +57,17 @@ fn an_unavailable_device_refuses_the_call_before_any_traffic_and_only_on_its_mac
             );
             assert!(c.candidate_pair.is_none() && c.streams.is_empty(), "{c:?}");
         }
+        // The time axis says the calls were placed but not attempted.
+        let starts: Vec<&str> = r
+            .events
+            .iter()
+            .filter(|e| e.kind == "call-start")
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(
+            starts, ["placed; not attempted, no offer sent"; 2],
+            "{device} {state}"
+        );
         // Devices are not needed to sign in.
         for p in ["alice", "bob", "carol"] {
             let a = r.accounts.iter().find(|a| a.participant == p).unwrap();

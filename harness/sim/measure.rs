@@ -468,7 +468,12 @@ pub(crate) fn scenario_report(
             duration_ms: None,
             kind: "call-start".into(),
             subject: name.clone(),
-            detail: "offer sent".into(),
+            // A call its client never attempted (sign-in failed, no audio device) sent nothing.
+            detail: if ra.offer_at.is_some() {
+                "offer sent".into()
+            } else {
+                "placed; not attempted, no offer sent".into()
+            },
         });
         if let Some(c) = ra.connected_at {
             events.push(TimelineEvent {
