@@ -183,11 +183,7 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
 fn the_device_kb_scenarios_give_the_same_report_for_the_same_seed() {
     for f in ["dev-missing.yaml", "dev-in-use.yaml", "dev-permission.yaml"] {
         let s = scenario(&common::kb(f));
-        let json = |mut r: callharness::report::model::ScenarioReport| {
-            r.wall_ms = 0; // the only wall-clock figure
-            serde_json::to_string(&r).unwrap()
-        };
-        let (a, b) = (json(run(&s, 3)), json(run(&s, 3)));
+        let (a, b) = (common::report_json(&s, 3), common::report_json(&s, 3));
         assert_eq!(a, b, "{f}");
     }
 }

@@ -148,11 +148,7 @@ fn a_download_behind_a_deep_drop_tail_queue_adds_its_drain_time_to_the_call_and_
 #[test]
 fn the_same_seed_gives_a_byte_identical_report_with_a_tcp_flow() {
     let s = scenario(&kb("net-contention-tcp.yaml"));
-    let json = |seed| {
-        let mut r = run(&s, seed);
-        r.wall_ms = 0;
-        serde_json::to_string(&r).expect("json")
-    };
+    let json = |seed| common::report_json(&s, seed);
     let a = json(4);
     assert_eq!(a, json(4));
     assert_ne!(a, json(5));

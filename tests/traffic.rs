@@ -223,11 +223,7 @@ fn a_full_shared_queue_is_named_with_its_delay_and_the_other_links_are_not() {
 #[test]
 fn the_same_seed_gives_a_byte_identical_report_with_cross_traffic_and_attribution() {
     let s = scenario(&kb("net-contention.yaml"));
-    let json = |seed| {
-        let mut r = run(&s, seed);
-        r.wall_ms = 0;
-        serde_json::to_string(&r).expect("json")
-    };
+    let json = |seed| common::report_json(&s, seed);
     let a = json(4);
     assert_eq!(a, json(4));
     assert_ne!(a, json(5));

@@ -96,13 +96,13 @@ fn through_the_tunnel_loss_on_the_link_becomes_delay() {
 #[test]
 fn the_same_seed_gives_the_same_report_with_a_tunnel() {
     let s = scenario(&call(true, "2%"));
-    let strip = |mut r: ScenarioReport| {
-        r.wall_ms = 0;
-        serde_json::to_string(&r).unwrap()
-    };
-    let a = strip(run(&s, 7));
-    assert_eq!(a, strip(run(&s, 7)));
-    assert_ne!(a, strip(run(&s, 8)), "another seed, another loss pattern");
+    let a = common::report_json(&s, 7);
+    assert_eq!(a, common::report_json(&s, 7));
+    assert_ne!(
+        a,
+        common::report_json(&s, 8),
+        "another seed, another loss pattern"
+    );
 }
 
 #[test]

@@ -44,3 +44,11 @@ pub fn stream<'a>(r: &'a ScenarioReport, from: &str) -> &'a StreamReport {
         .find(|s| s.from == from)
         .unwrap_or_else(|| panic!("no stream from {from}"))
 }
+
+/// The report of `s` run with `seed` as JSON, without its one wall-clock field (`wall_ms`):
+/// what determinism tests compare byte for byte.
+pub fn report_json(s: &Scenario, seed: u64) -> String {
+    let mut r = run(s, seed);
+    r.wall_ms = 0;
+    serde_json::to_string(&r).expect("a report serialises")
+}
