@@ -28,6 +28,8 @@ pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
 pub mod tls;
+pub mod video;
+pub mod video_rtp;
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
