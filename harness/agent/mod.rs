@@ -327,6 +327,7 @@ impl CallLeg {
                 crypto_seed: cfg.crypto_seed,
                 ice_restart: cfg.ice_restart,
                 rtcp_seed: cfg.rtcp_seed,
+                video: None,
             },
             base,
             now,

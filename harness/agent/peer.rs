@@ -1,5 +1,6 @@
-//! One WebRTC peer connection (webrtc-rs's sans-IO `rtc` core) with one Opus audio track,
-//! driven in simulated or real time.
+//! One WebRTC peer connection (webrtc-rs's sans-IO `rtc` core) with one Opus audio track and,
+//! for a video call, one video track (VP8 or H.264, NACK and PLI), driven in simulated or real
+//! time.
 //!
 //! `Peer` is the only place that talks to `rtc`. It is sans-IO: datagrams and time go in, datagrams
 //! to send and the next wake-up time come out. Time is nanoseconds since the run's start; `rtc`
@@ -19,7 +20,13 @@ use super::rtt::{RtcpRtt, RttLog};
 use bytes::{Bytes, BytesMut};
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS};
+use super::video::VideoCodec;
+use rtc::peer_connection::configuration::interceptor_registry::configure_nack;
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
+};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
@@ -46,6 +53,44 @@ use std::time::{Duration, Instant};
 pub const OPUS_PT: u8 = 111;
 /// Opus RTP clock rate: always 48 kHz (RFC 7587).
 pub const OPUS_CLOCK: u32 = 48_000;
+/// VP8 and H.264 payload types we offer (libwebrtc's usual 96 and 102).
+pub const VP8_PT: u8 = 96;
+pub const H264_PT: u8 = 102;
+/// Video RTP clock rate: always 90 kHz.
+pub const VIDEO_CLOCK: u32 = 90_000;
+
+/// The codec parameters we register and offer for `codec`.
+fn video_codec(codec: VideoCodec) -> (RTCRtpCodec, u8) {
+    let (mime, fmtp, pt) = match codec {
+        VideoCodec::Vp8 => (MIME_TYPE_VP8, "", VP8_PT),
+        // Constrained baseline 3.1 in packetization mode 1 (single NAL units and FU-A), what
+        // browsers offer first.
+        VideoCodec::H264 => (
+            MIME_TYPE_H264,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+            H264_PT,
+        ),
+    };
+    (
+        RTCRtpCodec {
+            mime_type: mime.to_owned(),
+            clock_rate: VIDEO_CLOCK,
+            channels: 0,
+            sdp_fmtp_line: fmtp.to_owned(),
+            rtcp_feedback: vec![],
+        },
+        pt,
+    )
+}
+
+/// A video track's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerVideo {
+    /// SSRC of our outgoing video.
+    pub ssrc: u32,
+    /// The codec we send (offered first; both are offered and received).
+    pub codec: VideoCodec,
+}
 
 pub use super::ice::{IceTimeouts, ICE_TIMER_STEP};
 
@@ -68,6 +113,8 @@ pub struct PeerConfig {
     pub ice_restart: bool,
     /// Seed for the randomised RTCP report intervals (see [`super::rtcp_schedule`]).
     pub rtcp_seed: u64,
+    /// A video track beside the audio (None: an audio call).
+    pub video: Option<PeerVideo>,
 }
 
 /// An error from the WebRTC stack, with what we were doing.
@@ -100,6 +147,10 @@ pub struct ReceivedRtp {
     pub seq: u16,
     pub timestamp: u32,
     pub payload: Bytes,
+    /// The video codec its payload type stands for (None: audio).
+    pub video: Option<VideoCodec>,
+    pub marker: bool,
+    pub ssrc: u32,
 }
 
 /// See the module docs.
@@ -118,6 +169,11 @@ pub struct Peer {
     /// Keeps the peer's repeated DTLS flights from cancelling our own retransmissions (an
     /// rtc 0.21 gap, see [`super::dtls_guard`]).
     pub dtls_guard: super::dtls_guard::DtlsRepeatGuard,
+    video: Option<PeerVideo>,
+    video_sender: Option<RTCRtpSenderId>,
+    video_pt: Option<u8>,
+    /// Keyframe requests (PLI or FIR) that arrived for our video, not yet taken.
+    keyframe_requests: u32,
 }
 
 impl Peer {
@@ -139,9 +195,34 @@ impl Peer {
                 RtpCodecKind::Audio,
             )
             .map_err(ctx("registering Opus"))?;
+        if let Some(v) = cfg.video {
+            // Our codec first (the one we would rather receive too), then the other.
+            let other = match v.codec {
+                VideoCodec::Vp8 => VideoCodec::H264,
+                VideoCodec::H264 => VideoCodec::Vp8,
+            };
+            for c in [v.codec, other] {
+                let (rtp_codec, payload_type) = video_codec(c);
+                media
+                    .register_codec(
+                        RTCRtpCodecParameters {
+                            rtp_codec,
+                            payload_type,
+                        },
+                        RtpCodecKind::Video,
+                    )
+                    .map_err(ctx("registering a video codec"))?;
+            }
+        }
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
-        let registry = configure_scheduled_reports(Registry::new(), cfg.rtcp_seed)
+        let mut registry = configure_scheduled_reports(Registry::new(), cfg.rtcp_seed)
             .with(Slot::Custom(500), rtt);
+        if cfg.video.is_some() {
+            // NACK and PLI feedback for video, and rtc's NACK generator and responder. No RTX
+            // codec: without one the responder resends the original packet, and the receiver
+            // counts each packet once (see `video_rtp::assemble`).
+            registry = configure_nack(registry, &mut media);
+        }
         let mut settings = SettingEngineBuilder::new();
         // Seeded ICE credentials, except for a client that restarts ICE: rtc 0.21 reuses the
         // setting engine's credentials on a restart, and a restart the far end can see needs new
@@ -197,6 +278,27 @@ impl Peer {
             }],
         );
         let sender = pc.add_track(track).map_err(ctx("adding the audio track"))?;
+        let video_sender = match cfg.video {
+            Some(v) => {
+                let (codec, _) = video_codec(v.codec);
+                let track = MediaStreamTrack::new(
+                    "callharness".to_owned(),
+                    "video".to_owned(),
+                    "video".to_owned(),
+                    RtpCodecKind::Video,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(v.ssrc),
+                            ..Default::default()
+                        },
+                        codec,
+                        ..Default::default()
+                    }],
+                );
+                Some(pc.add_track(track).map_err(ctx("adding the video track"))?)
+            }
+            None => None,
+        };
         let candidate = CandidateHostConfig {
             base_config: CandidateConfig {
                 network: "udp".to_owned(),
@@ -226,6 +328,10 @@ impl Peer {
             rtt_seen: 0,
             milestones: Vec::new(),
             dtls_guard: Default::default(),
+            video: cfg.video,
+            video_sender,
+            video_pt: None,
+            keyframe_requests: 0,
         })
     }
 
@@ -492,19 +598,160 @@ impl Peer {
         self.state
     }
 
-    /// The next received RTP packet of the remote audio (RTCP is handled inside the chain).
+    /// The next received RTP packet, audio or video. RTCP is handled inside the chain, except
+    /// keyframe requests for our video, which are counted for [`Peer::take_keyframe_requests`].
     pub fn poll_rtp(&mut self, now: u64) -> Option<ReceivedRtp> {
         loop {
             let TaggedRTCMessage { message, .. } = self.pc.poll_read()?;
-            if let RTCMessage::RtpPacket(_, p) = message {
-                return Some(ReceivedRtp {
-                    at: now,
-                    seq: p.header.sequence_number,
-                    timestamp: p.header.timestamp,
-                    payload: p.payload,
-                });
+            match message {
+                RTCMessage::RtpPacket(_, p) => {
+                    let pt = p.header.payload_type;
+                    let video = match pt {
+                        OPUS_PT => None,
+                        _ => self.video_codec_of(pt),
+                    };
+                    if pt != OPUS_PT && video.is_none() {
+                        continue; // a payload type we did not negotiate
+                    }
+                    return Some(ReceivedRtp {
+                        at: now,
+                        seq: p.header.sequence_number,
+                        timestamp: p.header.timestamp,
+                        payload: p.payload,
+                        video,
+                        marker: p.header.marker,
+                        ssrc: p.header.ssrc,
+                    });
+                }
+                RTCMessage::RtcpPacket(_, pkts) => {
+                    let Some(v) = self.video else { continue };
+                    for pkt in &pkts {
+                        let any = pkt.as_any();
+                        let asks = any
+                            .downcast_ref::<PictureLossIndication>()
+                            .is_some_and(|p| p.media_ssrc == v.ssrc)
+                            || any
+                                .downcast_ref::<FullIntraRequest>()
+                                .is_some_and(|f| f.fir.iter().any(|e| e.ssrc == v.ssrc));
+                        if asks {
+                            self.keyframe_requests += 1;
+                        }
+                    }
+                }
+                _ => {}
             }
         }
+    }
+
+    /// The video codec a received payload type stands for, from what was negotiated.
+    fn video_codec_of(&mut self, pt: u8) -> Option<VideoCodec> {
+        self.video?;
+        let ids: Vec<_> = self.pc.get_receivers().collect();
+        for id in ids {
+            let Some(mut r) = self.pc.rtp_receiver(id) else {
+                continue;
+            };
+            if r.track().kind() != RtpCodecKind::Video {
+                continue;
+            }
+            for c in &r.get_parameters().rtp_parameters.codecs {
+                if c.payload_type == pt {
+                    let mime = c.rtp_codec.mime_type.to_ascii_lowercase();
+                    if mime == MIME_TYPE_VP8.to_ascii_lowercase() {
+                        return Some(VideoCodec::Vp8);
+                    }
+                    if mime == MIME_TYPE_H264.to_ascii_lowercase() {
+                        return Some(VideoCodec::H264);
+                    }
+                }
+            }
+        }
+        // Before the receiver knows its parameters, our own registration says the same.
+        match pt {
+            VP8_PT => Some(VideoCodec::Vp8),
+            H264_PT => Some(VideoCodec::H264),
+            _ => None,
+        }
+    }
+
+    /// Keyframe requests (PLI, FIR) for our video that arrived since the last call.
+    pub fn take_keyframe_requests(&mut self) -> u32 {
+        std::mem::take(&mut self.keyframe_requests)
+    }
+
+    /// Asks the far end for a keyframe of its video `media_ssrc` (a PLI, RFC 4585 6.3.1).
+    pub fn send_pli(&mut self, now: u64, media_ssrc: u32) -> Result<(), PeerError> {
+        let Some(v) = self.video else { return Ok(()) };
+        let instant = self.instant(now);
+        let ids: Vec<_> = self.pc.get_receivers().collect();
+        for id in ids {
+            let Some(mut r) = self.pc.rtp_receiver(id) else {
+                continue;
+            };
+            if r.track().kind() == RtpCodecKind::Video {
+                let pli = PictureLossIndication {
+                    sender_ssrc: v.ssrc,
+                    media_ssrc,
+                };
+                return r
+                    .write_rtcp(instant, vec![Box::new(pli)])
+                    .map_err(ctx("sending a PLI"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one video RTP packet of our video track (payload type: our codec's, as
+    /// negotiated).
+    pub fn send_video(
+        &mut self,
+        now: u64,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), PeerError> {
+        let (Some(v), Some(id)) = (self.video, self.video_sender) else {
+            return Ok(());
+        };
+        let instant = self.instant(now);
+        let Some(mut sender) = self.pc.rtp_sender(id) else {
+            return Ok(());
+        };
+        let pt = match self.video_pt {
+            Some(pt) => pt,
+            None => {
+                let want = video_codec(v.codec).0.mime_type.to_ascii_lowercase();
+                let negotiated = sender
+                    .get_parameters()
+                    .rtp_parameters
+                    .codecs
+                    .iter()
+                    .find(|c| c.rtp_codec.mime_type.to_ascii_lowercase() == want)
+                    .map(|c| c.payload_type);
+                let Some(pt) = negotiated else {
+                    // Not negotiated (yet, or the far end refused our codec): nothing is sent.
+                    return Ok(());
+                };
+                self.video_pt = Some(pt);
+                pt
+            }
+        };
+        let packet = rtc::rtp::packet::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                marker,
+                payload_type: pt,
+                sequence_number: seq,
+                timestamp,
+                ssrc: v.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        sender
+            .write_rtp(instant, packet)
+            .map_err(ctx("sending a video RTP packet"))
     }
 
     /// Sends one audio frame as an RTP packet.

@@ -324,6 +324,19 @@ impl FrameAssembler {
         self.packets.len()
     }
 
+    /// Distinct RTP timestamps among the packets waiting now.
+    pub fn waiting_timestamps(&self) -> usize {
+        let mut n = 0;
+        let mut last = None;
+        for p in self.packets.values() {
+            if last != Some(p.ts) {
+                n += 1;
+                last = Some(p.ts);
+            }
+        }
+        n
+    }
+
     /// Counts what still waits as dropped (the stream ended).
     pub fn finish(&mut self) {
         let end = self.packets.keys().next_back().map(|k| k + 1);

@@ -7,3 +7,5 @@ pub mod assemble;
 pub mod depacketize;
 pub mod freeze;
 pub mod packetize;
+pub mod receive;
+pub mod send;

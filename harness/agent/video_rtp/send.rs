@@ -1,0 +1,241 @@
+//! The send side of a video track: frames from an encoded clip at the layer's frame rate, a
+//! keyframe when the far end asks for one (PLI or FIR), each frame cut into RTP payloads.
+//!
+//! All of a frame's packets leave at the frame's time (no pacer yet: a keyframe is a burst of
+//! about ten packets at 600 kbit/s).
+
+use super::packetize::packetize;
+use crate::agent::video::{VideoCodec, VideoLayer};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Which version of a clip frame to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The first frame of the stream: frame 0 as a keyframe.
+    First,
+    /// Frame `i` as a delta frame following frame `i - 1`.
+    Delta(usize),
+    /// Frame `i` as a keyframe (the far end asked for one).
+    Keyframe(usize),
+}
+
+/// Frames encoded once and replayed (see [`crate::agent::video::VideoClip`]).
+pub trait EncodedVideo: Send + Sync {
+    fn codec(&self) -> VideoCodec;
+    fn layer(&self) -> VideoLayer;
+    /// Frames in the loop.
+    fn frames(&self) -> usize;
+    /// Calls `f` with (is a keyframe, the frame's bitstream).
+    fn with_frame(&self, want: Want, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String>;
+}
+
+/// What the send side did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VideoSendCounts {
+    pub frames: u64,
+    pub keyframes: u64,
+    /// Keyframe requests (PLI, FIR) that arrived.
+    pub keyframe_requests: u64,
+    /// Keyframes sent because of a request.
+    pub keyframes_on_request: u64,
+    pub packets: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+}
+
+/// One frame's RTP packets: (sequence number, marker, payload), all with `timestamp`.
+pub struct OutgoingVideo<'a> {
+    pub timestamp: u32,
+    pub keyframe: bool,
+    pub packets: &'a [(u16, bool, Bytes)],
+}
+
+/// See the module docs.
+pub struct VideoSendPipeline {
+    clip: Arc<dyn EncodedVideo>,
+    seq: u16,
+    first_ts: u32,
+    start: Option<u64>,
+    keyframe_wanted: bool,
+    payloads: Vec<Bytes>,
+    packets: Vec<(u16, bool, Bytes)>,
+    counts: VideoSendCounts,
+}
+
+impl VideoSendPipeline {
+    /// A pipeline sending `clip`, starting at these sequence number and timestamp.
+    pub fn new(clip: Arc<dyn EncodedVideo>, first_seq: u16, first_ts: u32) -> Self {
+        VideoSendPipeline {
+            clip,
+            seq: first_seq,
+            first_ts,
+            start: None,
+            keyframe_wanted: false,
+            payloads: Vec::new(),
+            packets: Vec::new(),
+            counts: VideoSendCounts::default(),
+        }
+    }
+
+    /// The layer being sent.
+    pub fn layer(&self) -> VideoLayer {
+        self.clip.layer()
+    }
+
+    /// The codec being sent.
+    pub fn codec(&self) -> VideoCodec {
+        self.clip.codec()
+    }
+
+    /// Starts sending at `at` (ns): the first frame is due then.
+    pub fn start(&mut self, at: u64) {
+        self.start.get_or_insert(at);
+    }
+
+    /// When the next frame is due, ns (None before `start`).
+    pub fn next_frame_time(&self) -> Option<u64> {
+        let fps = u64::from(self.clip.layer().fps.max(1));
+        self.start
+            .map(|s| s + self.counts.frames * 1_000_000_000 / fps)
+    }
+
+    /// The far end asked for a keyframe: the next frame is one.
+    pub fn request_keyframe(&mut self) {
+        self.counts.keyframe_requests += 1;
+        self.keyframe_wanted = true;
+    }
+
+    /// The next frame's packets (call when it is due).
+    pub fn next_frame(&mut self) -> Result<OutgoingVideo<'_>, String> {
+        let n = self.counts.frames;
+        let len = self.clip.frames().max(1);
+        let i = (n as usize) % len;
+        let requested = self.keyframe_wanted && n > 0;
+        let want = if n == 0 {
+            Want::First
+        } else if requested {
+            Want::Keyframe(i)
+        } else {
+            Want::Delta(i)
+        };
+        self.keyframe_wanted = false;
+        let codec = self.clip.codec();
+        let picture_id = (n & 0x7fff) as u16;
+        let mut key = false;
+        let payloads = &mut self.payloads;
+        payloads.clear();
+        self.clip.with_frame(want, &mut |k, data| {
+            key = k;
+            packetize(codec, data, picture_id, payloads);
+        })?;
+        let fps = u64::from(self.clip.layer().fps.max(1));
+        let timestamp = self
+            .first_ts
+            .wrapping_add((n * 90_000 / fps) as u32);
+        self.packets.clear();
+        let count = self.payloads.len();
+        for (k, p) in self.payloads.drain(..).enumerate() {
+            self.counts.bytes += p.len() as u64;
+            self.packets.push((self.seq, k + 1 == count, p));
+            self.seq = self.seq.wrapping_add(1);
+        }
+        self.counts.frames += 1;
+        self.counts.packets += count as u64;
+        if key {
+            self.counts.keyframes += 1;
+            if requested {
+                self.counts.keyframes_on_request += 1;
+            }
+        }
+        Ok(OutgoingVideo {
+            timestamp,
+            keyframe: key,
+            packets: &self.packets,
+        })
+    }
+
+    /// The counters.
+    pub fn counts(&self) -> VideoSendCounts {
+        self.counts
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Frames shaped like H.264 (an IDR or a non-IDR slice NAL) of fixed sizes: enough for the
+    /// RTP path, which never looks past the NAL header and the slice's first bit.
+    pub(crate) struct ShapedH264 {
+        pub layer: VideoLayer,
+        pub frames: usize,
+        pub key_bytes: usize,
+        pub delta_bytes: usize,
+    }
+
+    impl EncodedVideo for ShapedH264 {
+        fn codec(&self) -> VideoCodec {
+            VideoCodec::H264
+        }
+        fn layer(&self) -> VideoLayer {
+            self.layer
+        }
+        fn frames(&self) -> usize {
+            self.frames
+        }
+        fn with_frame(&self, want: Want, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String> {
+            let key = !matches!(want, Want::Delta(_));
+            let n = if key { self.key_bytes } else { self.delta_bytes };
+            let mut b = vec![0, 0, 0, 1, if key { 0x65 } else { 0x41 }, 0x88];
+            b.resize(n + 4, 0x5a);
+            f(key, &b);
+            Ok(())
+        }
+    }
+
+    pub(crate) fn shaped() -> Arc<dyn EncodedVideo> {
+        Arc::new(ShapedH264 {
+            layer: VideoLayer {
+                width: 640,
+                height: 360,
+                fps: 30,
+                bitrate_bps: 600_000,
+            },
+            frames: 300,
+            key_bytes: 12_000,
+            delta_bytes: 2_500,
+        })
+    }
+
+    #[test]
+    fn frames_at_the_frame_rate_with_90khz_timestamps_and_a_keyframe_on_request() {
+        let mut s = VideoSendPipeline::new(shaped(), 65_530, 1_000);
+        assert_eq!(s.next_frame_time(), None);
+        s.start(5_000);
+        let mut times = Vec::new();
+        let mut keys = Vec::new();
+        let mut seqs = Vec::new();
+        for n in 0..31u64 {
+            times.push(s.next_frame_time().unwrap());
+            if n == 10 {
+                s.request_keyframe();
+            }
+            let f = s.next_frame().unwrap();
+            keys.push(f.keyframe);
+            assert_eq!(f.timestamp, 1_000 + (n as u32) * 3_000);
+            assert!(f.packets.last().unwrap().1, "marker on the last packet");
+            assert!(f.packets[..f.packets.len() - 1].iter().all(|p| !p.1));
+            seqs.extend(f.packets.iter().map(|p| p.0));
+        }
+        assert_eq!(times[30] - times[0], 1_000_000_000);
+        assert_eq!(times[1] - times[0], 33_333_333);
+        assert!(keys[0] && keys[10]);
+        assert_eq!(keys.iter().filter(|k| **k).count(), 2);
+        // Consecutive sequence numbers through the wrap.
+        assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+        let c = s.counts();
+        assert_eq!((c.frames, c.keyframes, c.keyframe_requests, c.keyframes_on_request), (31, 2, 1, 1));
+        assert_eq!(c.packets, seqs.len() as u64);
+    }
+}
