@@ -344,7 +344,7 @@ mod tests {
         let s = rx.stats();
         assert_eq!(s.plis_sent, 1);
         // The hole shows when the frame's second packet arrives (0.1 ms after the first).
-        let hole_seen = 30 * 33_333_333 + one_way + 100_000;
+        let hole_seen = 30 * 1_000_000_000 / 30 + one_way + 100_000;
         let (sent, got) = s.recoveries[0];
         assert_eq!(sent, hole_seen + pli_wait_ns(true, 2 * one_way));
         assert_eq!(pli_wait_ns(true, 2 * one_way), 280 * MS);
