@@ -239,6 +239,24 @@ pub struct CallLegConfig {
     /// How long gathering may take before the offer (or answer) goes without the candidates
     /// still missing, ns.
     pub gather_timeout: u64,
+    /// A video track beside the audio (None: an audio call).
+    pub video: Option<VideoLegConfig>,
+}
+
+/// A leg's video track.
+#[derive(Clone)]
+pub struct VideoLegConfig {
+    /// Our video SSRC and the first sequence number and timestamp we send.
+    pub ssrc: u32,
+    pub first_seq: u16,
+    pub first_timestamp: u32,
+    /// The codec we send and offer first.
+    pub codec: video::VideoCodec,
+    /// What the camera gives, encoded (None: we send no video; we still receive it).
+    pub clip: Option<std::sync::Arc<dyn video_rtp::send::EncodedVideo>>,
+    pub receive: video_rtp::receive::VideoReceiveConfig,
+    /// NACK and PLI feedback negotiated (both clients ask for retransmissions).
+    pub nack: bool,
 }
 
 /// Something the leg wants sent.
@@ -312,6 +330,12 @@ pub struct CallLeg {
     remote_candidates: Vec<(SocketAddrV4, CandidateKind, String)>,
     /// The path media last took: (our candidate's address, the far end's address).
     path: Option<(SocketAddrV4, SocketAddrV4)>,
+    /// Our video, when we send it, and the far end's as we receive it.
+    video_send: Option<video_rtp::send::VideoSendPipeline>,
+    video_recv: Option<video_rtp::receive::VideoReceivePipeline>,
+    /// Video packets the stack sent again (a NACK answered), seen on the wire.
+    pub video_retransmitted: u64,
+    video_highest_sent: Option<u16>,
 }
 
 impl CallLeg {
@@ -327,7 +351,11 @@ impl CallLeg {
                 crypto_seed: cfg.crypto_seed,
                 ice_restart: cfg.ice_restart,
                 rtcp_seed: cfg.rtcp_seed,
-                video: None,
+                video: cfg.video.as_ref().map(|v| peer::PeerVideo {
+                    ssrc: v.ssrc,
+                    codec: v.codec,
+                    nack: v.nack,
+                }),
             },
             base,
             now,
@@ -350,7 +378,20 @@ impl CallLeg {
             source: rtc::shared::error::Error::Other(e.to_string()),
         })?;
         let gathering = Gathering::start(now, cfg.media_addr, &cfg.relays, cfg.gather_timeout);
+        let video_send = cfg.video.as_ref().and_then(|v| {
+            v.clip.as_ref().map(|c| {
+                video_rtp::send::VideoSendPipeline::new(c.clone(), v.first_seq, v.first_timestamp)
+            })
+        });
+        let video_recv = cfg
+            .video
+            .as_ref()
+            .map(|v| video_rtp::receive::VideoReceivePipeline::new(v.receive));
         let mut leg = CallLeg {
+            video_send,
+            video_recv,
+            video_retransmitted: 0,
+            video_highest_sent: None,
             gathering,
             offer_wanted: false,
             pending_offer: None,
@@ -616,7 +657,9 @@ impl CallLeg {
     fn take_in(&mut self, now: u64, local: SocketAddrV4, from: SocketAddrV4, bytes: BytesMut) {
         if let Some(seq) = rtp_sequence(&bytes) {
             // Counted before SRTP's replay check, which drops network duplicates unseen.
-            self.recv.on_arrival(seq);
+            if bytes[1] & 0x7f == peer::OPUS_PT {
+                self.recv.on_arrival(seq);
+            }
         }
         if let Err(e) = self.peer.handle_datagram_on(now, local, from, bytes) {
             // A datagram the stack rejects (corrupted, say) is dropped, as a real stack would.
@@ -689,8 +732,13 @@ impl CallLeg {
         if !self.ended {
             if self.sending {
                 min(Some(self.send.next_frame_time()));
+                min(self.video_send.as_ref().and_then(|v| v.next_frame_time()));
             }
             min(self.recv.next_tick());
+            if !self.closed {
+                let rtt = self.rtt_ns();
+                min(self.video_recv.as_ref().and_then(|v| v.next_pli_at(rtt)));
+            }
             if self.connected_at.is_none() {
                 min(self.offer_at.map(|o| o + self.cfg.connect_timeout));
             }
@@ -756,6 +804,7 @@ impl CallLeg {
                 break;
             }
         }
+        self.send_video_due(now);
         // Playout stops when the call ends for this leg (nobody listens after hanging up).
         let play_until = self.ended_at.map_or(now, |e| e.min(now));
         while let Some(t) = self.recv.next_tick() {
@@ -769,6 +818,49 @@ impl CallLeg {
         self.pump(now);
     }
 
+    /// The latest RTT measured, ns.
+    fn rtt_ns(&self) -> Option<u64> {
+        self.rtt_samples.last().map(|&(_, ms)| (ms * 1e6) as u64)
+    }
+
+    /// Sends the video frames due by `now`, and a keyframe request when one is due.
+    fn send_video_due(&mut self, now: u64) {
+        if self.sending {
+            while let Some(v) = self.video_send.as_mut() {
+                if v.next_frame_time().is_none_or(|t| t > now) {
+                    break;
+                }
+                let frame = match v.next_frame() {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.fail(now, FailureClass::StackError, e);
+                        return;
+                    }
+                };
+                let ts = frame.timestamp;
+                for (seq, marker, payload) in frame.packets {
+                    if let Err(e) = self.peer.send_video(now, *seq, ts, *marker, payload.clone()) {
+                        self.fail(now, FailureClass::StackError, e.to_string());
+                        return;
+                    }
+                }
+            }
+        }
+        if !self.closed {
+            let rtt = self.rtt_ns();
+            if let Some(v) = self.video_recv.as_mut() {
+                if v.take_pli(now, rtt) {
+                    if let Some(ssrc) = v.remote_ssrc {
+                        if let Err(e) = self.peer.send_pli(now, ssrc) {
+                            self.stack_errors += 1;
+                            self.first_stack_error.get_or_insert_with(|| e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Moves everything the stack produced into our queues and updates the call's state.
     fn pump(&mut self, now: u64) {
         let st = self.peer.poll_events(now);
@@ -777,6 +869,9 @@ impl CallLeg {
             // The echo service sends only what it hears.
             self.sending = !self.ended && !self.cfg.echo && self.cfg.send_audio;
             self.send.start(now);
+            if let Some(v) = self.video_send.as_mut() {
+                v.start(now);
+            }
         }
         if !self.ended && (st.ice_failed || st.failed) {
             let class = if self.connected_at.is_some() {
@@ -793,6 +888,20 @@ impl CallLeg {
             );
         }
         while let Some(rtp) = self.peer.poll_rtp(now) {
+            if let Some(codec) = rtp.video {
+                if let Some(v) = self.video_recv.as_mut() {
+                    v.on_rtp(
+                        rtp.at,
+                        codec,
+                        rtp.ssrc,
+                        rtp.seq,
+                        rtp.timestamp,
+                        rtp.marker,
+                        rtp.payload,
+                    );
+                }
+                continue;
+            }
             self.recv
                 .on_rtp(rtp.at, rtp.seq, rtp.timestamp, &rtp.payload);
             if self.cfg.echo && !self.ended {
@@ -805,11 +914,22 @@ impl CallLeg {
             }
         }
         self.peer.take_rtt_samples(&mut self.rtt_samples);
+        let asked = self.peer.take_keyframe_requests();
+        if let Some(v) = self.video_send.as_mut() {
+            for _ in 0..asked {
+                v.request_keyframe();
+            }
+        }
         if !self.closed {
             // While closing, the stack may still answer (RTCP, STUN); media sending stopped.
             while let Some((local, to, bytes)) = self.peer.poll_datagram() {
-                if self.connected_at.is_some() && rtp_sequence(&bytes).is_some() {
-                    self.path = Some((local, to));
+                if let Some(seq) = rtp_sequence(&bytes) {
+                    if self.connected_at.is_some() {
+                        self.path = Some((local, to));
+                    }
+                    if bytes[1] & 0x7f != peer::OPUS_PT {
+                        self.note_video_sent(seq);
+                    }
                 }
                 if local == self.cfg.media_addr {
                     self.out.push(Transmit::Media {
@@ -825,6 +945,34 @@ impl CallLeg {
         }
         while let Some(env) = self.signaling.poll_send(now) {
             self.out.push(Transmit::Signal(env));
+        }
+    }
+
+    /// A video packet left: a sequence number at or below the highest sent is the stack
+    /// answering a NACK.
+    fn note_video_sent(&mut self, seq: u16) {
+        match self.video_highest_sent {
+            Some(h) if seq.wrapping_sub(h) == 0 || seq.wrapping_sub(h) >= 0x8000 => {
+                self.video_retransmitted += 1;
+            }
+            _ => self.video_highest_sent = Some(seq),
+        }
+    }
+
+    /// Our video's send side (None: we send none).
+    pub fn video_sender(&self) -> Option<&video_rtp::send::VideoSendPipeline> {
+        self.video_send.as_ref()
+    }
+
+    /// The far end's video as we receive it (None: an audio call).
+    pub fn video_receiver(&self) -> Option<&video_rtp::receive::VideoReceivePipeline> {
+        self.video_recv.as_ref()
+    }
+
+    /// Ends the video receiver's measurement at `end` (ns).
+    pub fn finish_video(&mut self, end: u64) {
+        if let Some(v) = self.video_recv.as_mut() {
+            v.finish(end);
         }
     }
 

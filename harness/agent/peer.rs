@@ -90,6 +90,8 @@ pub struct PeerVideo {
     pub ssrc: u32,
     /// The codec we send (offered first; both are offered and received).
     pub codec: VideoCodec,
+    /// Offer NACK (and run rtc's NACK generator and responder). PLI is ours either way.
+    pub nack: bool,
 }
 
 pub use super::ice::{IceTimeouts, ICE_TIMER_STEP};
@@ -217,7 +219,7 @@ impl Peer {
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
         let mut registry = configure_scheduled_reports(Registry::new(), cfg.rtcp_seed)
             .with(Slot::Custom(500), rtt);
-        if cfg.video.is_some() {
+        if cfg.video.is_some_and(|v| v.nack) {
             // NACK and PLI feedback for video, and rtc's NACK generator and responder. No RTX
             // codec: without one the responder resends the original packet, and the receiver
             // counts each packet once (see `video_rtp::assemble`).

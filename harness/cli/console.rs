@@ -108,6 +108,14 @@ fn scenario_lines(s: &ScenarioReport, paint: Paint) -> Vec<String> {
                 crate::report::summary::stream_line(st)
             ));
         }
+        for v in &c.video {
+            lines.push(format!(
+                "{pad}   {} -> {} video: {}",
+                v.from,
+                v.to,
+                crate::report::summary::video_line(v)
+            ));
+        }
     }
     for e in s.expectations.iter().filter(|e| !e.met) {
         lines.push(format!(

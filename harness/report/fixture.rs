@@ -279,6 +279,7 @@ fn connected_call(
         candidates: Vec::new(),
         test_call: None,
         streams,
+        video: Vec::new(),
     }
 }
 
@@ -547,6 +548,7 @@ fn interrupted() -> ScenarioReport {
                 candidates: Vec::new(),
                 test_call: None,
                 streams: vec![],
+                video: vec![],
             },
         ],
         accounts: Vec::new(),

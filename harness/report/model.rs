@@ -325,6 +325,9 @@ pub struct CallReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_call: Option<TestCallReport>,
     pub streams: Vec<StreamReport>,
+    /// The video streams of a video call (empty for an audio call).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub video: Vec<VideoStreamReport>,
 }
 
 /// One ICE candidate a side of a call gathered (or failed to).
@@ -418,6 +421,68 @@ pub struct StreamReport {
     /// when no link dropped or noticeably delayed its packets.
     #[serde(default)]
     pub fault: Option<String>,
+}
+
+/// One direction of video of one call, as the receiver measured it from what arrived (frames
+/// assembled and decodable by their reference chain; freezes by the W3C rule).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct VideoStreamReport {
+    pub from: String,
+    pub to: String,
+    /// `vp8` or `h264`, as the receiver read it from the payload type.
+    pub codec: Option<String>,
+    /// What the sender's encoder was set to: `640x360 30fps 600kbit`; null when it sent none.
+    pub sent_layer: Option<String>,
+    pub packets_sent: u64,
+    /// Distinct packets received (originals and repairs, each once).
+    pub packets_received: u64,
+    /// Packets sent and never received, even after retransmission, % of packets sent.
+    pub loss_pct: f64,
+    /// Packets the sender's stack sent again when asked (NACK), seen on the wire.
+    pub retransmitted: u64,
+    /// Copies of packets already received (network duplicates and needless retransmissions).
+    pub duplicates: u64,
+    pub frames_sent: u64,
+    pub keyframes_sent: u64,
+    /// Frames whose packets all arrived and whose reference chain was intact.
+    pub frames_decoded: u64,
+    pub keyframes_decoded: u64,
+    /// Frames of which packets arrived but which were never decoded.
+    pub frames_dropped: u64,
+    /// Keyframe requests (PLI) the receiver sent, and the keyframes the sender made for them.
+    pub plis_sent: u64,
+    pub keyframes_on_request: u64,
+    /// Mean and longest time from a PLI to the next keyframe rendered, ms.
+    pub recovery_mean_ms: Option<f64>,
+    pub recovery_max_ms: Option<f64>,
+    /// W3C freezeCount and totalFreezesDuration.
+    pub freezes: u64,
+    pub freeze_ms: f64,
+    /// Freeze time / the time the video should have played (first frame due to the stream's
+    /// end), %.
+    pub frozen_pct: f64,
+    /// Frames rendered per second, first to last frame.
+    pub fps: Option<f64>,
+    /// The last picture size rendered, `640x360`, read from the bitstream.
+    pub resolution: Option<String>,
+    pub resolution_changes: u64,
+    /// Received video bit rate (payload of rendered frames), kbit/s.
+    pub bitrate_kbps: f64,
+    /// Offer to the first frame rendered, ms.
+    pub first_frame_ms: Option<f64>,
+    /// Per second: frames rendered, kbit/s, picture height, freeze time ending in it.
+    pub series: Vec<VideoSecondSample>,
+}
+
+/// One second of one video stream.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct VideoSecondSample {
+    pub t: u64,
+    pub fps: u32,
+    pub bitrate_kbps: f64,
+    /// Height of the picture last rendered in this second (0: none).
+    pub height: u32,
+    pub freeze_ms: u32,
 }
 
 /// What one emulated link did to one stream's RTP packets.

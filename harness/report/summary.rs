@@ -1,7 +1,9 @@
 //! What the Markdown and HTML writers both say about a scenario: its display name, its key
 //! numbers (calls connected, worst loss and jitter, lowest MOS) and how numbers are printed.
 
-use super::model::{FailureReport, RunReport, ScenarioReport, StreamReport, Verdict};
+use super::model::{
+    FailureReport, RunReport, ScenarioReport, StreamReport, Verdict, VideoStreamReport,
+};
 use std::collections::BTreeMap;
 
 /// `param=value, param=value` for a matrix cell, empty when the scenario is not one.
@@ -110,6 +112,37 @@ pub(crate) fn stream_line(st: &StreamReport) -> String {
         st.rtt_ms
             .map_or("-".to_owned(), |r| format!("{} ms", num(r, 0))),
         num(st.mos, 2)
+    )
+}
+
+/// A video stream's one-line summary (console and Markdown): what was rendered, how often and
+/// how long it froze, what was lost and asked for again.
+pub(crate) fn video_line(v: &VideoStreamReport) -> String {
+    if v.frames_decoded == 0 {
+        let why = if v.packets_sent == 0 {
+            "nothing sent".to_owned()
+        } else if v.packets_received == 0 {
+            format!("nothing received ({} packets sent)", v.packets_sent)
+        } else {
+            format!(
+                "no frame decoded ({} of {} packets received, {} PLI)",
+                v.packets_received, v.packets_sent, v.plis_sent
+            )
+        };
+        return format!("no picture: {why}");
+    }
+    format!(
+        "{} {} fps {} kbit/s, {} of {} frames decoded, freezes {} ({}%), loss {}% after {} retransmitted, PLI {}",
+        v.resolution.as_deref().unwrap_or("?"),
+        v.fps.map_or("-".to_owned(), |f| num(f, 1)),
+        num(v.bitrate_kbps, 0),
+        v.frames_decoded,
+        v.frames_sent,
+        v.freezes,
+        num(v.frozen_pct, 1),
+        num(v.loss_pct, 2),
+        v.retransmitted,
+        v.plis_sent
     )
 }
 

@@ -184,6 +184,7 @@ pub(super) struct Resolved {
     pub(super) ice_restart: Option<bool>,
     pub(super) jitter_buffer: Option<Spanned<super::raw::RawJitterBuffer>>,
     pub(super) audio: Option<Spanned<super::raw_client::RawAudio>>,
+    pub(super) video: Option<Spanned<super::raw_client::RawVideo>>,
     pub(super) ice: Option<Spanned<super::raw_client::RawIce>>,
     pub(super) relay_transports: Option<crate::agent::relay::RelayTransports>,
     pub(super) password: Option<Spanned<String>>,

@@ -65,6 +65,7 @@ mod service_checks;
 mod spanned;
 mod threshold;
 mod timeline;
+pub mod video;
 mod world_check;
 mod yaml;
 

@@ -109,6 +109,8 @@ pub struct Participant {
     pub jitter_buffer: crate::agent::media::JitterBufferConfig,
     /// The client's Opus encoder (bitrate, frame duration, FEC, DTX).
     pub audio: crate::agent::media::OpusConfig,
+    /// The client's video encoder and receiver, used in video calls.
+    pub video: super::video::VideoSettings,
     /// The client's ICE consent timers.
     pub ice: crate::agent::peer::IceTimeouts,
     /// The TURN transports the client's policy allows (all three unless the scenario
@@ -237,6 +239,11 @@ pub struct CallSpec {
     pub caller_stream: Vec<Threshold>,
     /// Thresholds on the callee's stream (callee -> caller) only.
     pub callee_stream: Vec<Threshold>,
+    /// A video call: both sides send video beside audio.
+    pub video: bool,
+    /// Thresholds on the caller's and the callee's video.
+    pub caller_video: Vec<Threshold>,
+    pub callee_video: Vec<Threshold>,
     /// The path its media must take, when the scenario says.
     pub path: Option<super::raw::MediaPath>,
 }

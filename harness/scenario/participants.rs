@@ -4,6 +4,7 @@ use super::de::{deserialize_all, from_node, key_path, nearest, Spanned};
 use super::error::{ErrorKind, ScenarioError};
 use super::load::{Context, ProfileSource, Resolved, MAX_ERRORS};
 use super::model::*;
+use super::video::VideoSettings;
 use super::profile_shape::ProfileShape;
 use super::raw::RawParticipant;
 use super::yaml::{self, Node, NodeKind};
@@ -34,6 +35,7 @@ impl Context {
             ice_restart: p.value.ice_restart.as_ref().map(|b| b.value),
             jitter_buffer: p.value.jitter_buffer.clone(),
             audio: p.value.audio.clone(),
+            video: p.value.video.clone(),
             ice: p.value.ice.clone(),
             relay_transports: p
                 .value
@@ -141,6 +143,7 @@ impl Context {
                 .or(tmpl.value.ice_restart.as_ref().map(|b| b.value)),
             jitter_buffer: own.jitter_buffer.or(tmpl.value.jitter_buffer.clone()),
             audio: own.audio.or(tmpl.value.audio.clone()),
+            video: own.video.or(tmpl.value.video.clone()),
             ice: own.ice.or(tmpl.value.ice.clone()),
             relay_transports: own.relay_transports.or_else(|| {
                 tmpl.value
@@ -228,6 +231,7 @@ impl Context {
         }
         let jitter_buffer = r.jitter_buffer.as_ref().map(|jb| self.jitter_buffer(jb));
         let audio = r.audio.as_ref().map(|a| self.audio(a));
+        let video = r.video.as_ref().map(|v| self.video(v));
         let ice = r.ice.as_ref().map(|i| self.ice(i));
         let devices = self.devices(r.devices.as_ref());
         let account = self.account(
@@ -246,6 +250,7 @@ impl Context {
             ice_restart: r.ice_restart.unwrap_or(false),
             jitter_buffer: jitter_buffer.unwrap_or(Some(JitterBufferConfig::default()))?,
             audio: audio.unwrap_or(Some(OpusConfig::default()))?,
+            video: video.unwrap_or(Some(VideoSettings::default()))?,
             ice: ice.unwrap_or(Some(IceTimeouts::default()))?,
             relay_transports: r.relay_transports.unwrap_or_default(),
             account: account?,

@@ -92,6 +92,9 @@ pub struct RawParticipant {
     pub jitter_buffer: Option<Spanned<RawJitterBuffer>>,
     /// The client's Opus encoder (default: 32kbit, 20ms frames, no FEC, no DTX).
     pub audio: Option<Spanned<super::raw_client::RawAudio>>,
+    /// The client's video, in calls with `video: true` (default: vp8, 640x360, 30 fps,
+    /// 600kbit, NACK on).
+    pub video: Option<Spanned<super::raw_client::RawVideo>>,
     /// The client's ICE consent timers (default: disconnected 5s, failed 30s, keepalive 2s).
     pub ice: Option<Spanned<super::raw_client::RawIce>>,
     /// The TURN transports the client's policy lets it reach the relay over, each a relay
@@ -182,6 +185,14 @@ pub struct RawCall {
     pub caller_stream: Option<ThresholdList>,
     /// Thresholds on the stream the callee sends (callee -> caller) only.
     pub callee_stream: Option<ThresholdList>,
+    /// A video call (default false): both clients send video beside audio (each with its
+    /// `video:` settings) and measure what they receive.
+    pub video: Option<Spanned<bool>>,
+    /// Thresholds on the caller's video (caller -> callee), like `freezes < 1` or `fps > 25`;
+    /// only on a video call.
+    pub caller_video: Option<Spanned<ThresholdList>>,
+    /// Thresholds on the callee's video (callee -> caller); only on a video call.
+    pub callee_video: Option<Spanned<ThresholdList>>,
     /// The path the call's media must take: `direct` (no relay on either side), `relay`
     /// (through the edge's relay), `relay-udp`, `relay-tcp` or `relay-tls` (a side reaches the
     /// relay over that transport: UDP 3478, TCP 443, TLS on TCP 443). Judged like `expect`.

@@ -70,3 +70,29 @@ pub struct RawIce {
     /// `disconnected_timeout`, a multiple of 200ms: the stack's ICE timer step).
     pub keepalive: Option<Spanned<DurText>>,
 }
+
+/// A client's camera encoder and video receiver, for calls with `video: true`.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVideo {
+    /// `vp8` (default: the codec every WebRTC endpoint must support) or `h264` (constrained
+    /// baseline). Both are offered; this one is sent and offered first.
+    pub codec: Option<Spanned<VideoCodecText>>,
+    /// Picture size `WIDTHxHEIGHT`, even numbers from 160x90 to 1920x1080 (default 640x360).
+    pub resolution: Option<Spanned<String>>,
+    /// Frames per second, 1 to 60 (default 30).
+    pub fps: Option<Spanned<u32>>,
+    /// Target bitrate, 50kbit to 4Mbit (default 600kbit).
+    pub bitrate: Option<Spanned<RateText>>,
+    /// Ask for retransmission of lost video packets (NACK, default true); without it a loss
+    /// costs a keyframe request.
+    pub nack: Option<Spanned<bool>>,
+}
+
+/// A video codec as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoCodecText {
+    Vp8,
+    H264,
+}

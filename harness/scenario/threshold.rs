@@ -67,6 +67,17 @@ pub enum Metric {
     FirstAudio,
     /// Received media bit rate, kbit/s.
     Bitrate,
+    /// Video: freezes by the W3C webrtc-stats rule (an inter-frame interval of at least
+    /// max(3 x the average frame duration, average + 150 ms)).
+    Freezes,
+    /// Video: total freeze duration / the time video should have played, %.
+    Frozen,
+    /// Video: frames rendered per second, first to last frame.
+    Fps,
+    /// Video: frames that arrived (in part) but were never decoded, % of frames that arrived.
+    FramesDropped,
+    /// Video: offer created to the first video frame rendered, ms.
+    FirstFrame,
 }
 
 /// The kind of value a metric takes, which decides the unit its threshold is written in.
@@ -126,12 +137,39 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
     (Metric::Setup, &["setup"], Unit::Millis, false),
     (Metric::FirstAudio, &["first audio"], Unit::Millis, false),
     (Metric::Bitrate, &["bitrate"], Unit::KbitPerSec, true),
+    (Metric::Freezes, &["freezes", "freeze count"], Unit::Number, false),
+    (Metric::Frozen, &["frozen", "freeze time"], Unit::Percent, false),
+    (Metric::Fps, &["fps", "frame rate"], Unit::Number, false),
+    (
+        Metric::FramesDropped,
+        &["frames dropped", "dropped frames"],
+        Unit::Percent,
+        false,
+    ),
+    (Metric::FirstFrame, &["first frame"], Unit::Millis, false),
 ];
 
 /// Default window of `burst loss` when none is written.
 pub const BURST_LOSS_WINDOW: Dur = Dur::from_millis(200);
 
 impl Metric {
+    /// Whether the metric is measured on video streams only.
+    pub fn video_only(self) -> bool {
+        matches!(
+            self,
+            Metric::Freezes
+                | Metric::Frozen
+                | Metric::Fps
+                | Metric::FramesDropped
+                | Metric::FirstFrame
+        )
+    }
+
+    /// Whether a video stream measures the metric (the video metrics, loss and bitrate).
+    pub fn on_video(self) -> bool {
+        self.video_only() || matches!(self, Metric::Loss | Metric::Bitrate)
+    }
+
     /// Every metric, in a fixed order.
     pub fn all() -> impl Iterator<Item = Metric> {
         METRICS.iter().map(|m| m.0)

@@ -3,8 +3,9 @@
 use super::de::{from_node, key_path, nearest, one_of, Spanned};
 use super::error::{ErrorKind, ScenarioError};
 use super::load::Context;
+use super::threshold::Threshold;
 use super::model::*;
-use super::raw::{ExpectText, RawAction, RawCall};
+use super::raw::{ExpectText, RawAction, RawCall, ThresholdList};
 use super::yaml::{Node, NodeKind};
 use crate::net::{DirectionConfig, Which};
 use crate::units::Dur;
@@ -166,6 +167,69 @@ impl Context {
         let thresholds = self.thresholds(r.thresholds.as_ref());
         let caller_stream = self.thresholds(r.caller_stream.as_ref());
         let callee_stream = self.thresholds(r.callee_stream.as_ref());
+        let video = r.video.as_ref().is_some_and(|v| v.value);
+        let video_thresholds = |list: &Option<Spanned<ThresholdList>>, ctx: &mut Self| {
+            let Some(l) = list else { return Vec::new() };
+            if !video {
+                ctx.push(
+                    ScenarioError::at(
+                        ErrorKind::Conflict,
+                        &l.mark,
+                        &l.path,
+                        "video thresholds on a call without video",
+                    )
+                    .expected("`video: true` on the call, or no video thresholds"),
+                );
+                return Vec::new();
+            }
+            ctx.thresholds(Some(&l.value))
+        };
+        let caller_video = video_thresholds(&r.caller_video, self);
+        let callee_video = video_thresholds(&r.callee_video, self);
+        // Each metric where it is measured: video metrics on video lists, and only metrics a
+        // video stream has there.
+        let audio_lists = [
+            ("thresholds", r.thresholds.as_ref()),
+            ("caller_stream", r.caller_stream.as_ref()),
+            ("callee_stream", r.callee_stream.as_ref()),
+        ];
+        for (field, list) in audio_lists {
+            for t in list.iter().flat_map(|l| l.0.iter()) {
+                if let Ok(th) = t.value.parse::<Threshold>() {
+                    if th.metric.video_only() {
+                        self.push(
+                            ScenarioError::at(
+                                ErrorKind::Conflict,
+                                &t.mark,
+                                &t.path,
+                                format!("`{}` is a video metric, in `{field}`", th.metric.name()),
+                            )
+                            .expected("video metrics under `caller_video` or `callee_video`"),
+                        );
+                    }
+                }
+            }
+        }
+        for list in [&r.caller_video, &r.callee_video].into_iter().flatten() {
+            for t in list.value.0.iter() {
+                if let Ok(th) = t.value.parse::<Threshold>() {
+                    if !th.metric.on_video() {
+                        self.push(
+                            ScenarioError::at(
+                                ErrorKind::Conflict,
+                                &t.mark,
+                                &t.path,
+                                format!("`{}` is not measured on video", th.metric.name()),
+                            )
+                            .expected(
+                                "freezes, frozen, fps, frames dropped, first frame, loss or \
+                                 bitrate",
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         ok &= self.errors.len() == n;
         if !ok {
             return None;
@@ -185,6 +249,9 @@ impl Context {
             thresholds,
             caller_stream,
             callee_stream,
+            video,
+            caller_video,
+            callee_video,
             path: r.path.as_ref().map(|p| p.value),
         })
     }

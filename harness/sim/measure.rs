@@ -2,6 +2,7 @@
 //! each call's outcome, every expectation and threshold judged, the emulator's counters and the
 //! timeline of events.
 
+use super::measure_video::measure_video;
 use super::tunnel::tunnel_reports;
 use super::Sim;
 use crate::agent::CallLeg;
@@ -64,6 +65,12 @@ impl StreamView for MeasuredStream {
                 let secs = r.series.len().max(1) as f64;
                 r.series.iter().map(|s| s.bitrate_kbps).sum::<f64>() / secs
             }
+            // Video metrics: an audio stream has none (the loader keeps them off audio lists).
+            Metric::Freezes
+            | Metric::Frozen
+            | Metric::Fps
+            | Metric::FramesDropped
+            | Metric::FirstFrame => return None,
         })
     }
 
@@ -511,6 +518,7 @@ pub(crate) fn scenario_report(
 
         let mut streams = Vec::new();
         let mut measured = Vec::new();
+        let mut videos = Vec::new();
         if ra.connected_at.is_some() || rb.connected_at.is_some() {
             let flow_end_ab = rb.ended_at.unwrap_or(call_end).min(call_end);
             let (owd_a, owd_b) = (&sim.one_way[a], &sim.one_way[b]);
@@ -545,6 +553,29 @@ pub(crate) fn scenario_report(
                 .map(|t| ms(t.saturating_sub(offer_at)));
             measured.push(ab);
             measured.push(ba);
+            if slot.video {
+                let offer = ra.offer_at.unwrap_or(start);
+                videos.push(measure_video(&caller_name, &callee_name, ra, rb, flow_end_ab, offer));
+                videos.push(measure_video(&callee_name, &caller_name, rb, ra, flow_end_ba, offer));
+            }
+        }
+        for (v, list) in videos.iter().zip([&spec.caller_video, &spec.callee_video]) {
+            for mut e in judge_thresholds(list, v) {
+                if !e.what.starts_with(&v.label()) {
+                    e.what = format!("{}: {}", v.label(), e.what);
+                }
+                expectations.push(e);
+            }
+        }
+        if videos.is_empty() {
+            for t in spec.caller_video.iter().chain(&spec.callee_video) {
+                expectations.push(Expectation {
+                    what: format!("{name}: {}", t.text),
+                    expected: t.text.clone(),
+                    observed: "not measured: the call did not connect".into(),
+                    met: false,
+                });
+            }
         }
         let common: Vec<_> = s
             .thresholds
@@ -645,6 +676,7 @@ pub(crate) fn scenario_report(
                 .collect(),
             test_call,
             streams,
+            video: videos.into_iter().map(|v| v.report).collect(),
         });
     }
     if !complete {

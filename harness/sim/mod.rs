@@ -21,12 +21,14 @@ mod fault;
 mod links;
 pub mod measure;
 mod measure_service;
+mod measure_video;
 pub mod pcapng;
 mod service_host;
 mod service_world;
 mod signal_conn;
 mod streams;
 pub mod tunnel;
+mod video;
 pub mod world;
 
 use crate::agent::account::Account;
@@ -111,6 +113,8 @@ pub(crate) struct CallSlot {
     pub(crate) hangup: u64,
     /// A call to the service's echo test service (its callee leg runs on the service host).
     pub(crate) test_call: bool,
+    /// A video call.
+    pub(crate) video: bool,
     /// Leg indices (caller, callee) once started.
     pub(crate) legs: Option<(usize, usize)>,
 }
@@ -136,6 +140,12 @@ pub(crate) struct Sim {
     seed: u64,
     /// Replay mode: the clip of each encoder setting the participants use.
     clips: BTreeMap<OpusConfig, Arc<EncodedClip>>,
+    /// Each video client's clip, by codec and layer.
+    /// (Looked up only, never iterated: a hash map keeps the order of nothing.)
+    video_clips: std::collections::HashMap<
+        (crate::agent::video::VideoCodec, crate::agent::video::VideoLayer),
+        Arc<dyn crate::agent::video_rtp::send::EncodedVideo>,
+    >,
     receive: crate::agent::media::ReceiveConfig,
     /// Per host (participant order): the client's settings.
     clients: Vec<world::Client>,
@@ -238,6 +248,7 @@ impl Sim {
                     host(&c.callee)?
                 },
                 test_call: c.test_call,
+                video: c.video,
                 start,
                 hangup,
                 legs: None,
@@ -318,8 +329,30 @@ impl Sim {
                 }
             }
         }
+        // The clip each video client sends, once per codec and layer.
+        let mut video_clips = std::collections::HashMap::new();
+        for c in s.calls.iter().filter(|c| c.video) {
+            if s.media == MediaMode::Live {
+                return Err(SimError::Codec(
+                    "a video call in `media: live`: live video encoding is not built; video is \
+                     always replayed from clips (use `media: replay`)"
+                        .into(),
+                ));
+            }
+            for name in [&c.caller, &c.callee] {
+                if let Some(i) = s.participants.iter().position(|p| &p.name == name) {
+                    let v = clients[i].video;
+                    if let std::collections::hash_map::Entry::Vacant(e) =
+                        video_clips.entry((v.codec, v.layer))
+                    {
+                        e.insert(video::clip_for(&v)?);
+                    }
+                }
+            }
+        }
         let cross_tcp = cross_tcp::CrossTcp::new(s, &net);
         Ok(Sim {
+            video_clips,
             net,
             legs: Vec::new(),
             leg_host: Vec::new(),

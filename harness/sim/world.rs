@@ -61,6 +61,8 @@ pub struct Client {
     pub ice: IceTimeouts,
     /// The TURN transports its policy allows (a relay candidate each).
     pub relay_transports: crate::agent::relay::RelayTransports,
+    /// Its video encoder and receiver (in video calls).
+    pub video: crate::scenario::video::VideoSettings,
 }
 
 /// Every participant's client settings, in participant (host) order.
@@ -73,6 +75,7 @@ pub fn clients(s: &Scenario) -> Vec<Client> {
             audio: p.audio,
             ice: p.ice,
             relay_transports: p.relay_transports,
+            video: p.video,
         })
         .collect()
 }
@@ -190,6 +193,18 @@ impl Sim {
                 .is_none_or(|d| d.sends_audio()),
             relays: self.relays_for(host),
             gather_timeout: GATHER_TIMEOUT_NS,
+            video: self.calls[call].video.then(|| crate::agent::VideoLegConfig {
+                ssrc: (sub_seed(s, "video-ssrc") as u32).max(1),
+                first_seq: sub_seed(s, "video-seq") as u16,
+                first_timestamp: sub_seed(s, "video-ts") as u32,
+                codec: me.video.codec,
+                clip: self.video_clips.get(&(me.video.codec, me.video.layer)).cloned(),
+                receive: crate::agent::video_rtp::receive::VideoReceiveConfig {
+                    nack: me.video.nack && far.video.nack,
+                    keep_bitstream: false,
+                },
+                nack: me.video.nack && far.video.nack,
+            }),
         }
     }
 }

@@ -23,6 +23,7 @@ fn call(caller: &str, callee: &str, ok: bool) -> CallReport {
         candidates: Vec::new(),
         test_call: None,
         streams: Vec::new(),
+        video: Vec::new(),
     }
 }
 
