@@ -839,7 +839,10 @@ impl CallLeg {
                 };
                 let ts = frame.timestamp;
                 for (seq, marker, payload) in frame.packets {
-                    if let Err(e) = self.peer.send_video(now, *seq, ts, *marker, payload.clone()) {
+                    if let Err(e) = self
+                        .peer
+                        .send_video(now, *seq, ts, *marker, payload.clone())
+                    {
                         self.fail(now, FailureClass::StackError, e.to_string());
                         return;
                     }

@@ -17,16 +17,14 @@
 
 use super::rtcp_schedule::configure_scheduled_reports;
 use super::rtt::{RtcpRtt, RttLog};
+use super::video::VideoCodec;
 use bytes::{Bytes, BytesMut};
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
-use super::video::VideoCodec;
 use rtc::peer_connection::configuration::interceptor_registry::configure_nack;
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
@@ -38,6 +36,8 @@ use rtc::peer_connection::transport::{
     RTCIceCandidate,
 };
 use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,

@@ -137,8 +137,18 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
     (Metric::Setup, &["setup"], Unit::Millis, false),
     (Metric::FirstAudio, &["first audio"], Unit::Millis, false),
     (Metric::Bitrate, &["bitrate"], Unit::KbitPerSec, true),
-    (Metric::Freezes, &["freezes", "freeze count"], Unit::Number, false),
-    (Metric::Frozen, &["frozen", "freeze time"], Unit::Percent, false),
+    (
+        Metric::Freezes,
+        &["freezes", "freeze count"],
+        Unit::Number,
+        false,
+    ),
+    (
+        Metric::Frozen,
+        &["frozen", "freeze time"],
+        Unit::Percent,
+        false,
+    ),
     (Metric::Fps, &["fps", "frame rate"], Unit::Number, false),
     (
         Metric::FramesDropped,

@@ -3,9 +3,9 @@
 use super::de::{from_node, key_path, nearest, one_of, Spanned};
 use super::error::{ErrorKind, ScenarioError};
 use super::load::Context;
-use super::threshold::Threshold;
 use super::model::*;
 use super::raw::{ExpectText, RawAction, RawCall, ThresholdList};
+use super::threshold::Threshold;
 use super::yaml::{Node, NodeKind};
 use crate::net::{DirectionConfig, Which};
 use crate::units::Dur;

@@ -555,8 +555,22 @@ pub(crate) fn scenario_report(
             measured.push(ba);
             if slot.video {
                 let offer = ra.offer_at.unwrap_or(start);
-                videos.push(measure_video(&caller_name, &callee_name, ra, rb, flow_end_ab, offer));
-                videos.push(measure_video(&callee_name, &caller_name, rb, ra, flow_end_ba, offer));
+                videos.push(measure_video(
+                    &caller_name,
+                    &callee_name,
+                    ra,
+                    rb,
+                    flow_end_ab,
+                    offer,
+                ));
+                videos.push(measure_video(
+                    &callee_name,
+                    &caller_name,
+                    rb,
+                    ra,
+                    flow_end_ba,
+                    offer,
+                ));
             }
         }
         for (v, list) in videos.iter().zip([&spec.caller_video, &spec.callee_video]) {

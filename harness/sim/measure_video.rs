@@ -84,7 +84,10 @@ pub(super) fn measure_video(
     offer_at: u64,
 ) -> MeasuredVideo {
     receiver.finish_video(flow_end);
-    let rx = receiver.video_receiver().map(|v| v.stats()).unwrap_or_default();
+    let rx = receiver
+        .video_receiver()
+        .map(|v| v.stats())
+        .unwrap_or_default();
     let tx = sender.video_sender();
     let sent = tx.map(|t| t.counts()).unwrap_or_default();
     let c = rx.counts;
@@ -159,7 +162,11 @@ pub(super) fn measure_video(
         keyframes_on_request: sent.keyframes_on_request,
         recovery_mean_ms: (!recoveries.is_empty())
             .then(|| round(recoveries.iter().sum::<f64>() / recoveries.len() as f64, 3)),
-        recovery_max_ms: recoveries.iter().copied().reduce(f64::max).map(|v| round(v, 3)),
+        recovery_max_ms: recoveries
+            .iter()
+            .copied()
+            .reduce(f64::max)
+            .map(|v| round(v, 3)),
         freezes: rx.freeze_count,
         freeze_ms: round(rx.total_freeze_ms, 3),
         frozen_pct: round(frozen_pct, 3),

@@ -143,7 +143,10 @@ pub(crate) struct Sim {
     /// Each video client's clip, by codec and layer.
     /// (Looked up only, never iterated: a hash map keeps the order of nothing.)
     video_clips: std::collections::HashMap<
-        (crate::agent::video::VideoCodec, crate::agent::video::VideoLayer),
+        (
+            crate::agent::video::VideoCodec,
+            crate::agent::video::VideoLayer,
+        ),
         Arc<dyn crate::agent::video_rtp::send::EncodedVideo>,
     >,
     receive: crate::agent::media::ReceiveConfig,

@@ -193,18 +193,23 @@ impl Sim {
                 .is_none_or(|d| d.sends_audio()),
             relays: self.relays_for(host),
             gather_timeout: GATHER_TIMEOUT_NS,
-            video: self.calls[call].video.then(|| crate::agent::VideoLegConfig {
-                ssrc: (sub_seed(s, "video-ssrc") as u32).max(1),
-                first_seq: sub_seed(s, "video-seq") as u16,
-                first_timestamp: sub_seed(s, "video-ts") as u32,
-                codec: me.video.codec,
-                clip: self.video_clips.get(&(me.video.codec, me.video.layer)).cloned(),
-                receive: crate::agent::video_rtp::receive::VideoReceiveConfig {
+            video: self.calls[call]
+                .video
+                .then(|| crate::agent::VideoLegConfig {
+                    ssrc: (sub_seed(s, "video-ssrc") as u32).max(1),
+                    first_seq: sub_seed(s, "video-seq") as u16,
+                    first_timestamp: sub_seed(s, "video-ts") as u32,
+                    codec: me.video.codec,
+                    clip: self
+                        .video_clips
+                        .get(&(me.video.codec, me.video.layer))
+                        .cloned(),
+                    receive: crate::agent::video_rtp::receive::VideoReceiveConfig {
+                        nack: me.video.nack && far.video.nack,
+                        keep_bitstream: false,
+                    },
                     nack: me.video.nack && far.video.nack,
-                    keep_bitstream: false,
-                },
-                nack: me.video.nack && far.video.nack,
-            }),
+                }),
         }
     }
 }

@@ -184,7 +184,11 @@ impl FrameAssembler {
         );
         self.max_seq = Some(self.max_seq.map_or(ext, |m| m.max(ext)));
         if self.packets.len() > MAX_BUFFERED {
-            let below = self.packets.keys().nth(self.packets.len() - MAX_BUFFERED).copied();
+            let below = self
+                .packets
+                .keys()
+                .nth(self.packets.len() - MAX_BUFFERED)
+                .copied();
             self.discard_below(below);
         }
         self.advance(at, out);
@@ -463,7 +467,13 @@ mod tests {
         let pkts = stream(3, 5_000, |i| i == 0);
         let mut a = FrameAssembler::new(VideoCodec::H264, true);
         let out = feed(&mut a, &pkts, &[]);
-        assert_eq!(out[0].bitstream.as_deref(), Some(&h264_frame(true, 5_000)[..]));
-        assert_eq!(out[2].bitstream.as_deref(), Some(&h264_frame(false, 5_000)[..]));
+        assert_eq!(
+            out[0].bitstream.as_deref(),
+            Some(&h264_frame(true, 5_000)[..])
+        );
+        assert_eq!(
+            out[2].bitstream.as_deref(),
+            Some(&h264_frame(false, 5_000)[..])
+        );
     }
 }

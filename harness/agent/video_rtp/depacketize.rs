@@ -475,7 +475,12 @@ mod tests {
 
     #[test]
     fn bad_payloads_are_errors_not_panics() {
-        for p in [&[][..], &[0x90][..], &[0x90, 0x80][..], &[0x90, 0x80, 0x80][..]] {
+        for p in [
+            &[][..],
+            &[0x90][..],
+            &[0x90, 0x80][..],
+            &[0x90, 0x80, 0x80][..],
+        ] {
             assert!(inspect(VideoCodec::Vp8, p).is_err(), "{p:?}");
         }
         for p in [&[][..], &[0x1c][..], &[0x18, 0, 9, 1][..], &[0x1e, 1][..]] {

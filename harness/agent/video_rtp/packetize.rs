@@ -133,7 +133,9 @@ mod tests {
 
     #[test]
     fn annex_b_splits_on_both_start_codes() {
-        let s = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 9, 9];
+        let s = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 9, 9,
+        ];
         let nals: Vec<&[u8]> = annex_b_nals(&s).collect();
         assert_eq!(
             nals,
@@ -143,7 +145,9 @@ mod tests {
 
     #[test]
     fn small_nals_go_as_single_nal_packets() {
-        let s = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 9];
+        let s = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 9,
+        ];
         let out = h264(&s);
         assert_eq!(out.len(), 3);
         assert_eq!(&out[0][..], &[0x67, 1, 2]);
@@ -159,7 +163,10 @@ mod tests {
         let out = h264(&s);
         assert_eq!(out.len(), 5_000usize.div_ceil(MAX_PAYLOAD - 2));
         let sizes: Vec<usize> = out.iter().map(|p| p.len()).collect();
-        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
+        assert!(
+            sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+            "{sizes:?}"
+        );
         let mut back = vec![(out[0][0] & 0xe0) | (out[0][1] & 0x1f)];
         for (k, p) in out.iter().enumerate() {
             assert_eq!(p[0] & 0x1f, FU_A);

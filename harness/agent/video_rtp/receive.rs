@@ -194,7 +194,9 @@ impl VideoReceivePipeline {
     }
 
     fn frames_waiting(&self) -> usize {
-        self.assembler.as_ref().map_or(0, |a| a.waiting_timestamps())
+        self.assembler
+            .as_ref()
+            .map_or(0, |a| a.waiting_timestamps())
     }
 
     /// When a PLI will be due, ns (None: none is).

@@ -130,9 +130,7 @@ impl VideoSendPipeline {
             packetize(codec, data, picture_id, payloads);
         })?;
         let fps = u64::from(self.clip.layer().fps.max(1));
-        let timestamp = self
-            .first_ts
-            .wrapping_add((n * 90_000 / fps) as u32);
+        let timestamp = self.first_ts.wrapping_add((n * 90_000 / fps) as u32);
         self.packets.clear();
         let count = self.payloads.len();
         for (k, p) in self.payloads.drain(..).enumerate() {
@@ -186,7 +184,11 @@ pub(crate) mod tests {
         }
         fn with_frame(&self, want: Want, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String> {
             let key = !matches!(want, Want::Delta(_));
-            let n = if key { self.key_bytes } else { self.delta_bytes };
+            let n = if key {
+                self.key_bytes
+            } else {
+                self.delta_bytes
+            };
             let mut b = vec![0, 0, 0, 1, if key { 0x65 } else { 0x41 }, 0x88];
             b.resize(n + 4, 0x5a);
             f(key, &b);
@@ -235,7 +237,15 @@ pub(crate) mod tests {
         // Consecutive sequence numbers through the wrap.
         assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
         let c = s.counts();
-        assert_eq!((c.frames, c.keyframes, c.keyframe_requests, c.keyframes_on_request), (31, 2, 1, 1));
+        assert_eq!(
+            (
+                c.frames,
+                c.keyframes,
+                c.keyframe_requests,
+                c.keyframes_on_request
+            ),
+            (31, 2, 1, 1)
+        );
         assert_eq!(c.packets, seqs.len() as u64);
     }
 }

@@ -34,6 +34,7 @@ mod calls;
 mod charts;
 mod network;
 mod streams;
+mod video;
 use calls::{write_accounts, write_calls, write_scope};
 use charts::write_time;
 use network::write_network;
@@ -288,6 +289,7 @@ fn write_scenario(h: &mut String, index: usize, s: &ScenarioReport) {
     write_calls(h, &s.calls);
     write_scope(h, s);
     write_streams_and_links(h, s);
+    video::write_video(h, s);
     write_network(h, s);
     write_time(h, s);
     let _ = writeln!(
