@@ -331,3 +331,41 @@ fn the_device_kb_scenarios_show_the_symptom_and_their_fixes_are_healthy() {
         assert_eq!(r.outcome, Some(want), "{f}: {:?}", r.expectations);
     }
 }
+
+#[test]
+fn live_mode_captures_the_same_devices_and_decode_off_measures_no_levels() {
+    let text = with_devices(
+        "{ microphone: { works: silent } }",
+        "{ speaker: { works: muted }, microphone: { driver: old } }",
+    );
+    let live = text.replace("duration: 30s\n", "duration: 30s\nmedia: live\n");
+    assert_ne!(live, text);
+    let r = run(&scenario(&live), 1);
+    // Alice's dead microphone, encoded live: silence, at the usual rate.
+    let dead = stream_of(&r, "alice", "carol");
+    assert!(dead.packets_sent >= 950, "{dead:?}");
+    assert_eq!(dead.speech_ratio, Some(0.0), "{dead:?}");
+    assert!(dead.decoded_level_dbov.unwrap() < -90.3, "{dead:?}");
+    // Bob's speaker is muted; his old driver stalls what he sends.
+    let to_bob = stream_of(&r, "carol", "bob");
+    assert!(to_bob.speech_ratio.unwrap() > 0.1, "{to_bob:?}");
+    assert_eq!(to_bob.played_level_dbov, Some(-120.0), "{to_bob:?}");
+    let from_bob = stream_of(&r, "bob", "carol");
+    assert!(
+        from_bob.extra["capture_frames_stalled"] >= 10.0,
+        "{from_bob:?}"
+    );
+    assert!(from_bob.playout_loss_pct.unwrap() > 1.0, "{from_bob:?}");
+    assert_eq!(from_bob.lost, 0, "{from_bob:?}");
+
+    // Without decoding nothing is heard, so nothing is measured: null, not a made-up number.
+    let off = text.replace("duration: 30s\n", "duration: 30s\ndecode: false\n");
+    let r = run(&scenario(&off), 1);
+    for st in r.calls.iter().flat_map(|c| &c.streams) {
+        assert_eq!(
+            (st.speech_ratio, st.decoded_level_dbov, st.played_level_dbov),
+            (None, None, None),
+            "{st:?}"
+        );
+    }
+}
