@@ -108,7 +108,14 @@ pub(crate) fn stream_line(st: &StreamReport) -> String {
     // speech (a muted output), what it played.
     use crate::agent::media::level::SILENCE_DBOV;
     let speech = match (st.speech_ratio, st.decoded_level_dbov) {
-        (Some(r), Some(l)) => format!(" speech {}% level {} dBov", num(r * 100.0, 0), num(l, 0)),
+        (Some(r), Some(l)) => {
+            let silence = if l < SILENCE_DBOV { " (silence)" } else { "" };
+            format!(
+                " speech {}% level {} dBov{silence}",
+                num(r * 100.0, 0),
+                num(l, 0)
+            )
+        }
         _ => String::new(),
     };
     let played = match (st.decoded_level_dbov, st.played_level_dbov) {
@@ -256,7 +263,7 @@ mod tests {
         // A dead microphone: silence decoded and played, nothing more to say.
         muted.speech_ratio = Some(0.0);
         muted.decoded_level_dbov = Some(-120.0);
-        assert!(stream_line(&muted).ends_with("mos 1.00 speech 0% level -120 dBov"));
+        assert!(stream_line(&muted).ends_with("mos 1.00 speech 0% level -120 dBov (silence)"));
         st.max_concealment_ms = Some(0.0);
         st.playout_loss_pct = Some(0.0);
         assert!(stream_line(&st).starts_with("loss 0.11% concealed 0.00% jitter"));
