@@ -160,6 +160,9 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
             .unwrap_or_else(|| panic!("{devices}: {errors:?}"));
         assert_eq!(e.line, 6, "{e:?}");
         assert!(e.to_string().contains(choice), "{devices}: {e}");
+        // The message names the file, line and field.
+        assert!(e.to_string().starts_with("s.yaml:6:"), "{e}");
+        assert!(e.to_string().contains(field), "{e}");
     }
     // Every value is built: each loads.
     for devices in [
