@@ -10,7 +10,10 @@
 //! - `replay-turn-tcp`: `replay` with the callee's UDP media ports blocked
 //!   (NET-UDP-MEDIA-BLOCKED), so the call goes through the edge's relay over TCP 443: every
 //!   packet of the callee's media through its smoltcp stack, the edge's, and the TURN server
-//!   (the goal: above 150x real time).
+//!   (the goal: above 150x real time);
+//! - `replay-video`: `replay` with video both ways (`video: true`: VP8 640x360 at 30 fps and
+//!   600 kbit/s, replayed from a clip encoded once, assembled and judged at the receiver without
+//!   a pixel decode; the goal: at least 100x real time).
 //!
 //! Each id also prints what users wait for: seconds per simulated call-minute and the speed as
 //! "x real time" (60 s / wall time per call), from every call criterion timed.
@@ -104,10 +107,15 @@ fn scenario(id: &str, media: &str, decode: bool, calls: usize, duration_s: u64) 
         writeln!(y, "  p{i}: {{ network: clean{fw} }}").expect("writing to a String");
     }
     y.push_str("calls:\n");
+    let video = if id.ends_with("video") {
+        ", video: true"
+    } else {
+        ""
+    };
     for i in 0..calls {
         writeln!(
             y,
-            "  - {{ caller: p{i}, callee: p{}, at: 0s, duration: {duration_s}s, expect: connected }}",
+            "  - {{ caller: p{i}, callee: p{}, at: 0s, duration: {duration_s}s, expect: connected{video} }}",
             i + calls
         )
         .expect("writing to a String");
@@ -146,6 +154,18 @@ fn run_checked(s: &Scenario, opts: &RunOptions) -> callharness::report::model::S
         if relayed {
             assert_eq!(c.candidate_pair.as_deref(), Some("host/udp -> relay/tcp"));
         }
+        if s.name.ends_with("video") {
+            for v in &c.video {
+                let want = (s.duration.as_nanos() - setup_ns) / 33_333_334;
+                assert!(
+                    v.frames_decoded >= want,
+                    "{} -> {}: {} video frames decoded, expected >= {want}",
+                    v.from,
+                    v.to,
+                    v.frames_decoded
+                );
+            }
+        }
         for st in &c.streams {
             assert!(
                 st.packets_received >= min_packets,
@@ -175,6 +195,7 @@ fn call(c: &mut Criterion) {
         ("replay-turn-tcp", "replay", true, false),
         ("live", "live", true, false),
         ("no-decode", "replay", false, false),
+        ("replay-video", "replay", true, false),
     ] {
         let opts = RunOptions {
             pcap: pcap.then(|| pcap_dir.path().join("bench-call")),

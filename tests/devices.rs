@@ -1,7 +1,9 @@
 //! A participant's audio devices (issue 17, DEV-*): a missing or busy microphone or speaker
 //! keeps its client from placing or answering a call, before any network traffic for it,
 //! while the same device model on another machine works; without microphone permission the
-//! call connects but that side sends no audio; bad values are errors at their field.
+//! call connects but that side sends no audio; a dead microphone sends silence the receiver
+//! detects, a muted speaker decodes and plays nothing, an old driver's capture stalls are
+//! concealed on that endpoint's stream only; bad values are errors at their field.
 
 mod common;
 use common::{run, scenario};
@@ -145,7 +147,10 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
             "denied",
         ),
         ("{ microphone: { works: muted } }", "works", "silent"),
+        ("{ microphone: { works: loud } }", "works", "silent"),
         ("{ speaker: { works: silent } }", "works", "muted"),
+        ("{ microphone: { driver: ancient } }", "driver", "old"),
+        ("{ speaker: { driver: old } }", "driver", "works"),
         ("{ keyboard: {} }", "keyboard", "microphone"),
     ] {
         let errors = load_errors(devices);
@@ -155,19 +160,24 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
             .unwrap_or_else(|| panic!("{devices}: {errors:?}"));
         assert_eq!(e.line, 6, "{e:?}");
         assert!(e.to_string().contains(choice), "{devices}: {e}");
+        // The message names the file, line and field.
+        assert!(e.to_string().starts_with("s.yaml:6:"), "{e}");
+        assert!(e.to_string().contains(field), "{e}");
     }
-    // Values whose behaviour is not built yet are errors at their field, not no-ops.
-    for (devices, field) in [
-        ("{ microphone: { works: silent } }", "works"),
-        ("{ speaker: { works: muted } }", "works"),
+    // Every value is built: each loads.
+    for devices in [
+        "{ microphone: { works: silent } }",
+        "{ speaker: { works: muted } }",
+        "{ microphone: { driver: old } }",
+        "{ microphone: { works: yes, driver: current }, speaker: { works: yes } }",
     ] {
-        let errors = load_errors(devices);
-        let e = errors
-            .iter()
-            .find(|e| e.path.ends_with(field))
-            .unwrap_or_else(|| panic!("{devices}: {errors:?}"));
-        assert_eq!(e.line, 6, "{e:?}");
-        assert!(e.to_string().contains("not built yet"), "{devices}: {e}");
+        let text = with_devices(devices, "{}");
+        let loaded = callharness::scenario::load_str(
+            &text,
+            std::path::Path::new("s.yaml"),
+            &common::profiles(),
+        );
+        assert!(loaded.is_ok(), "{devices}: {:?}", loaded.err());
     }
     // A camera is not built yet: an error naming the step it arrives with.
     let errors = load_errors("{ camera: { state: missing } }");
@@ -181,9 +191,184 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
 
 #[test]
 fn the_device_kb_scenarios_give_the_same_report_for_the_same_seed() {
-    for f in ["dev-missing.yaml", "dev-in-use.yaml", "dev-permission.yaml"] {
+    for f in [
+        "dev-missing.yaml",
+        "dev-in-use.yaml",
+        "dev-permission.yaml",
+        "dev-mic-dead.yaml",
+        "dev-output-muted.yaml",
+        "dev-driver-old.yaml",
+        "dev-broken.yaml",
+    ] {
         let s = scenario(&common::kb(f));
         let (a, b) = (common::report_json(&s, 3), common::report_json(&s, 3));
         assert_eq!(a, b, "{f}");
+    }
+}
+
+/// The stream `from` -> `to` of report `r` (any call).
+fn stream_of<'a>(
+    r: &'a callharness::report::model::ScenarioReport,
+    from: &str,
+    to: &str,
+) -> &'a callharness::report::model::StreamReport {
+    r.calls
+        .iter()
+        .flat_map(|c| &c.streams)
+        .find(|s| s.from == from && s.to == to)
+        .unwrap_or_else(|| panic!("no stream {from} -> {to}"))
+}
+
+#[test]
+fn a_dead_microphone_sends_silence_at_the_usual_rate_and_the_receiver_hears_it() {
+    let r = run(
+        &scenario(&with_devices("{ microphone: { works: silent } }", "{}")),
+        1,
+    );
+    assert!(r.calls.iter().all(|c| c.connected), "{:?}", r.calls);
+    // Alice's packets flow as usual (DTX off: one every 20 ms of the 20 s call, from when it
+    // connected; 35-byte silent frames, 14 kbit/s) and all arrive...
+    let dead = stream_of(&r, "alice", "carol");
+    assert!(dead.packets_sent >= 950, "{dead:?}");
+    assert_eq!(dead.packets_received, dead.packets_sent, "{dead:?}");
+    assert_eq!(dead.playout_loss_pct, Some(0.0), "{dead:?}");
+    // ... and Carol's decoder hears silence: no frame at or above -60 dBov, and the level of
+    // what it decoded below one 16-bit step (-90.3 dBov): digital silence in, silence out.
+    assert_eq!(dead.speech_ratio, Some(0.0), "{dead:?}");
+    assert!(dead.decoded_level_dbov.unwrap() < -90.3, "{dead:?}");
+    assert!(dead.played_level_dbov.unwrap() < -90.3, "{dead:?}");
+    // The other direction, and Bob's call, carry speech.
+    for (from, to) in [("carol", "alice"), ("bob", "carol"), ("carol", "bob")] {
+        let st = stream_of(&r, from, to);
+        assert!(st.speech_ratio.unwrap() > 0.1, "{from}: {st:?}");
+        let level = st.decoded_level_dbov.unwrap();
+        assert!((-40.0..-20.0).contains(&level), "{from}: {st:?}");
+    }
+}
+
+#[test]
+fn a_muted_speaker_decodes_speech_and_plays_silence() {
+    let r = run(
+        &scenario(&with_devices("{}", "{ speaker: { works: muted } }")),
+        1,
+    );
+    // Carol's audio reaches Bob and decodes at a normal level; his speaker plays nothing.
+    let muted = stream_of(&r, "carol", "bob");
+    assert_eq!(muted.packets_received, muted.packets_sent, "{muted:?}");
+    assert!(muted.speech_ratio.unwrap() > 0.1, "{muted:?}");
+    assert!(muted.decoded_level_dbov.unwrap() > -40.0, "{muted:?}");
+    assert_eq!(muted.played_level_dbov, Some(-120.0), "{muted:?}");
+    // Everyone else's speaker plays what was decoded (within a dB: concealment and comfort
+    // noise frames count at the speaker too).
+    for (from, to) in [("bob", "carol"), ("alice", "carol"), ("carol", "alice")] {
+        let st = stream_of(&r, from, to);
+        let (d, p) = (
+            st.decoded_level_dbov.unwrap(),
+            st.played_level_dbov.unwrap(),
+        );
+        assert!(d > -40.0 && (d - p).abs() < 1.0, "{from}: {st:?}");
+    }
+}
+
+#[test]
+fn an_old_driver_stalls_only_its_own_outgoing_stream_and_the_receiver_conceals_it() {
+    let old = scenario(&with_devices("{ microphone: { driver: old } }", "{}"));
+    let r = run(&old, 1);
+    let st = stream_of(&r, "alice", "carol");
+    // No packet is lost on the network (no sequence gap: nothing was sent for a stall)...
+    assert_eq!(st.lost, 0, "{st:?}");
+    assert_eq!(st.loss_pct, 0.0, "{st:?}");
+    // ... yet Carol conceals: each stall, less up to two frames of buffer headroom.
+    let stalled = st.extra["capture_frames_stalled"];
+    let concealed = st.extra["frames_concealed"];
+    assert!(stalled >= 10.0, "{st:?}");
+    assert!(
+        (concealed - stalled).abs() <= stalled / 5.0,
+        "{concealed} vs {stalled}"
+    );
+    assert!(st.playout_loss_pct.unwrap() > 3.0, "{st:?}");
+    assert!(st.max_concealment_ms.unwrap() >= 150.0, "{st:?}");
+    assert!(st.mos < 4.0, "{st:?}");
+    // Closed form: 1/11 of capture time stalls (mean 400 ms every 4.4 s); one 20 s call holds
+    // only ~4-5 stalls, so the share strays: within 2-16 % of the frames.
+    let share = stalled / (st.packets_sent as f64 + stalled);
+    assert!((0.02..0.16).contains(&share), "{share}");
+    // Only that endpoint's outgoing stream: Carol's audio to Alice and Bob's call are clean.
+    for (from, to) in [("carol", "alice"), ("bob", "carol"), ("carol", "bob")] {
+        let st = stream_of(&r, from, to);
+        assert_eq!(st.playout_loss_pct, Some(0.0), "{from}: {st:?}");
+        assert!(
+            !st.extra.contains_key("capture_frames_stalled"),
+            "{from}: {st:?}"
+        );
+    }
+    // Same seed, same stalls; another seed, another schedule.
+    let again = run(&old, 1);
+    assert_eq!(
+        stream_of(&again, "alice", "carol").extra,
+        st.extra,
+        "same seed"
+    );
+    let other = run(&old, 2);
+    assert_ne!(
+        stream_of(&other, "alice", "carol").extra["capture_frames_stalled"],
+        stalled,
+        "another seed"
+    );
+}
+
+#[test]
+fn the_device_kb_scenarios_show_the_symptom_and_their_fixes_are_healthy() {
+    use callharness::report::model::Outcome;
+    for (f, want) in [
+        ("dev-mic-dead.yaml", Outcome::Reproduced),
+        ("dev-mic-dead-fixed.yaml", Outcome::Healthy),
+        ("dev-output-muted.yaml", Outcome::Reproduced),
+        ("dev-output-muted-fixed.yaml", Outcome::Healthy),
+        ("dev-driver-old.yaml", Outcome::Reproduced),
+        ("dev-driver-old-fixed.yaml", Outcome::Healthy),
+        ("dev-broken.yaml", Outcome::Reproduced),
+        ("dev-broken-fixed.yaml", Outcome::Healthy),
+    ] {
+        let r = run(&scenario(&common::kb(f)), 1);
+        assert_eq!(r.outcome, Some(want), "{f}: {:?}", r.expectations);
+    }
+}
+
+#[test]
+fn live_mode_captures_the_same_devices_and_decode_off_measures_no_levels() {
+    let text = with_devices(
+        "{ microphone: { works: silent } }",
+        "{ speaker: { works: muted }, microphone: { driver: old } }",
+    );
+    let live = text.replace("duration: 30s\n", "duration: 30s\nmedia: live\n");
+    assert_ne!(live, text);
+    let r = run(&scenario(&live), 1);
+    // Alice's dead microphone, encoded live: silence, at the usual rate.
+    let dead = stream_of(&r, "alice", "carol");
+    assert!(dead.packets_sent >= 950, "{dead:?}");
+    assert_eq!(dead.speech_ratio, Some(0.0), "{dead:?}");
+    assert!(dead.decoded_level_dbov.unwrap() < -90.3, "{dead:?}");
+    // Bob's speaker is muted; his old driver stalls what he sends.
+    let to_bob = stream_of(&r, "carol", "bob");
+    assert!(to_bob.speech_ratio.unwrap() > 0.1, "{to_bob:?}");
+    assert_eq!(to_bob.played_level_dbov, Some(-120.0), "{to_bob:?}");
+    let from_bob = stream_of(&r, "bob", "carol");
+    assert!(
+        from_bob.extra["capture_frames_stalled"] >= 10.0,
+        "{from_bob:?}"
+    );
+    assert!(from_bob.playout_loss_pct.unwrap() > 1.0, "{from_bob:?}");
+    assert_eq!(from_bob.lost, 0, "{from_bob:?}");
+
+    // Without decoding nothing is heard, so nothing is measured: null, not a made-up number.
+    let off = text.replace("duration: 30s\n", "duration: 30s\ndecode: false\n");
+    let r = run(&scenario(&off), 1);
+    for st in r.calls.iter().flat_map(|c| &c.streams) {
+        assert_eq!(
+            (st.speech_ratio, st.decoded_level_dbov, st.played_level_dbov),
+            (None, None, None),
+            "{st:?}"
+        );
     }
 }

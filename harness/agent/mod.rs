@@ -193,6 +193,8 @@ pub enum AudioSource {
     Replay(std::sync::Arc<media::EncodedClip>, usize),
     /// A speech-like source with this seed, encoded frame by frame.
     Live(u64),
+    /// A dead microphone in live mode: digital silence, encoded frame by frame.
+    LiveSilence,
 }
 
 /// Everything a leg needs to be built.
@@ -234,6 +236,9 @@ pub struct CallLegConfig {
     /// Whether the client may capture and send audio: false when the app has no permission
     /// for the microphone (DEV-PERMISSION). The call still connects; no RTP leaves this leg.
     pub send_audio: bool,
+    /// The microphone's capture stalls (an outdated driver, DEV-DRIVER-OLD): the model and the
+    /// seed of its schedule; None for a healthy capture.
+    pub capture_stalls: Option<(media::capture::StallModel, u64)>,
     /// The TURN servers to gather relay candidates from (none: host candidate only).
     pub relays: Vec<RelaySpec>,
     /// How long gathering may take before the offer (or answer) goes without the candidates
@@ -360,18 +365,28 @@ impl CallLeg {
             base,
             now,
         )?;
+        let encoder_error = |e: media::codec::CodecError| PeerError {
+            doing: "creating the Opus encoder",
+            source: rtc::shared::error::Error::Other(e.to_string()),
+        };
         let send = match &cfg.source {
             AudioSource::Replay(clip, offset) => {
                 SendPipeline::replay(clip.clone(), *offset, cfg.first_seq, cfg.first_timestamp)
             }
             AudioSource::Live(seed) => {
-                SendPipeline::live(*seed, cfg.opus, cfg.first_seq, cfg.first_timestamp).map_err(
-                    |e| PeerError {
-                        doing: "creating the Opus encoder",
-                        source: rtc::shared::error::Error::Other(e.to_string()),
-                    },
-                )?
+                SendPipeline::live(*seed, cfg.opus, cfg.first_seq, cfg.first_timestamp)
+                    .map_err(encoder_error)?
             }
+            AudioSource::LiveSilence => {
+                SendPipeline::live_silence(cfg.opus, cfg.first_seq, cfg.first_timestamp)
+                    .map_err(encoder_error)?
+            }
+        };
+        let send = match cfg.capture_stalls {
+            Some((model, seed)) => {
+                send.with_stalls(media::capture::CaptureStalls::new(model, seed))
+            }
+            None => send,
         };
         let recv = ReceivePipeline::new(cfg.receive).map_err(|e| PeerError {
             doing: "creating the Opus decoder",

@@ -400,6 +400,22 @@ pub struct StreamReport {
     /// Longest run of concealed playout, ms.
     #[serde(default)]
     pub max_concealment_ms: Option<f64>,
+    /// What the receiver's decoder heard, measured on what it received (never the sender's
+    /// settings): frames decoded from received packets whose RMS level is at or above -60 dBov
+    /// / such frames, 0..1 (concealed and comfort-noise frames left out). Healthy speech reads
+    /// its talk-spurt share; a dead microphone 0. Null when decoding was off (`decode: false`)
+    /// or nothing was decoded.
+    #[serde(default)]
+    pub speech_ratio: Option<f64>,
+    /// RMS level over every sample decoded from received packets, dBov; -120 is the floor
+    /// (digital silence). Null as `speech_ratio`.
+    #[serde(default)]
+    pub decoded_level_dbov: Option<f64>,
+    /// RMS level of everything the receiver's speaker played (decoded, concealed and comfort
+    /// noise), after the speaker's gain, dBov; -120 (the floor) when it played digital silence,
+    /// as a muted output does while `decoded_level_dbov` stays normal. Null as `speech_ratio`.
+    #[serde(default)]
+    pub played_level_dbov: Option<f64>,
     /// Longest time with no packet while the stream should flow, ms.
     pub max_gap_ms: f64,
     /// E-model (G.107, narrowband) R factor.

@@ -106,8 +106,28 @@ pub(crate) fn stream_line(st: &StreamReport) -> String {
     } else {
         format!("loss {}%", num(st.loss_pct, 2))
     };
+    // What the receiver's decoder heard, and, when the speaker played silence of audible
+    // speech (a muted output), what it played.
+    use crate::agent::media::level::SILENCE_DBOV;
+    let speech = match (st.speech_ratio, st.decoded_level_dbov) {
+        (Some(r), Some(l)) => {
+            let silence = if l < SILENCE_DBOV { " (silence)" } else { "" };
+            format!(
+                " speech {}% level {} dBov{silence}",
+                num(r * 100.0, 0),
+                num(l, 0)
+            )
+        }
+        _ => String::new(),
+    };
+    let played = match (st.decoded_level_dbov, st.played_level_dbov) {
+        (Some(d), Some(p)) if d >= SILENCE_DBOV && p < SILENCE_DBOV => {
+            format!(" played {} dBov (silent)", num(p, 0))
+        }
+        _ => String::new(),
+    };
     format!(
-        "{loss}{heard} jitter {} ms rtt {} mos {}",
+        "{loss}{heard} jitter {} ms rtt {} mos {}{speech}{played}",
         num(st.jitter_ms, 1),
         st.rtt_ms
             .map_or("-".to_owned(), |r| format!("{} ms", num(r, 0))),
@@ -263,7 +283,20 @@ mod tests {
             line.starts_with("loss 0.11% concealed 60.90% (longest 29.2 s) jitter"),
             "{line}"
         );
-        assert!(line.ends_with("mos 1.00"), "{line}");
+        assert!(
+            line.ends_with("mos 1.00 speech 39% level -28 dBov"),
+            "{line}"
+        );
+        // A muted speaker: speech decoded, silence played.
+        let mut muted = st.clone();
+        muted.played_level_dbov = Some(-120.0);
+        assert!(
+            stream_line(&muted).ends_with("speech 39% level -28 dBov played -120 dBov (silent)")
+        );
+        // A dead microphone: silence decoded and played, nothing more to say.
+        muted.speech_ratio = Some(0.0);
+        muted.decoded_level_dbov = Some(-120.0);
+        assert!(stream_line(&muted).ends_with("mos 1.00 speech 0% level -120 dBov (silence)"));
         st.max_concealment_ms = Some(0.0);
         st.playout_loss_pct = Some(0.0);
         assert!(stream_line(&st).starts_with("loss 0.11% concealed 0.00% jitter"));

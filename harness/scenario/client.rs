@@ -319,31 +319,6 @@ impl Context {
             );
             return None;
         }
-        let devices = super::raw_devices::Devices::from_raw(&d.value);
-        // Values whose behaviour is not built yet: errors, never silent no-ops.
-        let mic = d.value.microphone.as_ref().map(|m| &m.value);
-        let spk = d.value.speaker.as_ref().map(|s| &s.value);
-        let pending = [
-            mic.and_then(|m| m.works.as_ref())
-                .filter(|w| w.value != super::raw_devices::MicrophoneWorks::Yes)
-                .map(|w| (&w.mark, &w.path, "works: silent")),
-            spk.and_then(|s| s.works.as_ref())
-                .filter(|w| w.value != super::raw_devices::SpeakerWorks::Yes)
-                .map(|w| (&w.mark, &w.path, "works: muted")),
-        ];
-        let mut ok = true;
-        for (mark, path, what) in pending.into_iter().flatten() {
-            self.push(
-                ScenarioError::at(
-                    ErrorKind::BadValue,
-                    mark,
-                    path,
-                    format!("`{what}` is not built yet (issue 17's next audio-device step)"),
-                )
-                .expected("the default for now"),
-            );
-            ok = false;
-        }
-        ok.then_some(devices)
+        Some(super::raw_devices::Devices::from_raw(&d.value))
     }
 }

@@ -4,7 +4,7 @@
 //! A scenario **expects a symptom** when any call expects a failure (`expect: call-dropped`,
 //! `ice-failed`, ...) or any threshold asserts degradation: a metric where higher is worse (loss,
 //! jitter, RTT, gaps, concealment, late packets, setup time...) bounded from below (`>`, `>=`),
-//! or a metric where lower is worse (MOS, bit rate) bounded from above (`<`, `<=`), or a call
+//! or a metric where lower is worse (MOS, bit rate, speech heard, audio levels) bounded from above (`<`, `<=`), or a call
 //! must take the relay (`path: relay`, `relay-udp`, `relay-tcp`, `relay-tls`: the fallback a
 //! blocked network forces). Otherwise it **expects a healthy call**: every call connects and every threshold is a quality target.
 //!
@@ -21,9 +21,17 @@ use super::threshold::{Metric, Threshold};
 use crate::report::model::Expects;
 
 impl Metric {
-    /// Whether a larger value means a worse call: true for every metric but MOS and bit rate.
+    /// Whether a larger value means a worse call: true for every metric but MOS, bit rate,
+    /// speech heard and the audio levels (silence is the symptom there).
     pub fn higher_is_worse(self) -> bool {
-        !matches!(self, Metric::Mos | Metric::Bitrate)
+        !matches!(
+            self,
+            Metric::Mos
+                | Metric::Bitrate
+                | Metric::Speech
+                | Metric::DecodedLevel
+                | Metric::PlayedLevel
+        )
     }
 }
 
@@ -97,7 +105,16 @@ mod tests {
     #[test]
     fn only_mos_and_bitrate_are_better_when_higher() {
         let better_high: Vec<Metric> = Metric::all().filter(|m| !m.higher_is_worse()).collect();
-        assert_eq!(better_high, [Metric::Mos, Metric::Bitrate]);
+        assert_eq!(
+            better_high,
+            [
+                Metric::Mos,
+                Metric::Bitrate,
+                Metric::Speech,
+                Metric::DecodedLevel,
+                Metric::PlayedLevel
+            ]
+        );
     }
 
     #[test]

@@ -74,13 +74,9 @@ impl Capability {
 /// The conditions the harness cannot express yet, with what each needs. Every other ID can be
 /// written as a scenario today.
 pub const NEEDS: &[(&str, Capability)] = &[
-    ("DEV-BROKEN", Capability::Devices),
-    ("DEV-DRIVER-OLD", Capability::Devices),
     ("FED-NO-VIDEO", Capability::Video),
     ("FED-MEETING-JOIN", Capability::Conferences),
     ("DEV-CAMERA-BLOCKED", Capability::Devices),
-    ("DEV-MIC-DEAD", Capability::Devices),
-    ("DEV-OUTPUT-MUTED", Capability::Devices),
 ];
 
 /// The capability condition `id` needs before the harness can express it; `None` when a
@@ -122,8 +118,9 @@ mod tests {
         assert_eq!(ids.len(), NEEDS.len());
         // 36 conditions: 12 network conditions (and the far end) the emulator and the edge's
         // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
-        // version, federation, the test call), and 3 of the devices' (missing, in use, no permission).
-        assert_eq!(NEEDS.len(), 7);
+        // version, federation, the test call), and 7 of the devices' (missing, in use, no
+        // permission, broken microphone, dead microphone, muted output, old driver).
+        assert_eq!(NEEDS.len(), 3);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-EDGE-BLOCKED",
@@ -132,6 +129,10 @@ mod tests {
             "DEV-MISSING",
             "DEV-IN-USE",
             "DEV-PERMISSION",
+            "DEV-BROKEN",
+            "DEV-MIC-DEAD",
+            "DEV-OUTPUT-MUTED",
+            "DEV-DRIVER-OLD",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",

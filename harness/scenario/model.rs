@@ -103,7 +103,7 @@ pub struct Participant {
     /// The machine's socket layer (healthy unless the scenario breaks it: NET-SOCKET-STACK).
     pub socket_layer: super::raw::SocketLayer,
     /// The machine's microphone and speaker (all working unless the scenario says otherwise:
-    /// DEV-MISSING, DEV-IN-USE, DEV-PERMISSION, DEV-MIC-DEAD, DEV-OUTPUT-MUTED).
+    /// DEV-MISSING, DEV-IN-USE, DEV-PERMISSION, DEV-MIC-DEAD, DEV-OUTPUT-MUTED, DEV-DRIVER-OLD).
     pub devices: super::raw_devices::Devices,
     /// The client's receive jitter buffer.
     pub jitter_buffer: crate::agent::media::JitterBufferConfig,

@@ -1,5 +1,5 @@
 //! A participant's audio devices as written: `devices: { microphone: {...}, speaker: {...} }`
-//! (issue 17's first step; `camera:` arrives with its video step and is an error until then).
+//! (issue 17's audio steps; `camera:` arrives with its video step and is an error until then).
 //! Read like the rest of `raw.rs`; the values are used as they are by the agent.
 
 use super::de::Spanned;
@@ -32,6 +32,9 @@ pub struct RawMicrophone {
     pub permission: Option<Spanned<Permission>>,
     /// `yes` (default) or `silent`: a dead microphone that captures digital silence.
     pub works: Option<Spanned<MicrophoneWorks>>,
+    /// `current` (default) or `old`: an outdated driver whose capture stalls now and then
+    /// (runs 2-6 s, then delivers nothing for 200-600 ms; seeded from the run's seed).
+    pub driver: Option<Spanned<MicrophoneDriver>>,
 }
 
 /// A speaker: whether the client can open it and whether what it plays is heard.
@@ -90,6 +93,18 @@ pub enum MicrophoneWorks {
     Silent,
 }
 
+/// The microphone's driver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MicrophoneDriver {
+    /// An up-to-date driver: the capture delivers every frame.
+    #[default]
+    Current,
+    /// An outdated driver (DEV-DRIVER-OLD): the capture stalls, uniformly 200-600 ms after
+    /// every 2-6 s of running (see `agent::media::capture`).
+    Old,
+}
+
 /// What a speaker does with what is played.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -110,6 +125,8 @@ pub struct Devices {
     pub permission: Permission,
     /// What the microphone captures.
     pub microphone_works: MicrophoneWorks,
+    /// The microphone's driver.
+    pub microphone_driver: MicrophoneDriver,
     /// The speaker's state.
     pub speaker: DeviceState,
     /// Whether the speaker is heard.
@@ -147,6 +164,9 @@ impl Devices {
                 .map_or_else(Default::default, |s| s.value),
             microphone_works: mic
                 .and_then(|m| m.works.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            microphone_driver: mic
+                .and_then(|m| m.driver.as_ref())
                 .map_or_else(Default::default, |s| s.value),
             speaker: spk
                 .and_then(|m| m.state.as_ref())

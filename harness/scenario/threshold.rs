@@ -78,6 +78,14 @@ pub enum Metric {
     FramesDropped,
     /// Video: offer created to the first video frame rendered, ms.
     FirstFrame,
+    /// Frames decoded from received packets at or above -60 dBov / such frames, % (what the
+    /// receiver's decoder heard: ~0 from a dead microphone).
+    Speech,
+    /// RMS level of everything decoded from received packets, dBov (-120: digital silence).
+    DecodedLevel,
+    /// RMS level of what the receiver's speaker played, after its gain, dBov (-120: silence,
+    /// a muted output).
+    PlayedLevel,
 }
 
 /// The kind of value a metric takes, which decides the unit its threshold is written in.
@@ -91,6 +99,8 @@ pub enum Unit {
     KbitPerSec,
     /// A plain number (MOS).
     Number,
+    /// An audio level, written "-60dBov" (from -120, the floor, to 0, full scale); stored in dBov.
+    Dbov,
 }
 
 /// Every metric with its names as written in a threshold (the first is the canonical one).
@@ -157,6 +167,24 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
         false,
     ),
     (Metric::FirstFrame, &["first frame"], Unit::Millis, false),
+    (
+        Metric::Speech,
+        &["speech", "speech ratio"],
+        Unit::Percent,
+        false,
+    ),
+    (
+        Metric::DecodedLevel,
+        &["decoded level", "level"],
+        Unit::Dbov,
+        false,
+    ),
+    (
+        Metric::PlayedLevel,
+        &["played level", "speaker level"],
+        Unit::Dbov,
+        false,
+    ),
 ];
 
 /// Default window of `burst loss` when none is written.
@@ -246,6 +274,7 @@ impl Metric {
             Unit::Millis => format!("{n}ms"),
             Unit::KbitPerSec => format!("{n}kbit/s"),
             Unit::Number => n,
+            Unit::Dbov => format!("{n}dBov"),
         }
     }
 }
@@ -526,7 +555,8 @@ fn parse_value(metric: Metric, text: &str) -> Result<f64, ThresholdError> {
         found: format!("`{text}`"),
         suggestion: None,
     };
-    if text.starts_with('-') {
+    // Levels are negative (dBov); every other limit is zero or more.
+    if metric.unit() != Unit::Dbov && text.starts_with('-') {
         return Err(ThresholdError {
             message: format!("a limit on `{metric}` cannot be negative"),
             expected: "a value of zero or more".into(),
@@ -578,7 +608,32 @@ fn parse_value(metric: Metric, text: &str) -> Result<f64, ThresholdError> {
             }
             Ok(v)
         }
+        Unit::Dbov => parse_dbov(metric, text),
     }
+}
+
+/// A level written `-60dBov` (the unit may be left out): from -120 dBov (the floor, digital
+/// silence) to 0 dBov (full scale).
+fn parse_dbov(metric: Metric, text: &str) -> Result<f64, ThresholdError> {
+    let bad = |message: String| ThresholdError {
+        message,
+        expected:
+            "a level in dBov from -120dBov (digital silence) to 0dBov (full scale), like `-60dBov`"
+                .into(),
+        found: format!("`{text}`"),
+        suggestion: None,
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let number = lower.strip_suffix("dbov").unwrap_or(&lower).trim();
+    let v: f64 = number.parse().map_err(|_| {
+        bad(format!(
+            "bad value for `{metric}`: expected a level in dBov"
+        ))
+    })?;
+    if !(-120.0..=0.0).contains(&v) {
+        return Err(bad(format!("`{metric}` is between -120dBov and 0dBov")));
+    }
+    Ok(v)
 }
 
 /// The named threshold sets, by name, as written (metrics.md, section 4).

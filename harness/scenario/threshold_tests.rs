@@ -77,6 +77,36 @@ fn every_form_parses() {
         ("reordered < 0.05%", Metric::Reordered, Cmp::Lt, 0.05, None),
         ("bitrate > 20kbit", Metric::Bitrate, Cmp::Gt, 20.0, None),
         ("  Packet   Loss<0.5%  ", Metric::Loss, Cmp::Lt, 0.5, None),
+        ("speech < 5%", Metric::Speech, Cmp::Lt, 5.0, None),
+        ("speech ratio > 20%", Metric::Speech, Cmp::Gt, 20.0, None),
+        (
+            "decoded level < -60dBov",
+            Metric::DecodedLevel,
+            Cmp::Lt,
+            -60.0,
+            None,
+        ),
+        (
+            "level > -40 dBov",
+            Metric::DecodedLevel,
+            Cmp::Gt,
+            -40.0,
+            None,
+        ),
+        (
+            "played level < -100dBov",
+            Metric::PlayedLevel,
+            Cmp::Lt,
+            -100.0,
+            None,
+        ),
+        (
+            "speaker level >= -120",
+            Metric::PlayedLevel,
+            Cmp::Ge,
+            -120.0,
+            None,
+        ),
     ];
     for (text, m, op, v, w) in cases {
         let th = t(text);
@@ -84,6 +114,25 @@ fn every_form_parses() {
         assert_eq!(th.window.map(|d| d.as_nanos() / 1_000_000), *w, "{text}");
         assert_eq!(th.text, text.trim());
     }
+}
+
+#[test]
+fn levels_are_written_in_dbov_between_the_floor_and_full_scale() {
+    assert_eq!(t("played level < -100dBov").expected_text(), "< -100dBov");
+    for bad in [
+        "decoded level < 3dBov",
+        "decoded level < -130dBov",
+        "played level < quiet",
+    ] {
+        let e = bad.parse::<Threshold>().unwrap_err();
+        assert!(e.expected.contains("-120dBov"), "{bad}: {e:?}");
+    }
+    let e = "speech < 5% in every 15s".parse::<Threshold>().unwrap_err();
+    assert!(e.message.contains("no windows"), "{e:?}");
+    // Silence is the symptom: a level or speech bounded from above asserts degradation.
+    assert!(t("speech < 5%").asserts_degradation());
+    assert!(t("played level < -100dBov").asserts_degradation());
+    assert!(!t("decoded level > -40dBov").asserts_degradation());
 }
 
 #[test]

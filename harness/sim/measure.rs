@@ -61,6 +61,9 @@ impl StreamView for MeasuredStream {
             }
             Metric::Setup => self.setup_ms?,
             Metric::FirstAudio => self.first_audio_ms?,
+            Metric::Speech => r.speech_ratio? * 100.0,
+            Metric::DecodedLevel => r.decoded_level_dbov?,
+            Metric::PlayedLevel => r.played_level_dbov?,
             Metric::Bitrate => {
                 let secs = r.series.len().max(1) as f64;
                 r.series.iter().map(|s| s.bitrate_kbps).sum::<f64>() / secs
@@ -322,6 +325,9 @@ fn measure_stream(
         concealed_ratio: m.concealed_ratio.map(|c| round(c, 6)),
         playout_loss_pct: m.playout_loss_pct.map(|c| round(c, 4)),
         max_concealment_ms: m.max_concealment_ms.map(|c| round(c, 3)),
+        speech_ratio: rx.level().speech_ratio().map(|r| round(r, 4)),
+        decoded_level_dbov: rx.level().decoded_level_dbov().map(|l| round(l, 2)),
+        played_level_dbov: rx.level().played_level_dbov().map(|l| round(l, 2)),
         max_gap_ms: round(m.max_gap_ms, 3),
         r_factor: round(m.r_factor, 3),
         mos: round(m.mos, 3),
@@ -348,6 +354,12 @@ fn measure_stream(
                 if audio.dtx || p.frames_silent > 0 {
                     extra.insert("frames_dtx_silent".into(), p.frames_silent as f64);
                 }
+            }
+            // The sender's own count of frames its stalling capture never delivered (an old
+            // driver): set beside the receiver's concealment, never used to judge it.
+            let stalled = sender.sender().frames_stalled();
+            if stalled > 0 {
+                extra.insert("capture_frames_stalled".into(), stalled as f64);
             }
             if audio.dtx {
                 let held = sender.sender().frames_suppressed();

@@ -57,9 +57,18 @@ pub const CLIP_MS: u32 = 30_000;
 /// Frames in the replayed clip at the default 20 ms frame (other frames: [`world::clip_frames`]).
 pub const CLIP_FRAMES: usize = (CLIP_MS / 20) as usize;
 
-/// Encoded clips shared by the scenarios of one run, keyed by the clip's seed and the encoder
-/// settings it was encoded with.
-pub type ClipCache = Arc<std::sync::Mutex<BTreeMap<(u64, OpusConfig), Arc<EncodedClip>>>>;
+/// Encoded clips shared by the scenarios of one run, keyed by what was captured (the speech
+/// source's seed, or a dead microphone's silence) and the encoder settings.
+pub type ClipCache = Arc<std::sync::Mutex<BTreeMap<(ClipSignal, OpusConfig), Arc<EncodedClip>>>>;
+
+/// What a cached clip holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClipSignal {
+    /// The speech source for this seed.
+    Speech(u64),
+    /// Digital silence (a dead microphone, DEV-MIC-DEAD).
+    Silence,
+}
 
 /// How a run is controlled from outside: trace folders, a stop flag, progress counters.
 #[derive(Clone, Default)]
@@ -149,6 +158,8 @@ pub(crate) struct Sim {
         ),
         Arc<dyn crate::agent::video_rtp::send::EncodedVideo>,
     >,
+    /// Replay mode: the silent clip of each encoder setting a dead microphone uses.
+    silent_clips: BTreeMap<OpusConfig, Arc<EncodedClip>>,
     receive: crate::agent::media::ReceiveConfig,
     /// Per host (participant order): the client's settings.
     clients: Vec<world::Client>,
@@ -324,11 +335,23 @@ impl Sim {
             })
             .collect();
         let mut clips = BTreeMap::new();
+        let mut silent_clips = BTreeMap::new();
         if s.media == MediaMode::Replay {
             let clip_seed = sub_seed(seed, "clip");
-            for c in &clients {
+            for (c, p) in clients.iter().zip(&s.participants) {
                 if let std::collections::btree_map::Entry::Vacant(e) = clips.entry(c.audio) {
-                    e.insert(world::shared_clip(clip_seed, c.audio, opts)?);
+                    e.insert(world::shared_clip(
+                        ClipSignal::Speech(clip_seed),
+                        c.audio,
+                        opts,
+                    )?);
+                }
+                let dead = p.devices.microphone_works
+                    == crate::scenario::raw_devices::MicrophoneWorks::Silent;
+                if let (true, std::collections::btree_map::Entry::Vacant(e)) =
+                    (dead, silent_clips.entry(c.audio))
+                {
+                    e.insert(world::shared_clip(ClipSignal::Silence, c.audio, opts)?);
                 }
             }
         }
@@ -372,6 +395,7 @@ impl Sim {
             base: Instant::now(),
             seed,
             clips,
+            silent_clips,
             receive: receive_config(s),
             clients,
             sent_rtp: Vec::new(),

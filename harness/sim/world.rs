@@ -8,11 +8,13 @@
 //! clip or encoder), B's jitter buffer plays them at A's frame duration and rebuilds lost
 //! frames from A's FEC; each side's `ice` timers are its own.
 
-use super::{sub_seed, ClipCache, RunOptions, Sim, SimError, CLIP_MS};
+use super::{sub_seed, ClipCache, ClipSignal, RunOptions, Sim, SimError, CLIP_MS};
+use crate::agent::media::capture::StallModel;
 use crate::agent::media::{EncodedClip, JitterBufferConfig, OpusConfig};
 use crate::agent::peer::IceTimeouts;
 use crate::agent::{AudioSource, CallLegConfig, Role};
 use crate::net::{HostConfig, HostId, Network, NetworkConfig, SiteConfig};
+use crate::scenario::raw_devices::{MicrophoneDriver, MicrophoneWorks, SpeakerWorks};
 use crate::scenario::{ActionTarget, NetAction, Scenario};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
@@ -89,7 +91,7 @@ pub fn clip_frames(audio: OpusConfig) -> usize {
 /// else from a process-wide cache, so a clip is encoded once per process and setting however
 /// the library is called (encoding is most of a replayed call's cost).
 pub(super) fn shared_clip(
-    seed: u64,
+    signal: ClipSignal,
     audio: OpusConfig,
     opts: &RunOptions,
 ) -> Result<Arc<EncodedClip>, SimError> {
@@ -101,12 +103,15 @@ pub(super) fn shared_clip(
     let mut map = cache
         .lock()
         .map_err(|_| SimError::Codec("clip cache poisoned".into()))?;
-    if let Some(c) = map.get(&(seed, audio)) {
+    if let Some(c) = map.get(&(signal, audio)) {
         return Ok(c.clone());
     }
-    let c = EncodedClip::from_seed(seed, clip_frames(audio), audio)
-        .map_err(|e| SimError::Codec(e.to_string()))?;
-    map.insert((seed, audio), c.clone());
+    let c = match signal {
+        ClipSignal::Speech(seed) => EncodedClip::from_seed(seed, clip_frames(audio), audio),
+        ClipSignal::Silence => EncodedClip::silence(clip_frames(audio), audio),
+    }
+    .map_err(|e| SimError::Codec(e.to_string()))?;
+    map.insert((signal, audio), c.clone());
     Ok(c)
 }
 
@@ -157,14 +162,28 @@ impl Sim {
             client_of(other)
         };
         let echo = self.calls[call].test_call && role == Role::Callee;
-        let source = match self.clips.get(&me.audio) {
+        // What the microphone captures: speech, or digital silence from a dead one.
+        let devices = self
+            .devices
+            .get(host.0 as usize)
+            .copied()
+            .unwrap_or_default();
+        let dead_mic = devices.microphone_works == MicrophoneWorks::Silent;
+        let clips = if dead_mic {
+            &self.silent_clips
+        } else {
+            &self.clips
+        };
+        let source = match clips.get(&me.audio) {
             Some(clip) => {
                 AudioSource::Replay(clip.clone(), (s % clip.len().max(1) as u64) as usize)
             }
+            None if dead_mic => AudioSource::LiveSilence,
             None => AudioSource::Live(sub_seed(s, "speech")),
         };
         let receive = crate::agent::media::ReceiveConfig {
             jitter_buffer: me.jitter_buffer,
+            speaker_muted: devices.speaker_works == SpeakerWorks::Muted,
             ..self.receive
         }
         .with_frame_ms(far.audio.frame_ms);
@@ -187,10 +206,9 @@ impl Sim {
             hangup_grace: 1_000_000_000,
             rtcp_seed: sub_seed(s, "rtcp"),
             echo,
-            send_audio: self
-                .devices
-                .get(host.0 as usize)
-                .is_none_or(|d| d.sends_audio()),
+            send_audio: devices.sends_audio(),
+            capture_stalls: (devices.microphone_driver == MicrophoneDriver::Old)
+                .then(|| (StallModel::OLD_DRIVER, sub_seed(s, "capture-stalls"))),
             relays: self.relays_for(host),
             gather_timeout: GATHER_TIMEOUT_NS,
             video: self.calls[call]

@@ -71,6 +71,15 @@ impl EncodedClip {
         Ok(Arc::new(Self::encode(&mut source, &mut encoder, frames)?))
     }
 
+    /// Encodes `frames` frames of digital silence (a dead microphone's capture) with
+    /// `config` and a new encoder, ready to share. With DTX off every frame is a normal (small)
+    /// Opus frame, so the stream keeps its packet rate.
+    pub fn silence(frames: usize, config: OpusConfig) -> Result<Arc<Self>, CodecError> {
+        let mut encoder = OpusEncoder::new(config)?;
+        let mut source = FramedSource::silent(config.frame_samples());
+        Ok(Arc::new(Self::encode(&mut source, &mut encoder, frames)?))
+    }
+
     /// The encoder settings of the clip.
     pub fn config(&self) -> OpusConfig {
         self.config

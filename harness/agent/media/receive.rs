@@ -9,7 +9,7 @@
 
 use super::codec::{CodecError, OpusDecoder};
 use super::jitter_buffer::{JitterBuffer, JitterBufferConfig, Playout};
-use super::level::LevelMeter;
+use super::level::{FrameOrigin, LevelMeter};
 use crate::metrics::arrivals::ArrivalCounter;
 use crate::metrics::playout::{PlayoutRecord, PlayoutSummary, Tick};
 use crate::metrics::receiver::{PacketKind, ReceiverConfig, ReceiverStats};
@@ -26,6 +26,9 @@ pub struct ReceiveConfig {
     /// still runs (late and concealed frames are counted) but nothing is decoded, and the
     /// concealed ratio and speech-active ratio are None: not measured.
     pub decode: bool,
+    /// The listener's speaker is muted (DEV-OUTPUT-MUTED): frames are decoded as usual, and
+    /// what reaches the speaker is silence (the played level reads the floor).
+    pub speaker_muted: bool,
 }
 
 impl Default for ReceiveConfig {
@@ -34,6 +37,7 @@ impl Default for ReceiveConfig {
             receiver: ReceiverConfig::default(),
             jitter_buffer: JitterBufferConfig::default(),
             decode: true,
+            speaker_muted: false,
         }
     }
 }
@@ -83,7 +87,7 @@ impl ReceivePipeline {
             stats: ReceiverStats::new(cfg.receiver),
             jb: JitterBuffer::new(cfg.jitter_buffer),
             decoder,
-            level: LevelMeter::new(),
+            level: LevelMeter::with_output_muted(cfg.speaker_muted),
             frame_samples,
             decode_errors: 0,
             first_play_ns: None,
@@ -152,19 +156,22 @@ impl ReceivePipeline {
             match self.decoder.as_mut() {
                 None => self.level.on_undecoded(self.frame_samples, is_loss),
                 Some(dec) => {
-                    let out = match action {
-                        Playout::Play(p) => dec.decode(p),
-                        Playout::Recover(next) => dec.recover(next),
-                        Playout::Conceal | Playout::Stretch | Playout::Silence => dec.conceal(),
+                    let (out, origin) = match action {
+                        Playout::Play(p) => (dec.decode(p), FrameOrigin::Packet),
+                        Playout::Recover(next) => (dec.recover(next), FrameOrigin::Packet),
+                        Playout::Conceal => (dec.conceal(), FrameOrigin::Concealed),
+                        Playout::Stretch | Playout::Silence => {
+                            (dec.conceal(), FrameOrigin::Generated)
+                        }
                     };
                     match out {
                         Ok(pcm) => {
-                            self.level.on_decoded(pcm, is_loss);
+                            self.level.on_frame(pcm, origin);
                         }
                         Err(_) => {
                             self.decode_errors += 1;
                             let silence = vec![0.0f32; self.frame_samples];
-                            self.level.on_decoded(&silence, true);
+                            self.level.on_frame(&silence, FrameOrigin::Concealed);
                         }
                     }
                 }

@@ -8,7 +8,14 @@
 //! DTX started) and the following ones are not: the frame time passes, the RTP timestamp moves
 //! on, the sequence number does not (RFC 7587: a timestamp jump with no sequence gap is not
 //! loss), and the next packet sent carries the marker bit (RFC 3551 §4.1).
+//!
+//! **Capture stalls** ([`SendPipeline::with_stalls`], an outdated microphone driver): a frame
+//! whose capture time falls in a stall is never captured, so nothing is encoded or sent for it;
+//! as with DTX the timestamp moves on and the sequence number does not, and the first packet
+//! after the stall carries the marker bit. Unlike DTX the far end was sent no DTX frame, so it
+//! conceals. The replayed clip (or live source) moves on too: the audio of those frames is lost.
 
+use super::capture::CaptureStalls;
 use super::clip::EncodedClip;
 use super::codec::{CodecError, OpusConfig, OpusEncoder, DTX_MAX_BYTES};
 use super::source::FramedSource;
@@ -62,6 +69,12 @@ pub struct SendPipeline {
     in_dtx: bool,
     /// Frames were held back since the last packet sent.
     resumed: bool,
+    /// The capture's stalls (an outdated driver), in time since the first frame.
+    stalls: Option<CaptureStalls>,
+    /// Due time of the first frame, ns (capture time 0 for the stalls).
+    first_ns: Option<u64>,
+    /// Frames the capture did not deliver (stalls).
+    stalled: u64,
 }
 
 impl SendPipeline {
@@ -93,6 +106,25 @@ impl SendPipeline {
         Ok(Self::with(producer, opus, first_seq, first_ts))
     }
 
+    /// Live mode with a dead microphone: digital silence encoded frame by frame with `opus`.
+    pub fn live_silence(
+        opus: OpusConfig,
+        first_seq: u16,
+        first_ts: u32,
+    ) -> Result<Self, CodecError> {
+        let producer = Producer::Live {
+            source: Box::new(FramedSource::silent(opus.frame_samples())),
+            encoder: OpusEncoder::new(opus)?,
+        };
+        Ok(Self::with(producer, opus, first_seq, first_ts))
+    }
+
+    /// This pipeline with a capture that stalls on `stalls`' schedule (see the module docs).
+    pub fn with_stalls(mut self, stalls: CaptureStalls) -> Self {
+        self.stalls = Some(stalls);
+        self
+    }
+
     fn with(producer: Producer, config: OpusConfig, seq: u16, ts: u32) -> Self {
         SendPipeline {
             producer,
@@ -106,6 +138,9 @@ impl SendPipeline {
             prev_active: false,
             in_dtx: false,
             resumed: false,
+            stalls: None,
+            first_ns: None,
+            stalled: 0,
         }
     }
 
@@ -134,6 +169,22 @@ impl SendPipeline {
         let timestamp = self.ts;
         self.ts = self.ts.wrapping_add(self.config.frame_samples() as u32);
         self.next_ns += self.config.frame_ns();
+        let first = *self.first_ns.get_or_insert(at);
+        if let Some(st) = self.stalls.as_mut() {
+            if st.stalled_at(at.saturating_sub(first)) {
+                // Nothing captured: the frame's audio is lost, nothing is encoded or sent.
+                match &mut self.producer {
+                    Producer::Replay { clip, next } => *next = (*next + 1) % clip.len(),
+                    Producer::Live { source, .. } => {
+                        source.next_frame();
+                    }
+                }
+                self.stalled += 1;
+                self.resumed = true;
+                self.prev_active = false;
+                return Ok(None);
+            }
+        }
         let (payload, active) = match &mut self.producer {
             Producer::Replay { clip, next } => {
                 let f = clip.frame(*next);
@@ -179,6 +230,11 @@ impl SendPipeline {
     /// DTX frames held back (not sent) so far.
     pub fn frames_suppressed(&self) -> u64 {
         self.suppressed
+    }
+
+    /// Frames the capture did not deliver (stalls) so far: none was sent.
+    pub fn frames_stalled(&self) -> u64 {
+        self.stalled
     }
 
     /// Payload bytes produced so far.

@@ -311,6 +311,8 @@ pub struct FramedSource {
     pos: usize,
     buf_active: bool,
     out: Vec<i16>,
+    /// A dead microphone: every frame is digital silence (all zeros), never in a talk spurt.
+    silent: bool,
 }
 
 impl FramedSource {
@@ -323,6 +325,18 @@ impl FramedSource {
             pos: 0,
             buf_active: false,
             out: Vec::with_capacity(frame_samples),
+            silent: false,
+        }
+    }
+
+    /// What a dead microphone captures: digital silence (every sample 0) in frames of
+    /// `frame_samples` samples, never in a talk spurt (DEV-MIC-DEAD).
+    pub fn silent(frame_samples: usize) -> Self {
+        let frame_samples = frame_samples.max(1);
+        FramedSource {
+            out: vec![0; frame_samples],
+            silent: true,
+            ..Self::new(0, frame_samples)
         }
     }
 
@@ -333,6 +347,9 @@ impl FramedSource {
 
     /// The next frame and whether it is inside a talk spurt; valid until the next call.
     pub fn next_frame(&mut self) -> (&[i16], bool) {
+        if self.silent {
+            return (&self.out, false);
+        }
         if self.frame_samples == FRAME_SAMPLES && self.pos == self.buf.len() {
             let (f, active) = self.src.next_frame();
             return (&f[..], active);

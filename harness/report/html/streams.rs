@@ -45,6 +45,14 @@ const STREAM_ROWS: &[StreamRow] = &[
             |r| format!("{} %", num(r * 100.0, 2)),
         )
     }),
+    ("Speech heard (decoded)", |s| {
+        s.speech_ratio.map_or_else(
+            || "not measured".to_string(),
+            |r| format!("{} %", num(r * 100.0, 1)),
+        )
+    }),
+    ("Decoded level", |s| dbov(s.decoded_level_dbov)),
+    ("Played level (speaker)", |s| dbov(s.played_level_dbov)),
     ("Longest media gap", |s| {
         format!("{} ms", num(s.max_gap_ms, 0))
     }),
@@ -52,6 +60,15 @@ const STREAM_ROWS: &[StreamRow] = &[
     ("MOS", |s| num(s.mos, 2)),
     ("MOS degradation", |s| num(s.mos_degradation, 2)),
 ];
+
+/// A level in dBov, or "not measured" (decoding off); the floor reads as silence.
+fn dbov(v: Option<f64>) -> String {
+    match v {
+        None => "not measured".to_string(),
+        Some(l) if l <= crate::agent::media::level::FLOOR_DBOV => "silence (-120 dBov)".to_string(),
+        Some(l) => format!("{} dBov", num(l, 1)),
+    }
+}
 
 pub(super) fn write_streams_and_links(h: &mut String, s: &ScenarioReport) {
     let streams: Vec<&StreamReport> = s.calls.iter().flat_map(|c| &c.streams).collect();
