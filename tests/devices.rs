@@ -170,6 +170,7 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
         "{ speaker: { works: muted } }",
         "{ microphone: { driver: old } }",
         "{ microphone: { works: yes, driver: current }, speaker: { works: yes } }",
+        "{ camera: { state: in-use, permission: denied, works: black } }",
     ] {
         let text = with_devices(devices, "{}");
         let loaded = callharness::scenario::load_str(
@@ -179,14 +180,14 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
         );
         assert!(loaded.is_ok(), "{devices}: {:?}", loaded.err());
     }
-    // A camera is not built yet: an error naming the step it arrives with.
-    let errors = load_errors("{ camera: { state: missing } }");
+    // A camera that captures something else: an error at its field with the values.
+    let errors = load_errors("{ camera: { works: blurry } }");
     let e = errors
         .iter()
-        .find(|e| e.path.ends_with("camera"))
+        .find(|e| e.path.ends_with("camera.works"))
         .unwrap_or_else(|| panic!("{errors:?}"));
     assert_eq!(e.line, 6, "{e:?}");
-    assert!(e.to_string().contains("issue 17's video step"), "{e}");
+    assert!(e.to_string().contains("'black'"), "{e}");
 }
 
 #[test]

@@ -262,6 +262,9 @@ pub struct VideoLegConfig {
     pub receive: video_rtp::receive::VideoReceiveConfig,
     /// NACK and PLI feedback negotiated (both clients ask for retransmissions).
     pub nack: bool,
+    /// Why we send no video although the call has it: (what the client says, empty when it
+    /// says nothing; what the harness saw), e.g. a camera in use.
+    pub no_video: Option<(String, String)>,
 }
 
 /// Something the leg wants sent.
@@ -975,6 +978,11 @@ impl CallLeg {
             }
             _ => self.video_highest_sent = Some(seq),
         }
+    }
+
+    /// Why we send no video in this video call (what the client says, what the harness saw).
+    pub fn no_video(&self) -> Option<&(String, String)> {
+        self.cfg.video.as_ref().and_then(|v| v.no_video.as_ref())
     }
 
     /// Our video's send side (None: we send none).

@@ -449,6 +449,10 @@ pub struct VideoStreamReport {
     pub codec: Option<String>,
     /// What the sender's encoder was set to: `640x360 30fps 600kbit`; null when it sent none.
     pub sent_layer: Option<String>,
+    /// Why the sender sent no video, with what its client said: `alice's camera is in-use:
+    /// "Your webcam is not configured or is in use."`; null when it sent video.
+    #[serde(default)]
+    pub not_sent: Option<String>,
     pub packets_sent: u64,
     /// Distinct packets received (originals and repairs, each once).
     pub packets_received: u64,

@@ -139,7 +139,9 @@ pub(crate) fn stream_line(st: &StreamReport) -> String {
 /// how long it froze, what was lost and asked for again.
 pub(crate) fn video_line(v: &VideoStreamReport) -> String {
     if v.frames_decoded == 0 {
-        let why = if v.packets_sent == 0 {
+        let why = if let Some(n) = &v.not_sent {
+            n.clone()
+        } else if v.packets_sent == 0 {
             "nothing sent".to_owned()
         } else if v.packets_received == 0 {
             format!("nothing received ({} packets sent)", v.packets_sent)

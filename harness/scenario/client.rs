@@ -299,7 +299,7 @@ impl Context {
 mod tests;
 
 impl Context {
-    /// The participant's audio devices; a `camera:` is refused (video is not built yet).
+    /// The participant's devices.
     pub(super) fn devices(
         &mut self,
         d: Option<&Spanned<super::raw_devices::RawDevices>>,
@@ -307,18 +307,6 @@ impl Context {
         let Some(d) = d else {
             return Some(Default::default());
         };
-        if let Some(c) = &d.value.camera {
-            self.push(
-                ScenarioError::at(
-                    ErrorKind::BadValue,
-                    &c.at.mark,
-                    &c.at.path,
-                    "cameras are not built yet: video arrives with issue 17's video step",
-                )
-                .expected("`microphone:` and `speaker:` only"),
-            );
-            return None;
-        }
         Some(super::raw_devices::Devices::from_raw(&d.value))
     }
 }

@@ -1,9 +1,8 @@
 //! A participant's audio devices as written: `devices: { microphone: {...}, speaker: {...} }`
-//! (issue 17's audio steps; `camera:` arrives with its video step and is an error until then).
+//! (issue 17) and `camera:` (used in video calls).
 //! Read like the rest of `raw.rs`; the values are used as they are by the agent.
 
 use super::de::Spanned;
-use super::raw::Opaque;
 use schemars::JsonSchema;
 
 /// The devices on a participant's machine (default: all present, free, permitted, working).
@@ -14,12 +13,35 @@ pub struct RawDevices {
     pub microphone: Option<Spanned<RawMicrophone>>,
     /// The speaker (the audio output): where the client plays what it received.
     pub speaker: Option<Spanned<RawSpeaker>>,
-    /// Not built yet: cameras arrive with issue 17's video step (an error naming it).
-    pub camera: Option<Opaque<CameraText>>,
+    /// The camera: what the client sends in video calls.
+    pub camera: Option<Spanned<RawCamera>>,
 }
 
-/// Where a camera would go (no schema yet: any value is refused with the issue to wait for).
-pub type CameraText = ();
+/// A camera: whether the client can open it, may use it, and what it captures.
+#[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCamera {
+    /// `present` (default), `missing` or `in-use` (held by another program): the client says
+    /// "Your webcam is not configured or is in use." and sends no video; the call goes on with
+    /// audio.
+    pub state: Option<Spanned<DeviceState>>,
+    /// `granted` (default) or `denied`: the app may not use the camera; no video is sent.
+    pub permission: Option<Spanned<Permission>>,
+    /// `yes` (default) or `black`: the lens is covered or the wrong camera is selected; black
+    /// frames are sent at the usual rate.
+    pub works: Option<Spanned<CameraWorks>>,
+}
+
+/// What a camera captures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CameraWorks {
+    /// The scene in front of it.
+    #[default]
+    Yes,
+    /// Black frames.
+    Black,
+}
 
 /// A microphone: whether the client can open it, may use it, and what it captures.
 #[derive(Debug, Clone, serde::Deserialize, JsonSchema)]
@@ -131,6 +153,10 @@ pub struct Devices {
     pub speaker: DeviceState,
     /// Whether the speaker is heard.
     pub speaker_works: SpeakerWorks,
+    /// The camera's state, permission and what it captures.
+    pub camera: DeviceState,
+    pub camera_permission: Permission,
+    pub camera_works: CameraWorks,
 }
 
 impl Devices {
@@ -146,15 +172,31 @@ impl Devices {
         None
     }
 
+    /// Why the client sends no video in a video call, in its own words and the harness's
+    /// (`None`: it sends what its camera captures).
+    pub fn no_video(&self) -> Option<(&'static str, String)> {
+        match (self.camera, self.camera_permission) {
+            (DeviceState::Present, Permission::Granted) => None,
+            (DeviceState::Present, Permission::Denied) => {
+                Some(("", "the app has no permission for the camera".to_owned()))
+            }
+            (state, _) => Some((
+                "Your webcam is not configured or is in use.",
+                format!("the camera is {}", state.name()),
+            )),
+        }
+    }
+
     /// Whether the client sends audio: a microphone it may use.
     pub fn sends_audio(&self) -> bool {
         self.permission == Permission::Granted
     }
 
-    /// Reads the written devices (the camera is refused by the loader before this).
+    /// Reads the written devices.
     pub fn from_raw(r: &RawDevices) -> Self {
         let mic = r.microphone.as_ref().map(|m| &m.value);
         let spk = r.speaker.as_ref().map(|s| &s.value);
+        let cam = r.camera.as_ref().map(|c| &c.value);
         Devices {
             microphone: mic
                 .and_then(|m| m.state.as_ref())
@@ -173,6 +215,15 @@ impl Devices {
                 .map_or_else(Default::default, |s| s.value),
             speaker_works: spk
                 .and_then(|m| m.works.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            camera: cam
+                .and_then(|c| c.state.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            camera_permission: cam
+                .and_then(|c| c.permission.as_ref())
+                .map_or_else(Default::default, |s| s.value),
+            camera_works: cam
+                .and_then(|c| c.works.as_ref())
                 .map_or_else(Default::default, |s| s.value),
         }
     }

@@ -148,6 +148,13 @@ pub(super) fn measure_video(
                 l.bitrate_bps / 1000
             )
         }),
+        not_sent: sender.no_video().map(|(said, why)| {
+            if said.is_empty() {
+                format!("{from}'s client sent no video: {why}")
+            } else {
+                format!("{from}'s client sent no video: {why}: \"{said}\"")
+            }
+        }),
         packets_sent: sent.packets,
         packets_received: c.packets,
         loss_pct: round(loss_pct, 4),

@@ -155,6 +155,7 @@ pub(crate) struct Sim {
         (
             crate::agent::video::VideoCodec,
             crate::agent::video::VideoLayer,
+            bool,
         ),
         Arc<dyn crate::agent::video_rtp::send::EncodedVideo>,
     >,
@@ -355,7 +356,8 @@ impl Sim {
                 }
             }
         }
-        // The clip each video client sends, once per codec and layer.
+        // The clip each video client sends, once per codec, layer and scene (a covered camera
+        // sends black frames).
         let mut video_clips = std::collections::HashMap::new();
         for c in s.calls.iter().filter(|c| c.video) {
             if s.media == MediaMode::Live {
@@ -368,10 +370,12 @@ impl Sim {
             for name in [&c.caller, &c.callee] {
                 if let Some(i) = s.participants.iter().position(|p| &p.name == name) {
                     let v = clients[i].video;
+                    let black = s.participants[i].devices.camera_works
+                        == crate::scenario::raw_devices::CameraWorks::Black;
                     if let std::collections::hash_map::Entry::Vacant(e) =
-                        video_clips.entry((v.codec, v.layer))
+                        video_clips.entry((v.codec, v.layer, black))
                     {
-                        e.insert(video::clip_for(&v)?);
+                        e.insert(video::clip_for(&v, black)?);
                     }
                 }
             }

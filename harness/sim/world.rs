@@ -218,10 +218,20 @@ impl Sim {
                     first_seq: sub_seed(s, "video-seq") as u16,
                     first_timestamp: sub_seed(s, "video-ts") as u32,
                     codec: me.video.codec,
-                    clip: self
-                        .video_clips
-                        .get(&(me.video.codec, me.video.layer))
-                        .cloned(),
+                    // No camera it may use: no video sent (the call goes on with audio).
+                    clip: match devices.no_video() {
+                        Some(_) => None,
+                        None => self
+                            .video_clips
+                            .get(&(
+                                me.video.codec,
+                                me.video.layer,
+                                devices.camera_works
+                                    == crate::scenario::raw_devices::CameraWorks::Black,
+                            ))
+                            .cloned(),
+                    },
+                    no_video: devices.no_video().map(|(said, why)| (said.to_owned(), why)),
                     receive: crate::agent::video_rtp::receive::VideoReceiveConfig {
                         nack: me.video.nack && far.video.nack,
                         keep_bitstream: false,

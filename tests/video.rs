@@ -1,0 +1,155 @@
+//! Video calls (issue 17): the receiver's figures computed from what arrived. On a clean link
+//! every frame is received and decoded and none freezes; losses are repaired by NACK, or cost a
+//! keyframe request without it; an outage is one freeze of about its length; the same seed
+//! gives the same report.
+
+mod common;
+use callharness::report::model::VideoStreamReport;
+use common::{report_json, run, scenario};
+
+fn video_call(alice_net: &str, extra: &str, bob_video: &str) -> String {
+    video_call_with(alice_net, extra, bob_video, "")
+}
+
+fn video_call_with(alice_net: &str, extra: &str, bob_video: &str, call: &str) -> String {
+    format!(
+        r#"
+name: video
+description: a video call
+duration: 25s
+participants:
+  alice: {{ network: {alice_net} }}
+  bob: {{ network: clean, video: {bob_video} }}
+calls:
+  - {{ caller: alice, callee: bob, at: 1s, duration: 20s, video: true{call} }}
+{extra}"#
+    )
+}
+
+fn video<'a>(
+    r: &'a callharness::report::model::ScenarioReport,
+    from: &str,
+) -> &'a VideoStreamReport {
+    r.calls[0]
+        .video
+        .iter()
+        .find(|v| v.from == from)
+        .unwrap_or_else(|| panic!("no video from {from}: {:?}", r.calls[0].video))
+}
+
+#[test]
+fn on_a_clean_link_every_frame_is_decoded_and_none_freezes() {
+    let r = run(&scenario(&video_call("clean", "", "{}")), 3);
+    assert!(r.calls[0].connected, "{:?}", r.calls[0].failure);
+    assert_eq!(r.calls[0].video.len(), 2);
+    for from in ["alice", "bob"] {
+        let v = video(&r, from);
+        // 20 s at 30 fps, less the frames still in flight at the hang-up.
+        assert!(v.frames_sent >= 595 && v.frames_sent <= 601, "{v:?}");
+        assert_eq!(v.frames_decoded, v.frames_sent, "{v:?}");
+        assert_eq!(
+            (v.frames_dropped, v.freezes, v.plis_sent),
+            (0, 0, 0),
+            "{v:?}"
+        );
+        assert_eq!(v.keyframes_sent, 1);
+        assert_eq!(v.packets_received, v.packets_sent);
+        assert_eq!(
+            v.resolution.as_deref(),
+            Some("640x360"),
+            "read from the bitstream"
+        );
+        let fps = v.fps.unwrap();
+        assert!((fps - 30.0).abs() < 0.05, "{fps}");
+        // The received bitrate is the clip's: within 25 % of the 600 kbit/s target.
+        assert!((v.bitrate_kbps - 600.0).abs() < 150.0, "{}", v.bitrate_kbps);
+        // The first frame comes one path delay and a little after the connection.
+        assert!(v.first_frame_ms.unwrap() < 500.0, "{v:?}");
+    }
+    // Audio is measured beside it as before.
+    assert_eq!(r.calls[0].streams.len(), 2);
+    assert!(r.calls[0]
+        .streams
+        .iter()
+        .all(|s| s.loss_pct == 0.0 && s.mos > 4.0));
+}
+
+#[test]
+fn nack_repairs_random_loss_and_without_it_losses_cost_keyframes_and_freezes() {
+    let text = |nack: bool| {
+        format!(
+            r#"
+name: video-loss
+description: alice's uplink loses 2 % of packets
+duration: 25s
+participants:
+  alice: {{ network: clean, overrides: {{ up: {{ loss: {{ random: {{ rate: 2% }} }} }} }}, video: {{ nack: {nack} }} }}
+  bob: {{ network: clean, video: {{ nack: {nack} }} }}
+calls:
+  - {{ caller: alice, callee: bob, at: 1s, duration: 20s, video: true }}
+"#
+        )
+    };
+    let with = run(&scenario(&text(true)), 5);
+    let v = video(&with, "alice");
+    // About 2 % of the originals were lost and asked for again; nearly all were repaired.
+    let lost_first = v.retransmitted as f64 / v.packets_sent as f64 * 100.0;
+    assert!(lost_first > 1.0 && lost_first < 4.0, "{lost_first} {v:?}");
+    assert!(v.loss_pct < 0.2, "{v:?}");
+    assert!(
+        v.frames_decoded as f64 >= v.frames_sent as f64 * 0.99,
+        "{v:?}"
+    );
+    let without = run(&scenario(&text(false)), 5);
+    let w = video(&without, "alice");
+    assert_eq!(w.retransmitted, 0, "{w:?}");
+    assert!(w.loss_pct > 1.0, "{w:?}");
+    // Each loss breaks the chain until a keyframe: PLIs, keyframes for them, dropped frames.
+    assert!(w.plis_sent >= 10 && w.keyframes_on_request >= 10, "{w:?}");
+    assert!(w.frames_dropped > v.frames_dropped, "{w:?} vs {v:?}");
+    assert!(w.frames_decoded < v.frames_decoded, "{w:?} vs {v:?}");
+    // Bob's video to alice went over a clean link either way.
+    assert_eq!(video(&without, "bob").frames_dropped, 0);
+}
+
+#[test]
+fn an_outage_is_one_freeze_about_its_length() {
+    let extra = "timeline:\n  - { at: 8s, participant: alice, outage: 2s }\n";
+    let r = run(&scenario(&video_call("clean", extra, "{}")), 7);
+    let v = video(&r, "bob");
+    assert_eq!(v.freezes, 1, "{v:?}");
+    // Frozen from the last frame before the outage to the first after: 2 s and a little.
+    assert!(v.freeze_ms >= 2_000.0 && v.freeze_ms < 2_500.0, "{v:?}");
+    let sec = v.series.iter().find(|s| s.freeze_ms > 0).unwrap();
+    assert!((10..=11).contains(&sec.t), "{sec:?}");
+}
+
+#[test]
+fn video_thresholds_judge_the_video_stream() {
+    let call = r#", caller_video: ["freezes < 1", "fps > 29", "frames dropped < 1%"], callee_video: ["fps < 10"]"#;
+    let text = video_call_with("clean", "", "{}", call);
+    let r = run(&scenario(&text), 1);
+    let by: Vec<(&str, bool)> = r
+        .expectations
+        .iter()
+        .filter(|e| e.what.contains("video"))
+        .map(|e| (e.expected.as_str(), e.met))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("freezes < 1", true),
+            ("fps > 29", true),
+            ("frames dropped < 1%", true),
+            ("fps < 10", false)
+        ],
+        "{:?}",
+        r.expectations
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_video_report() {
+    let s = scenario(&video_call("wifi-good", "", "{ codec: h264 }"));
+    assert_eq!(report_json(&s, 11), report_json(&s, 11));
+}
