@@ -398,7 +398,7 @@ impl CallLeg {
         let gathering = Gathering::start(now, cfg.media_addr, &cfg.relays, cfg.gather_timeout);
         let video_send = cfg.video.as_ref().and_then(|v| {
             v.clip.as_ref().map(|c| {
-                video_rtp::send::VideoSendPipeline::new(c.clone(), v.first_seq, v.first_timestamp)
+                video_rtp::send::VideoSendPipeline::new(c.source(), v.first_seq, v.first_timestamp)
             })
         });
         let video_recv = cfg

@@ -7,27 +7,24 @@
 use super::packetize::packetize;
 use crate::agent::video::{VideoCodec, VideoLayer};
 use bytes::Bytes;
-use std::sync::Arc;
 
-/// Which version of a clip frame to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
-    /// The first frame of the stream: frame 0 as a keyframe.
-    First,
-    /// Frame `i` as a delta frame following frame `i - 1`.
-    Delta(usize),
-    /// Frame `i` as a keyframe (the far end asked for one).
-    Keyframe(usize),
+/// A camera's encoded frames as one sender sends them, frame after frame (see
+/// [`crate::agent::video::ClipPlayer`]): the first frame a keyframe, a keyframe when asked.
+pub trait VideoSource: Send {
+    fn codec(&self) -> VideoCodec;
+    fn layer(&self) -> VideoLayer;
+    /// Calls `f` with (is a keyframe, the bitstream) of the next frame; `keyframe`: the far end
+    /// asked for one.
+    fn next_frame(&mut self, keyframe: bool, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String>;
 }
 
-/// Frames encoded once and replayed (see [`crate::agent::video::VideoClip`]).
+/// Frames encoded once and shared by every sender of the same settings; each sender plays
+/// them through its own [`VideoSource`].
 pub trait EncodedVideo: Send + Sync {
     fn codec(&self) -> VideoCodec;
     fn layer(&self) -> VideoLayer;
-    /// Frames in the loop.
-    fn frames(&self) -> usize;
-    /// Calls `f` with (is a keyframe, the frame's bitstream).
-    fn with_frame(&self, want: Want, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String>;
+    /// A new sender's source, starting at the first keyframe.
+    fn source(&self) -> Box<dyn VideoSource>;
 }
 
 /// What the send side did.
@@ -53,7 +50,7 @@ pub struct OutgoingVideo<'a> {
 
 /// See the module docs.
 pub struct VideoSendPipeline {
-    clip: Arc<dyn EncodedVideo>,
+    clip: Box<dyn VideoSource>,
     seq: u16,
     first_ts: u32,
     start: Option<u64>,
@@ -65,7 +62,7 @@ pub struct VideoSendPipeline {
 
 impl VideoSendPipeline {
     /// A pipeline sending `clip`, starting at these sequence number and timestamp.
-    pub fn new(clip: Arc<dyn EncodedVideo>, first_seq: u16, first_ts: u32) -> Self {
+    pub fn new(clip: Box<dyn VideoSource>, first_seq: u16, first_ts: u32) -> Self {
         VideoSendPipeline {
             clip,
             seq: first_seq,
@@ -109,23 +106,14 @@ impl VideoSendPipeline {
     /// The next frame's packets (call when it is due).
     pub fn next_frame(&mut self) -> Result<OutgoingVideo<'_>, String> {
         let n = self.counts.frames;
-        let len = self.clip.frames().max(1);
-        let i = (n as usize) % len;
         let requested = self.keyframe_wanted && n > 0;
-        let want = if n == 0 {
-            Want::First
-        } else if requested {
-            Want::Keyframe(i)
-        } else {
-            Want::Delta(i)
-        };
         self.keyframe_wanted = false;
         let codec = self.clip.codec();
         let picture_id = (n & 0x7fff) as u16;
         let mut key = false;
         let payloads = &mut self.payloads;
         payloads.clear();
-        self.clip.with_frame(want, &mut |k, data| {
+        self.clip.next_frame(requested, &mut |k, data| {
             key = k;
             packetize(codec, data, picture_id, payloads);
         })?;
@@ -167,7 +155,6 @@ pub(crate) mod tests {
     /// RTP path, which never looks past the NAL header and the slice's first bit.
     pub(crate) struct ShapedH264 {
         pub layer: VideoLayer,
-        pub frames: usize,
         pub key_bytes: usize,
         pub delta_bytes: usize,
     }
@@ -179,11 +166,37 @@ pub(crate) mod tests {
         fn layer(&self) -> VideoLayer {
             self.layer
         }
-        fn frames(&self) -> usize {
-            self.frames
+        fn source(&self) -> Box<dyn VideoSource> {
+            Box::new(ShapedSource {
+                layer: self.layer,
+                key_bytes: self.key_bytes,
+                delta_bytes: self.delta_bytes,
+                sent: 0,
+            })
         }
-        fn with_frame(&self, want: Want, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String> {
-            let key = !matches!(want, Want::Delta(_));
+    }
+
+    struct ShapedSource {
+        layer: VideoLayer,
+        key_bytes: usize,
+        delta_bytes: usize,
+        sent: u64,
+    }
+
+    impl VideoSource for ShapedSource {
+        fn codec(&self) -> VideoCodec {
+            VideoCodec::H264
+        }
+        fn layer(&self) -> VideoLayer {
+            self.layer
+        }
+        fn next_frame(
+            &mut self,
+            keyframe: bool,
+            f: &mut dyn FnMut(bool, &[u8]),
+        ) -> Result<(), String> {
+            let key = keyframe || self.sent == 0;
+            self.sent += 1;
             let n = if key {
                 self.key_bytes
             } else {
@@ -196,18 +209,18 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn shaped() -> Arc<dyn EncodedVideo> {
-        Arc::new(ShapedH264 {
+    pub(crate) fn shaped() -> Box<dyn VideoSource> {
+        ShapedH264 {
             layer: VideoLayer {
                 width: 640,
                 height: 360,
                 fps: 30,
                 bitrate_bps: 600_000,
             },
-            frames: 300,
             key_bytes: 12_000,
             delta_bytes: 2_500,
-        })
+        }
+        .source()
     }
 
     #[test]
