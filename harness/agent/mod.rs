@@ -28,6 +28,7 @@ pub mod rtcp_schedule;
 pub mod rtt;
 pub mod signaling;
 pub mod tls;
+pub mod video;
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
