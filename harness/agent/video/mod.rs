@@ -30,15 +30,22 @@
 //! drops a frame whose number jumps (`dsRefLost`).
 //!
 //! Replay is not a live encoder in two ways, measured in the tests (640x360, 600 kbit/s):
-//! - after [`VideoClip::keyframe`]`(i)` the deltas `i+1..` were predicted from the live
+//! - after [`VideoClip::keyframe`]`(i)` the clip's deltas `i+1..` were predicted from the live
 //!   encoder's picture `i`, not from the keyframe's, so the decoder drifts until the next
-//!   keyframe: VP8 0.4 dB mean over 30 frames (its deltas predict from the previous frame
-//!   only), H.264 about 9 dB mean and growing (to 15 dB after 30 frames);
+//!   keyframe: VP8 under 0.5 dB over 30 frames (its deltas predict from the previous frame
+//!   only); H.264 1 to 9 dB mean depending on the source's seed, growing frame after frame
+//!   (to 3-15 dB after 30 frames). The player therefore sends H.264 on with the keyframe's own
+//!   encoder ([`VideoClip::keyframe_delta`], no drift, about 2 ms a frame encoded the first
+//!   time, until the wrap), and VP8 with the clip's deltas (free);
 //! - at the loop's wrap, the deltas were predicted from the first keyframe, not from the
 //!   wrap-around delta, and the difference compounds pass after pass (VP8 -0.3 dB a pass,
 //!   H.264 -3 to -4 dB). The player therefore wraps with the first keyframe by default
 //!   ([`Wrap::Keyframe`]: exact, one keyframe a loop); [`Wrap::Delta`] is the keyframe-free
 //!   loop.
+//!
+//! OpenH264 prints one warning line to stderr for each encoder it creates (frame skipping is
+//! off, which it does not recommend); the crate gives no way to silence it before it is
+//! printed.
 
 mod cache;
 pub mod frame_num;
@@ -61,7 +68,8 @@ pub use quality::{
 pub use source::BLACK_LUMA;
 
 use source::{Source, I420};
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// A video codec a call can negotiate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,6 +228,16 @@ pub struct VideoClip {
     deltas: Vec<Box<[u8]>>,
     /// Keyframe alternates, encoded on first request.
     keyframes: Vec<OnceLock<Box<[u8]>>>,
+    /// The encoders that went on after a keyframe alternate, by its frame index.
+    chains: Mutex<BTreeMap<usize, Arc<Mutex<Chain>>>>,
+}
+
+/// The deltas a fresh encoder made after its keyframe alternate of frame `key`: `frames[j]`
+/// follows frame `key + j`, up to and including the wrap-around delta; the encoder is dropped
+/// once that is encoded.
+struct Chain {
+    enc: Option<Encoder>,
+    frames: Vec<Arc<[u8]>>,
 }
 
 impl VideoClip {
@@ -264,6 +282,7 @@ impl VideoClip {
             first: first.into_boxed_slice(),
             deltas,
             keyframes,
+            chains: Mutex::default(),
         })
     }
 
@@ -351,6 +370,62 @@ impl VideoClip {
         })
     }
 
+    /// The delta of frame `key + j` (`j` from 1 to `len - key % len`, the last being the
+    /// wrap-around delta) as the encoder that made `keyframe(key)` goes on after it: what a live
+    /// encoder sends after the keyframe a receiver asked for, without the drift of
+    /// [`VideoClip::delta`] there. Encoded on first request, one frame at a time, and memoized
+    /// (it depends only on `key` and `j`).
+    pub fn keyframe_delta(&self, key: usize, j: usize) -> Result<Arc<[u8]>, VideoError> {
+        let (len, key) = (self.len(), key % self.len());
+        if j == 0 || j > len - key {
+            return Err(VideoError::Encode {
+                codec: self.codec,
+                frame: (key + j) as u64,
+                detail: format!(
+                    "a keyframe alternate of frame {key} has deltas 1 to {} (to the wrap), not {j}",
+                    len - key
+                ),
+            });
+        }
+        let slot = self
+            .chains
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Chain {
+                    enc: None,
+                    frames: Vec::new(),
+                }))
+            })
+            .clone();
+        let mut chain = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if chain.frames.len() >= j {
+            return Ok(chain.frames[j - 1].clone());
+        }
+        let src = Source::new(self.layer, self.scene, self.seed, len);
+        if chain.enc.is_none() {
+            let mut enc = Encoder::new(self.codec, self.layer)?;
+            enc.encode(&src.frame(key), true)?;
+            for k in 1..=chain.frames.len() {
+                enc.encode(&src.frame(key + k), false)?;
+            }
+            chain.enc = Some(enc);
+        }
+        while chain.frames.len() < j {
+            let next = key + chain.frames.len() + 1;
+            let Some(enc) = chain.enc.as_mut() else {
+                break;
+            };
+            let (data, _) = enc.encode(&src.frame(next), false)?;
+            chain.frames.push(data.into());
+        }
+        if chain.frames.len() == len - key {
+            chain.enc = None;
+        }
+        Ok(chain.frames[j - 1].clone())
+    }
+
     /// The source's luma for frame `i` (modulo the length), what the camera saw.
     pub fn source_luma(&self, i: usize) -> Vec<u8> {
         source_luma(self.layer, self.scene, self.seed, self.len(), i)
@@ -370,6 +445,16 @@ impl VideoClip {
             + self.deltas.len() * std::mem::size_of::<Box<[u8]>>()
             + self.keyframes.len() * std::mem::size_of::<OnceLock<Box<[u8]>>>()
             + keys
+            + self
+                .chains
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|c| {
+                    let c = c.lock().unwrap_or_else(PoisonError::into_inner);
+                    c.frames.iter().map(|f| f.len()).sum::<usize>()
+                })
+                .sum::<usize>()
     }
 
     /// The mean bitrate of the loop replayed (every delta once, the wrap-around one

@@ -31,6 +31,9 @@ pub struct ClipPlayer {
     sent: usize,
     /// Frames since the last keyframe.
     since_key: u32,
+    /// H.264: the frame number (frames sent) of the keyframe alternate whose own encoder's
+    /// deltas ([`VideoClip::keyframe_delta`]) are being sent, until the wrap.
+    chain: Option<usize>,
     buf: Vec<u8>,
 }
 
@@ -46,6 +49,7 @@ impl ClipPlayer {
             wrap,
             sent: 0,
             since_key: 0,
+            chain: None,
             buf: Vec::new(),
         }
     }
@@ -66,14 +70,39 @@ impl ClipPlayer {
 
     /// The next frame: the first keyframe for the first frame (and, with [`Wrap::Keyframe`],
     /// at every wrap); otherwise a keyframe alternate of the current frame when `keyframe` (a
-    /// PLI/FIR is pending), else its delta.
+    /// PLI/FIR is pending), else its delta. H.264 after a keyframe alternate: the deltas its
+    /// own encoder made ([`VideoClip::keyframe_delta`], encoded as they are first sent, about
+    /// 2 ms a frame, then shared), until the wrap.
     pub fn next_frame(&mut self, keyframe: bool) -> Result<VideoFrame<'_>, VideoError> {
         let n = self.sent;
         let clip = &*self.clip;
-        let wrap_key = self.wrap == Wrap::Keyframe && n.is_multiple_of(clip.len());
+        let len = clip.len();
+        let wrap_key = self.wrap == Wrap::Keyframe && n.is_multiple_of(len);
+        // After a keyframe alternate, its own encoder's deltas up to the wrap.
+        let chained = match self.chain {
+            Some(k) if !keyframe && !wrap_key && n > k && n - k <= len - k % len => {
+                Some(clip.keyframe_delta(k, n - k)?)
+            }
+            _ => None,
+        };
+        if let Some(d) = chained {
+            self.sent += 1;
+            self.since_key += 1;
+            frame_num::set_frame_num(&d, self.since_key, &mut self.buf)?;
+            return Ok(VideoFrame {
+                keyframe: false,
+                data: &self.buf,
+            });
+        }
+        self.chain = None;
         let f = if n == 0 || wrap_key {
             clip.first()
         } else if keyframe {
+            // H.264 goes on with the keyframe's own encoder (its drift is large, see the
+            // module docs); VP8's drift is small and its replay stays free.
+            if clip.codec() == VideoCodec::H264 {
+                self.chain = Some(n);
+            }
             clip.keyframe(n)?
         } else {
             clip.delta(n)
