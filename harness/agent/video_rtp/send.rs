@@ -5,7 +5,8 @@
 //! about ten packets at 600 kbit/s).
 
 use super::packetize::packetize;
-use crate::agent::video::{VideoCodec, VideoLayer};
+use crate::agent::video::{ClipPlayer, VideoClip, VideoCodec, VideoLayer};
+use std::sync::Arc;
 use bytes::Bytes;
 
 /// A camera's encoded frames as one sender sends them, frame after frame (see
@@ -25,6 +26,39 @@ pub trait EncodedVideo: Send + Sync {
     fn layer(&self) -> VideoLayer;
     /// A new sender's source, starting at the first keyframe.
     fn source(&self) -> Box<dyn VideoSource>;
+}
+
+/// A [`VideoClip`] shared by its senders, each playing it with its own [`ClipPlayer`].
+pub struct SharedClip(pub Arc<VideoClip>);
+
+impl EncodedVideo for SharedClip {
+    fn codec(&self) -> VideoCodec {
+        self.0.codec()
+    }
+    fn layer(&self) -> VideoLayer {
+        self.0.layer()
+    }
+    fn source(&self) -> Box<dyn VideoSource> {
+        Box::new(ClipPlayer::new(self.0.clone()))
+    }
+}
+
+impl VideoSource for ClipPlayer {
+    fn codec(&self) -> VideoCodec {
+        self.clip().codec()
+    }
+    fn layer(&self) -> VideoLayer {
+        self.clip().layer()
+    }
+    fn next_frame(
+        &mut self,
+        keyframe: bool,
+        f: &mut dyn FnMut(bool, &[u8]),
+    ) -> Result<(), String> {
+        let frame = ClipPlayer::next_frame(self, keyframe).map_err(|e| e.to_string())?;
+        f(frame.keyframe, frame.data);
+        Ok(())
+    }
 }
 
 /// What the send side did.
