@@ -19,9 +19,9 @@ use super::rtcp_schedule::configure_scheduled_reports;
 use super::rtt::{RtcpRtt, RttLog};
 use super::video::VideoCodec;
 use bytes::{Bytes, BytesMut};
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder};
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::configure_nack;
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -36,8 +36,8 @@ use rtc::peer_connection::transport::{
     RTCIceCandidate,
 };
 use rtc::peer_connection::RTCPeerConnection;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::RTCPFeedback;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
@@ -58,6 +58,10 @@ pub const VP8_PT: u8 = 96;
 pub const H264_PT: u8 = 102;
 /// Video RTP clock rate: always 90 kHz.
 pub const VIDEO_CLOCK: u32 = 90_000;
+/// NACKs per missing video packet before the receiver gives up on it (libwebrtc's 10).
+pub const MAX_NACKS_PER_PACKET: u16 = 10;
+/// SRTP replay window of a video call, packets (libwebrtc's).
+pub const SRTP_REPLAY_WINDOW: usize = 1024;
 
 /// The codec parameters we register and offer for `codec`.
 fn video_codec(codec: VideoCodec) -> (RTCRtpCodec, u8) {
@@ -174,7 +178,7 @@ pub struct Peer {
     video: Option<PeerVideo>,
     video_sender: Option<RTCRtpSenderId>,
     video_pt: Option<u8>,
-    /// Keyframe requests (PLI or FIR) that arrived for our video, not yet taken.
+    /// Keyframe requests (PLI or FIR) for our video taken so far.
     keyframe_requests: u32,
 }
 
@@ -217,13 +221,31 @@ impl Peer {
             }
         }
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
+        let rtt = rtt.with_video(cfg.video.map(|v| v.ssrc));
         let mut registry = configure_scheduled_reports(Registry::new(), cfg.rtcp_seed)
             .with(Slot::Custom(500), rtt);
         if cfg.video.is_some_and(|v| v.nack) {
             // NACK and PLI feedback for video, and rtc's NACK generator and responder. No RTX
             // codec: without one the responder resends the original packet, and the receiver
             // counts each packet once (see `video_rtp::assemble`).
-            registry = configure_nack(registry, &mut media);
+            // At most 10 requests a packet, as libwebrtc's kMaxNackRetries.
+            for parameter in ["", "pli"] {
+                media.register_feedback(
+                    RTCPFeedback {
+                        typ: "nack".to_owned(),
+                        parameter: parameter.to_owned(),
+                    },
+                    RtpCodecKind::Video,
+                );
+            }
+            registry = registry
+                .with(Slot::NackResponder, NackResponderBuilder::new().build())
+                .with(
+                    Slot::NackGenerator,
+                    NackGeneratorBuilder::new()
+                        .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
+                        .build(),
+                );
         }
         let mut settings = SettingEngineBuilder::new();
         // Seeded ICE credentials, except for a client that restarts ICE: rtc 0.21 reuses the
@@ -233,6 +255,12 @@ impl Peer {
             settings = settings.with_ice_credentials(cfg.ice_ufrag.clone(), cfg.ice_pwd.clone());
         }
         // rtc fails `failed` after `disconnected`; ours counts both from the last packet heard.
+        if cfg.video.is_some() {
+            // A retransmission answers a NACK with the original packet (no RTX), which comes
+            // after packets sent later: SRTP's default 64-packet replay window would refuse the
+            // repairs of a loss longer than about a second of video. libwebrtc uses 1024.
+            settings = settings.with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW);
+        }
         let mut settings = settings.with_ice_timeouts(
             Some(cfg.ice.disconnected),
             Some(cfg.ice.failed.saturating_sub(cfg.ice.disconnected)),
@@ -600,8 +628,7 @@ impl Peer {
         self.state
     }
 
-    /// The next received RTP packet, audio or video. RTCP is handled inside the chain, except
-    /// keyframe requests for our video, which are counted for [`Peer::take_keyframe_requests`].
+    /// The next received RTP packet, audio or video (RTCP is handled inside the chain).
     pub fn poll_rtp(&mut self, now: u64) -> Option<ReceivedRtp> {
         loop {
             let TaggedRTCMessage { message, .. } = self.pc.poll_read()?;
@@ -624,21 +651,6 @@ impl Peer {
                         marker: p.header.marker,
                         ssrc: p.header.ssrc,
                     });
-                }
-                RTCMessage::RtcpPacket(_, pkts) => {
-                    let Some(v) = self.video else { continue };
-                    for pkt in &pkts {
-                        let any = pkt.as_any();
-                        let asks = any
-                            .downcast_ref::<PictureLossIndication>()
-                            .is_some_and(|p| p.media_ssrc == v.ssrc)
-                            || any
-                                .downcast_ref::<FullIntraRequest>()
-                                .is_some_and(|f| f.fir.iter().any(|e| e.ssrc == v.ssrc));
-                        if asks {
-                            self.keyframe_requests += 1;
-                        }
-                    }
                 }
                 _ => {}
             }
@@ -676,9 +688,13 @@ impl Peer {
         }
     }
 
-    /// Keyframe requests (PLI, FIR) for our video that arrived since the last call.
+    /// Keyframe requests (PLI, FIR) for our video that arrived since the last call (counted in
+    /// the chain by [`RtcpRtt`]).
     pub fn take_keyframe_requests(&mut self) -> u32 {
-        std::mem::take(&mut self.keyframe_requests)
+        let total = self.rtt.lock().map_or(0, |l| l.keyframe_requests);
+        let new = total.saturating_sub(self.keyframe_requests);
+        self.keyframe_requests = total;
+        new
     }
 
     /// Asks the far end for a keyframe of its video `media_ssrc` (a PLI, RFC 4585 6.3.1).

@@ -87,6 +87,25 @@ pub struct ScheduledReports<I> {
     schedule: RtcpSchedule,
     /// Our next report; None until the inner generator has seen its first packet.
     next: Option<Instant>,
+    /// What the generator wrote when its timer ran, reports in SSRC order (see
+    /// [`report_ssrc`]).
+    due: std::collections::VecDeque<TaggedPacket>,
+}
+
+/// The SSRC a generated report is about (the sender's in an SR, the first source's in an RR),
+/// for putting the reports of one round in a fixed order: rtc's generators keep their streams
+/// in a `HashMap` and write one report per stream in its (per-process random) order, and with
+/// audio and video the order decides which report meets a queue first.
+fn report_ssrc(msg: &TaggedPacket) -> Option<u32> {
+    let rtc::interceptor::Packet::Rtcp(packets) = &msg.message.packet else {
+        return None;
+    };
+    let any = packets.first()?.as_any();
+    if let Some(sr) = any.downcast_ref::<rtc::rtcp::sender_report::SenderReport>() {
+        return Some(sr.ssrc);
+    }
+    any.downcast_ref::<rtc::rtcp::receiver_report::ReceiverReport>()
+        .and_then(|rr| rr.reports.first().map(|r| r.ssrc))
 }
 
 impl<I: Interceptor> ScheduledReports<I> {
@@ -96,6 +115,7 @@ impl<I: Interceptor> ScheduledReports<I> {
             inner,
             schedule,
             next: None,
+            due: std::collections::VecDeque::new(),
         }
     }
 
@@ -159,7 +179,7 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for ScheduledRepor
     }
 
     fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.inner.poll_write()
+        self.due.pop_front().or_else(|| self.inner.poll_write())
     }
 
     fn handle_event(&mut self, evt: ()) -> Result<(), Self::Error> {
@@ -177,7 +197,13 @@ impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for ScheduledRepor
         match self.next {
             Some(due) if now >= due => {
                 self.next = Some(now + self.schedule.next_interval());
-                self.inner.handle_timeout(now)
+                self.inner.handle_timeout(now)?;
+                let mut round: Vec<TaggedPacket> =
+                    std::iter::from_fn(|| self.inner.poll_write()).collect();
+                // Stable: what passed through keeps its order, ahead of the reports.
+                round.sort_by_key(report_ssrc);
+                self.due.extend(round);
+                Ok(())
             }
             _ => Ok(()),
         }

@@ -16,6 +16,8 @@
 
 use crate::metrics::rtt::{ntp_from_nanos, ntp_middle32, rtt_from_report};
 use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
@@ -25,17 +27,21 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// RTT samples measured from RTCP, in arrival order.
+/// RTT samples measured from RTCP, in arrival order, and the keyframe requests for our video.
 #[derive(Debug, Default, Clone)]
 pub struct RttLog {
     /// (arrival time in ns since simulation start, RTT in ms).
     pub samples: Vec<(u64, f64)>,
+    /// PLI and FIR packets that asked for a keyframe of our video (rtc routes RTCP to the
+    /// tracks it receives, not to the ones it sends, so the application would never see them).
+    pub keyframe_requests: u32,
 }
 
 /// The interceptor; see the module docs.
 pub struct RtcpRtt {
     base: Instant,
     local_ssrc: u32,
+    video_ssrc: Option<u32>,
     log: Arc<Mutex<RttLog>>,
     read_queue: VecDeque<TaggedPacket>,
     write_queue: VecDeque<TaggedPacket>,
@@ -50,12 +56,19 @@ impl RtcpRtt {
             RtcpRtt {
                 base,
                 local_ssrc,
+                video_ssrc: None,
                 log: log.clone(),
                 read_queue: VecDeque::new(),
                 write_queue: VecDeque::new(),
             },
             log,
         )
+    }
+
+    /// Also counts keyframe requests (PLI, FIR) for our video `ssrc`.
+    pub fn with_video(mut self, ssrc: Option<u32>) -> Self {
+        self.video_ssrc = ssrc;
+        self
     }
 
     fn nanos(&self, now: Instant) -> u64 {
@@ -90,6 +103,18 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RtcpRtt {
                     self.on_reports(now_ns, &rr.reports);
                 } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
                     self.on_reports(now_ns, &sr.reports);
+                } else if let Some(v) = self.video_ssrc {
+                    let asks = any
+                        .downcast_ref::<PictureLossIndication>()
+                        .is_some_and(|p| p.media_ssrc == v)
+                        || any
+                            .downcast_ref::<FullIntraRequest>()
+                            .is_some_and(|f| f.fir.iter().any(|e| e.ssrc == v));
+                    if asks {
+                        if let Ok(mut log) = self.log.lock() {
+                            log.keyframe_requests += 1;
+                        }
+                    }
                 }
             }
         }

@@ -597,7 +597,14 @@ fn parse_value(metric: Metric, text: &str) -> Result<f64, ThresholdError> {
                 found: format!("`{text}`"),
                 suggestion: None,
             })?;
-            let max = if metric == Metric::Mos { 5.0 } else { 4.5 };
+            // MOS tops at 5 (4.5 for its degradation); counts and frame rates are bounded only
+            // by what a run can reach (a day of frames at 60 fps).
+            let max = match metric {
+                Metric::Mos => 5.0,
+                Metric::MosDegradation => 4.5,
+                Metric::Fps => 60.0,
+                _ => 1e7,
+            };
             if !(0.0..=max).contains(&v) {
                 return Err(ThresholdError {
                     message: format!("`{metric}` is between 0 and {max}"),

@@ -6,8 +6,8 @@
 
 use super::packetize::packetize;
 use crate::agent::video::{ClipPlayer, VideoClip, VideoCodec, VideoLayer};
-use std::sync::Arc;
 use bytes::Bytes;
+use std::sync::Arc;
 
 /// A camera's encoded frames as one sender sends them, frame after frame (see
 /// [`crate::agent::video::ClipPlayer`]): the first frame a keyframe, a keyframe when asked.
@@ -50,11 +50,7 @@ impl VideoSource for ClipPlayer {
     fn layer(&self) -> VideoLayer {
         self.clip().layer()
     }
-    fn next_frame(
-        &mut self,
-        keyframe: bool,
-        f: &mut dyn FnMut(bool, &[u8]),
-    ) -> Result<(), String> {
+    fn next_frame(&mut self, keyframe: bool, f: &mut dyn FnMut(bool, &[u8])) -> Result<(), String> {
         let frame = ClipPlayer::next_frame(self, keyframe).map_err(|e| e.to_string())?;
         f(frame.keyframe, frame.data);
         Ok(())
