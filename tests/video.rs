@@ -135,15 +135,15 @@ fn video_thresholds_judge_the_video_stream() {
         .expectations
         .iter()
         .filter(|e| e.what.contains("video"))
-        .map(|e| (e.expected.as_str(), e.met))
+        .map(|e| (e.what.as_str(), e.met))
         .collect();
     assert_eq!(
         by,
         [
-            ("freezes < 1", true),
-            ("fps > 29", true),
-            ("frames dropped < 1%", true),
-            ("fps < 10", false)
+            ("alice->bob video: freezes < 1", true),
+            ("alice->bob video: fps > 29", true),
+            ("alice->bob video: frames dropped < 1%", true),
+            ("bob->alice video: fps < 10", false)
         ],
         "{:?}",
         r.expectations
