@@ -262,6 +262,8 @@ pub struct VideoLegConfig {
     pub receive: video_rtp::receive::VideoReceiveConfig,
     /// NACK and PLI feedback negotiated (both clients ask for retransmissions).
     pub nack: bool,
+    /// Decode received video to pixels, against the far end's camera when known.
+    pub pixels: Option<Option<video_rtp::pixels::Reference>>,
     /// Why we send no video although the call has it: (what the client says, empty when it
     /// says nothing; what the harness saw), e.g. a camera in use.
     pub no_video: Option<(String, String)>,
@@ -401,10 +403,13 @@ impl CallLeg {
                 video_rtp::send::VideoSendPipeline::new(c.source(), v.first_seq, v.first_timestamp)
             })
         });
-        let video_recv = cfg
-            .video
-            .as_ref()
-            .map(|v| video_rtp::receive::VideoReceivePipeline::new(v.receive));
+        let video_recv = cfg.video.as_ref().map(|v| {
+            let p = video_rtp::receive::VideoReceivePipeline::new(v.receive);
+            match &v.pixels {
+                Some(reference) => p.with_pixels(reference.clone()),
+                None => p,
+            }
+        });
         let mut leg = CallLeg {
             video_send,
             video_recv,

@@ -490,8 +490,28 @@ pub struct VideoStreamReport {
     pub bitrate_kbps: f64,
     /// Offer to the first frame rendered, ms.
     pub first_frame_ms: Option<f64>,
+    /// What a person would see, from the receiver's pixel decode (`video: { decode: true }`);
+    /// null without it.
+    #[serde(default)]
+    pub pictures: Option<PictureReport>,
     /// Per second: frames rendered, kbit/s, picture height, freeze time ending in it.
     pub series: Vec<VideoSecondSample>,
+}
+
+/// The decoded pictures of a video stream.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PictureReport {
+    /// Frames decoded to a picture, and frames the decoder refused.
+    pub decoded: u64,
+    pub decode_errors: u64,
+    /// Pictures at black level (mean luma at most 28 of 255: a covered or wrong camera), % of
+    /// pictures.
+    pub black_pct: f64,
+    /// Pictures the same as the one before (PSNR of luma at least 50 dB), % of pictures.
+    pub repeated_pct: f64,
+    /// PSNR of luma against the sender's camera, mean and lowest, dB (99 = identical).
+    pub psnr_mean_db: Option<f64>,
+    pub psnr_min_db: Option<f64>,
 }
 
 /// One second of one video stream.

@@ -153,8 +153,18 @@ pub(crate) fn video_line(v: &VideoStreamReport) -> String {
         };
         return format!("no picture: {why}");
     }
+    let seen = match &v.pictures {
+        Some(p) if p.decoded > 0 && p.black_pct >= 50.0 => {
+            format!(", pictures black {}%", num(p.black_pct, 0))
+        }
+        Some(p) => match p.psnr_mean_db {
+            Some(db) => format!(", psnr {} dB", num(db, 1)),
+            None => String::new(),
+        },
+        None => String::new(),
+    };
     format!(
-        "{} {} fps {} kbit/s, {} of {} frames decoded, freezes {} ({}%), loss {}% after {} retransmitted, PLI {}",
+        "{} {} fps {} kbit/s, {} of {} frames decoded, freezes {} ({}%), loss {}% after {} retransmitted, PLI {}{seen}",
         v.resolution.as_deref().unwrap_or("?"),
         v.fps.map_or("-".to_owned(), |f| num(f, 1)),
         num(v.bitrate_kbps, 0),

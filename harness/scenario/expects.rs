@@ -31,6 +31,8 @@ impl Metric {
                 | Metric::Speech
                 | Metric::DecodedLevel
                 | Metric::PlayedLevel
+                | Metric::Fps
+                | Metric::Psnr
         )
     }
 }
@@ -62,6 +64,8 @@ impl Scenario {
                 .iter()
                 .chain(&c.caller_stream)
                 .chain(&c.callee_stream)
+                .chain(&c.caller_video)
+                .chain(&c.callee_video)
         });
         let degraded = self
             .thresholds

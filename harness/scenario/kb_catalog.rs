@@ -73,11 +73,7 @@ impl Capability {
 
 /// The conditions the harness cannot express yet, with what each needs. Every other ID can be
 /// written as a scenario today.
-pub const NEEDS: &[(&str, Capability)] = &[
-    ("FED-NO-VIDEO", Capability::Video),
-    ("FED-MEETING-JOIN", Capability::Conferences),
-    ("DEV-CAMERA-BLOCKED", Capability::Devices),
-];
+pub const NEEDS: &[(&str, Capability)] = &[("FED-MEETING-JOIN", Capability::Conferences)];
 
 /// The capability condition `id` needs before the harness can express it; `None` when a
 /// scenario can be written today (or the ID is not in the catalog).

@@ -78,6 +78,10 @@ pub enum Metric {
     FramesDropped,
     /// Video: offer created to the first video frame rendered, ms.
     FirstFrame,
+    /// Video, decoded: pictures at black level, % (`video: { decode: true }`).
+    Black,
+    /// Video, decoded: mean PSNR of luma against the sender's camera, dB.
+    Psnr,
     /// Frames decoded from received packets at or above -60 dBov / such frames, % (what the
     /// receiver's decoder heard: ~0 from a dead microphone).
     Speech,
@@ -168,6 +172,13 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
     ),
     (Metric::FirstFrame, &["first frame"], Unit::Millis, false),
     (
+        Metric::Black,
+        &["black", "black pictures"],
+        Unit::Percent,
+        false,
+    ),
+    (Metric::Psnr, &["psnr"], Unit::Number, false),
+    (
         Metric::Speech,
         &["speech", "speech ratio"],
         Unit::Percent,
@@ -200,6 +211,8 @@ impl Metric {
                 | Metric::Fps
                 | Metric::FramesDropped
                 | Metric::FirstFrame
+                | Metric::Black
+                | Metric::Psnr
         )
     }
 

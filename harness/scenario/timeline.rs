@@ -222,8 +222,8 @@ impl Context {
                                 format!("`{}` is not measured on video", th.metric.name()),
                             )
                             .expected(
-                                "freezes, frozen, fps, frames dropped, first frame, loss or \
-                                 bitrate",
+                                "freezes, frozen, fps, frames dropped, first frame, black, psnr, \
+                                 loss or bitrate",
                             ),
                         );
                     }

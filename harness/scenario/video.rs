@@ -1,5 +1,5 @@
 //! A client's video settings as the scenario gives them: `video: { codec, resolution, fps,
-//! bitrate, nack }` on a participant (used in calls with `video: true`).
+//! bitrate, nack, decode }` on a participant (used in calls with `video: true`).
 
 use super::de::Spanned;
 use super::error::{ErrorKind, ScenarioError};
@@ -20,6 +20,8 @@ pub struct VideoSettings {
     pub codec: VideoCodec,
     pub layer: VideoLayer,
     pub nack: bool,
+    /// Decode what it receives to pixels.
+    pub decode: bool,
 }
 
 impl Default for VideoSettings {
@@ -33,6 +35,7 @@ impl Default for VideoSettings {
                 bitrate_bps: 600_000,
             },
             nack: true,
+            decode: false,
         }
     }
 }
@@ -55,6 +58,7 @@ impl Context {
                 Some(VideoCodecText::Vp8) | None => d.codec,
             },
             nack: r.nack.as_ref().is_none_or(|n| n.value),
+            decode: r.decode.as_ref().is_some_and(|d| d.value),
             ..d
         };
         if let Some(res) = &r.resolution {

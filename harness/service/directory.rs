@@ -339,6 +339,25 @@ impl Directory {
         }
     }
 
+    /// Why a call between `a` and `b` can carry no video although both may call (FED-NO-VIDEO):
+    /// a business account and a Microsoft (public IM) account on the consumer client talk with
+    /// audio only. None: video is available.
+    pub fn video_unavailable(&self, a: &str, b: &str) -> Option<String> {
+        let consumer = |x: &str| self.tenant_of(x).is_some_and(|t| t.is_public_im());
+        let business = |x: &str| self.tenant_of(x).is_some_and(|t| !t.is_public_im());
+        let (c, _) = if consumer(a) && business(b) {
+            (a, b)
+        } else if consumer(b) && business(a) {
+            (b, a)
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{c} is a Microsoft account on the consumer client: calls with it carry audio only, \
+             video is unavailable"
+        ))
+    }
+
     /// Whether `address` may make or take audio/video calls: the user's own setting, else the
     /// tenant's policy.
     pub fn audio_video_allowed(&self, address: &str) -> bool {

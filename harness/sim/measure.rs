@@ -73,7 +73,9 @@ impl StreamView for MeasuredStream {
             | Metric::Frozen
             | Metric::Fps
             | Metric::FramesDropped
-            | Metric::FirstFrame => return None,
+            | Metric::FirstFrame
+            | Metric::Black
+            | Metric::Psnr => return None,
         })
     }
 
@@ -565,7 +567,18 @@ pub(crate) fn scenario_report(
                 .map(|t| ms(t.saturating_sub(offer_at)));
             measured.push(ab);
             measured.push(ba);
-            if slot.video {
+            if let Some(why) = slot.video_unavailable.as_ref().filter(|_| slot.video) {
+                for (from, to) in [(&caller_name, &callee_name), (&callee_name, &caller_name)] {
+                    videos.push(super::measure_video::MeasuredVideo {
+                        report: crate::report::model::VideoStreamReport {
+                            from: from.to_string(),
+                            to: to.to_string(),
+                            not_sent: Some(format!("the service offered audio only: {why}")),
+                            ..Default::default()
+                        },
+                    });
+                }
+            } else if slot.video {
                 let offer = ra.offer_at.unwrap_or(start);
                 videos.push(measure_video(
                     &caller_name,

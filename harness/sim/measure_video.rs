@@ -4,7 +4,7 @@
 
 use crate::agent::video::VideoCodec;
 use crate::agent::CallLeg;
-use crate::report::model::{VideoSecondSample, VideoStreamReport};
+use crate::report::model::{PictureReport, VideoSecondSample, VideoStreamReport};
 use crate::scenario::{Extreme, Metric, StreamView, WindowFigure};
 
 fn round(v: f64, places: i32) -> f64 {
@@ -25,7 +25,8 @@ impl StreamView for MeasuredVideo {
             Metric::Bitrate => r.bitrate_kbps,
             Metric::Freezes => r.freezes as f64,
             Metric::Frozen => r.frozen_pct,
-            Metric::Fps => r.fps?,
+            // Nothing rendered is no frame a second.
+            Metric::Fps => r.fps.unwrap_or(0.0),
             Metric::FramesDropped => {
                 let arrived = r.frames_decoded + r.frames_dropped;
                 if arrived == 0 {
@@ -34,6 +35,8 @@ impl StreamView for MeasuredVideo {
                 r.frames_dropped as f64 * 100.0 / arrived as f64
             }
             Metric::FirstFrame => r.first_frame_ms?,
+            Metric::Black => r.pictures.as_ref()?.black_pct,
+            Metric::Psnr => r.pictures.as_ref()?.psnr_mean_db?,
             _ => return None,
         })
     }
@@ -188,6 +191,26 @@ pub(super) fn measure_video(
         first_frame_ms: rx
             .first_frame_at
             .map(|t| round(t.saturating_sub(offer_at) as f64 / 1e6, 3)),
+        pictures: receiver
+            .video_receiver()
+            .and_then(|v| v.pixel_stats())
+            .map(|p| {
+                let pct = |n: u64| {
+                    if p.pictures == 0 {
+                        0.0
+                    } else {
+                        round(n as f64 * 100.0 / p.pictures as f64, 3)
+                    }
+                };
+                PictureReport {
+                    decoded: p.pictures,
+                    decode_errors: p.decode_errors,
+                    black_pct: pct(p.black),
+                    repeated_pct: pct(p.repeated),
+                    psnr_mean_db: p.psnr_mean_db.map(|v| round(v, 2)),
+                    psnr_min_db: p.psnr_min_db.map(|v| round(v, 2)),
+                }
+            }),
         series,
     };
     MeasuredVideo { report }

@@ -102,6 +102,8 @@ pub enum SimError {
     },
     #[error("encoding the audio clip: {0}")]
     Codec(String),
+    #[error("{0}")]
+    Video(String),
     #[error("packet capture: {0}")]
     Capture(#[from] capture::CaptureError),
 }
@@ -124,6 +126,9 @@ pub(crate) struct CallSlot {
     pub(crate) test_call: bool,
     /// A video call.
     pub(crate) video: bool,
+    /// Why the service offers this video call audio only (FED-NO-VIDEO): both legs are then
+    /// built without video, and the report says why.
+    pub(crate) video_unavailable: Option<String>,
     /// Leg indices (caller, callee) once started.
     pub(crate) legs: Option<(usize, usize)>,
 }
@@ -264,6 +269,19 @@ impl Sim {
                 },
                 test_call: c.test_call,
                 video: c.video,
+                video_unavailable: c
+                    .video
+                    .then(|| {
+                        let address = |n: &str| {
+                            s.participants
+                                .iter()
+                                .find(|p| p.name == n)
+                                .map(|p| p.account.address.clone())
+                        };
+                        let (a, b) = (address(&c.caller)?, address(&c.callee)?);
+                        s.service.directory.video_unavailable(&a, &b)
+                    })
+                    .flatten(),
                 start,
                 hangup,
                 legs: None,
@@ -361,11 +379,32 @@ impl Sim {
         let mut video_clips = std::collections::HashMap::new();
         for c in s.calls.iter().filter(|c| c.video) {
             if s.media == MediaMode::Live {
-                return Err(SimError::Codec(
+                return Err(SimError::Video(
                     "a video call in `media: live`: live video encoding is not built; video is \
                      always replayed from clips (use `media: replay`)"
                         .into(),
                 ));
+            }
+            let codec_of = |name: &str| {
+                s.participants
+                    .iter()
+                    .position(|p| p.name == name)
+                    .map(|i| clients[i].video.codec)
+            };
+            if let (Some(a), Some(b)) = (codec_of(&c.caller), codec_of(&c.callee)) {
+                if a != b && !c.test_call {
+                    return Err(SimError::Video(format!(
+                        "the video call {} -> {}: {} sends {} and {} sends {}; choosing one \
+                         codec between different preferences is not built yet, so both clients \
+                         of a video call must set the same `video: {{ codec }}`",
+                        c.caller,
+                        c.callee,
+                        c.caller,
+                        a.name(),
+                        c.callee,
+                        b.name()
+                    )));
+                }
             }
             for name in [&c.caller, &c.callee] {
                 if let Some(i) = s.participants.iter().position(|p| &p.name == name) {

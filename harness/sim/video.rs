@@ -20,6 +20,6 @@ pub(super) fn clip_for(
     let scene = if black { Scene::Black } else { Scene::Moving };
     let frames = (settings.layer.fps * VIDEO_CLIP_S) as usize;
     let clip = VideoClip::cached(settings.codec, settings.layer, scene, frames, CAMERA_SEED)
-        .map_err(|e| SimError::Codec(format!("encoding the video clip: {e}")))?;
+        .map_err(|e| SimError::Video(format!("encoding the video clip: {e}")))?;
     Ok(Arc::new(SharedClip(clip)))
 }

@@ -211,9 +211,8 @@ impl Sim {
                 .then(|| (StallModel::OLD_DRIVER, sub_seed(s, "capture-stalls"))),
             relays: self.relays_for(host),
             gather_timeout: GATHER_TIMEOUT_NS,
-            video: self.calls[call]
-                .video
-                .then(|| crate::agent::VideoLegConfig {
+            video: (self.calls[call].video && self.calls[call].video_unavailable.is_none()).then(
+                || crate::agent::VideoLegConfig {
                     ssrc: (sub_seed(s, "video-ssrc") as u32).max(1),
                     first_seq: sub_seed(s, "video-seq") as u16,
                     first_timestamp: sub_seed(s, "video-ts") as u32,
@@ -232,17 +231,53 @@ impl Sim {
                             .cloned(),
                     },
                     no_video: devices.no_video().map(|(said, why)| (said.to_owned(), why)),
+                    pixels: me.video.decode.then(|| self.far_camera(call, role)),
                     receive: crate::agent::video_rtp::receive::VideoReceiveConfig {
                         nack: me.video.nack && far.video.nack,
                         keep_bitstream: false,
                     },
                     nack: me.video.nack && far.video.nack,
-                }),
+                },
+            ),
         }
     }
 }
 
 impl Sim {
+    /// The camera the far end of call `call` (seen from `role`) sends, for quality against
+    /// it: its clip and first video timestamp (None when it sends no video).
+    fn far_camera(
+        &self,
+        call: usize,
+        role: Role,
+    ) -> Option<crate::agent::video_rtp::pixels::Reference> {
+        let c = &self.calls[call];
+        let (other, other_role) = if role == Role::Caller {
+            (c.callee_host, "callee")
+        } else {
+            (c.caller_host, "caller")
+        };
+        let far = self.clients.get(other.0 as usize)?;
+        let devices = self
+            .devices
+            .get(other.0 as usize)
+            .copied()
+            .unwrap_or_default();
+        if devices.no_video().is_some() {
+            return None;
+        }
+        let black = devices.camera_works == crate::scenario::raw_devices::CameraWorks::Black;
+        let clip = self
+            .video_clips
+            .get(&(far.video.codec, far.video.layer, black))?
+            .reference()?;
+        let far_s = sub_seed(self.seed, &format!("call{call}:{other_role}"));
+        Some(crate::agent::video_rtp::pixels::Reference {
+            clip,
+            first_timestamp: sub_seed(far_s, "video-ts") as u32,
+        })
+    }
+
     /// The relay servers a client on `host` gathers from, with the credentials the service
     /// gave its account (the echo service on the service host needs none).
     fn relays_for(&self, host: HostId) -> Vec<crate::agent::gather::RelaySpec> {

@@ -7,5 +7,6 @@ pub mod assemble;
 pub mod depacketize;
 pub mod freeze;
 pub mod packetize;
+pub mod pixels;
 pub mod receive;
 pub mod send;

@@ -95,8 +95,8 @@ pub struct VideoReceivePipeline {
     last_pli: Option<u64>,
     first_ts: Option<u32>,
     stats: VideoReceiveStats,
-    /// Frames rendered, for a pixel decoder to take (with bitstreams when kept).
-    rendered: Vec<DecodableFrame>,
+    /// The pixel decode, when the client decodes what it receives.
+    pixels: Option<super::pixels::PixelCheck>,
 }
 
 impl VideoReceivePipeline {
@@ -110,8 +110,21 @@ impl VideoReceivePipeline {
             last_pli: None,
             first_ts: None,
             stats: VideoReceiveStats::default(),
-            rendered: Vec::new(),
+            pixels: None,
         }
+    }
+
+    /// Decodes every rendered frame to pixels (what a person would see), against `reference`
+    /// when given. Needs `keep_bitstream`.
+    pub fn with_pixels(mut self, reference: Option<super::pixels::Reference>) -> Self {
+        self.cfg.keep_bitstream = true;
+        self.pixels = Some(super::pixels::PixelCheck::new(reference));
+        self
+    }
+
+    /// The pixel decode's counters (None: not decoding).
+    pub fn pixel_stats(&self) -> Option<super::pixels::PixelStats> {
+        self.pixels.as_ref().map(|p| p.stats())
     }
 
     /// One video RTP packet arrived.
@@ -171,7 +184,9 @@ impl VideoReceivePipeline {
         self.stats.bytes_rendered += f.bytes as u64;
         self.stats.first_frame_at.get_or_insert(at);
         self.stats.last_frame_at = Some(at);
-        self.rendered.push(f);
+        if let (Some(p), Some(codec)) = (self.pixels.as_mut(), self.stats.codec) {
+            p.on_frame(codec, &f);
+        }
     }
 
     fn second(&mut self, at: u64) -> &mut VideoSecond {
@@ -220,11 +235,6 @@ impl VideoReceivePipeline {
         } else {
             false
         }
-    }
-
-    /// Frames rendered since the last call (for a pixel decoder).
-    pub fn drain_rendered(&mut self) -> std::vec::Drain<'_, DecodableFrame> {
-        self.rendered.drain(..)
     }
 
     /// The stream ended at `end` (ns): a picture standing since its last frame is a freeze when

@@ -26,6 +26,10 @@ pub trait EncodedVideo: Send + Sync {
     fn layer(&self) -> VideoLayer;
     /// A new sender's source, starting at the first keyframe.
     fn source(&self) -> Box<dyn VideoSource>;
+    /// The encoded clip behind it, when there is one (quality against the camera).
+    fn reference(&self) -> Option<Arc<VideoClip>> {
+        None
+    }
 }
 
 /// A [`VideoClip`] shared by its senders, each playing it with its own [`ClipPlayer`].
@@ -40,6 +44,9 @@ impl EncodedVideo for SharedClip {
     }
     fn source(&self) -> Box<dyn VideoSource> {
         Box::new(ClipPlayer::new(self.0.clone()))
+    }
+    fn reference(&self) -> Option<Arc<VideoClip>> {
+        Some(self.0.clone())
     }
 }
 

@@ -1,0 +1,111 @@
+//! What a person would see (`video: { decode: true }`): each rendered frame decoded to pixels,
+//! then counted as black (a covered camera, the wrong camera), frozen (the same picture as the
+//! one before, although a new frame came), and compared with the camera's own picture (PSNR of
+//! luma, named as such: a full-reference measure, since the harness knows what the sender's
+//! camera saw).
+
+use super::assemble::DecodableFrame;
+use crate::agent::video::{
+    is_black, psnr_y, same_picture, Picture, VideoClip, VideoCodec, VideoDecoder,
+};
+use std::sync::Arc;
+
+/// The camera a stream came from, for quality against it: the sender's clip and the RTP
+/// timestamp of its first frame.
+#[derive(Clone)]
+pub struct Reference {
+    pub clip: Arc<VideoClip>,
+    pub first_timestamp: u32,
+}
+
+/// Counters of the decoded pictures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PixelStats {
+    /// Frames the decoder turned into a picture.
+    pub pictures: u64,
+    /// Frames it refused or made nothing of.
+    pub decode_errors: u64,
+    /// Pictures at black level (mean luma at most [`crate::agent::video::BLACK_MEAN_LUMA`]).
+    pub black: u64,
+    /// Pictures the same as the one before (PSNR >= 50 dB) on a moving source.
+    pub repeated: u64,
+    /// Mean and lowest PSNR of luma against the camera's picture, dB (None without a
+    /// reference).
+    pub psnr_mean_db: Option<f64>,
+    pub psnr_min_db: Option<f64>,
+}
+
+/// See the module docs.
+pub struct PixelCheck {
+    decoder: Option<(VideoCodec, VideoDecoder)>,
+    reference: Option<Reference>,
+    last: Option<Picture>,
+    psnr_sum: f64,
+    psnr_n: u64,
+    stats: PixelStats,
+}
+
+impl PixelCheck {
+    pub fn new(reference: Option<Reference>) -> Self {
+        PixelCheck {
+            decoder: None,
+            reference,
+            last: None,
+            psnr_sum: 0.0,
+            psnr_n: 0,
+            stats: PixelStats::default(),
+        }
+    }
+
+    /// Decodes one rendered frame (its bitstream must have been kept).
+    pub fn on_frame(&mut self, codec: VideoCodec, f: &DecodableFrame) {
+        let Some(bits) = f.bitstream.as_deref() else {
+            return;
+        };
+        if self.decoder.as_ref().is_none_or(|(c, _)| *c != codec) {
+            match VideoDecoder::new(codec) {
+                Ok(d) => self.decoder = Some((codec, d)),
+                Err(_) => {
+                    self.stats.decode_errors += 1;
+                    return;
+                }
+            }
+        }
+        let Some((_, dec)) = self.decoder.as_mut() else {
+            return;
+        };
+        let pic = match dec.decode(bits) {
+            Ok(Some(p)) => p,
+            Ok(None) | Err(_) => {
+                self.stats.decode_errors += 1;
+                return;
+            }
+        };
+        self.stats.pictures += 1;
+        if is_black(&pic) {
+            self.stats.black += 1;
+        }
+        if self.last.as_ref().is_some_and(|l| same_picture(l, &pic)) {
+            self.stats.repeated += 1;
+        }
+        if let Some(r) = &self.reference {
+            let layer = r.clip.layer();
+            let step = 90_000 / layer.fps.max(1);
+            let n = f.timestamp.wrapping_sub(r.first_timestamp) / step;
+            let want = r.clip.source_luma(n as usize);
+            if want.len() == pic.y.len() {
+                let db = psnr_y(&want, &pic.y);
+                self.psnr_sum += db;
+                self.psnr_n += 1;
+                self.stats.psnr_min_db = Some(self.stats.psnr_min_db.map_or(db, |m| m.min(db)));
+            }
+        }
+        self.last = Some(pic);
+    }
+
+    pub fn stats(&self) -> PixelStats {
+        let mut s = self.stats.clone();
+        s.psnr_mean_db = (self.psnr_n > 0).then(|| self.psnr_sum / self.psnr_n as f64);
+        s
+    }
+}
