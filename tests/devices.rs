@@ -187,7 +187,7 @@ fn bad_device_values_are_errors_at_their_field_listing_the_choices() {
         .find(|e| e.path.ends_with("camera.works"))
         .unwrap_or_else(|| panic!("{errors:?}"));
     assert_eq!(e.line, 6, "{e:?}");
-    assert!(e.to_string().contains("'black'"), "{e}");
+    assert!(e.to_string().contains("one of `yes`, `black`"), "{e}");
 }
 
 #[test]
