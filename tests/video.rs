@@ -274,9 +274,7 @@ fn the_camera_and_no_video_kb_scenarios_reproduce_and_their_fixes_are_healthy() 
 #[test]
 fn clients_of_one_video_call_with_different_codecs_are_a_clear_error() {
     let s = scenario(&video_call("clean", "", "{ codec: h264 }"));
-    let e = callharness::sim::run_scenario(&s, 1, &Default::default())
-        .err()
-        .expect("an error");
+    let e = callharness::sim::run_scenario(&s, 1, &Default::default()).expect_err("an error");
     let text = e.to_string();
     assert!(
         text.contains("alice sends VP8 and bob sends H264"),

@@ -180,6 +180,8 @@ pub struct Peer {
     video_pt: Option<u8>,
     /// Keyframe requests (PLI or FIR) for our video taken so far.
     keyframe_requests: u32,
+    /// Video payload types seen and the codec each stands for.
+    received_pts: Vec<(u8, VideoCodec)>,
 }
 
 impl Peer {
@@ -362,6 +364,7 @@ impl Peer {
             video_sender,
             video_pt: None,
             keyframe_requests: 0,
+            received_pts: Vec::new(),
         })
     }
 
@@ -632,27 +635,33 @@ impl Peer {
     pub fn poll_rtp(&mut self, now: u64) -> Option<ReceivedRtp> {
         loop {
             let TaggedRTCMessage { message, .. } = self.pc.poll_read()?;
-            match message {
-                RTCMessage::RtpPacket(_, p) => {
-                    let pt = p.header.payload_type;
-                    let video = match pt {
-                        OPUS_PT => None,
-                        _ => self.video_codec_of(pt),
-                    };
-                    if pt != OPUS_PT && video.is_none() {
-                        continue; // a payload type we did not negotiate
-                    }
-                    return Some(ReceivedRtp {
-                        at: now,
-                        seq: p.header.sequence_number,
-                        timestamp: p.header.timestamp,
-                        payload: p.payload,
-                        video,
-                        marker: p.header.marker,
-                        ssrc: p.header.ssrc,
-                    });
+            if let RTCMessage::RtpPacket(_, p) = message {
+                let pt = p.header.payload_type;
+                let video = match pt {
+                    OPUS_PT => None,
+                    _ => match self.received_pts.iter().find(|(t, _)| *t == pt) {
+                        Some(&(_, c)) => Some(c),
+                        None => {
+                            let c = self.video_codec_of(pt);
+                            if let Some(c) = c {
+                                self.received_pts.push((pt, c));
+                            }
+                            c
+                        }
+                    },
+                };
+                if pt != OPUS_PT && video.is_none() {
+                    continue; // a payload type we did not negotiate
                 }
-                _ => {}
+                return Some(ReceivedRtp {
+                    at: now,
+                    seq: p.header.sequence_number,
+                    timestamp: p.header.timestamp,
+                    payload: p.payload,
+                    video,
+                    marker: p.header.marker,
+                    ssrc: p.header.ssrc,
+                });
             }
         }
     }

@@ -368,7 +368,7 @@ mod tests {
         }
         fn bytes(mut self) -> Vec<u8> {
             self.0.push(true); // rbsp stop bit
-            while self.0.len() % 8 != 0 {
+            while !self.0.len().is_multiple_of(8) {
                 self.0.push(false);
             }
             self.0
@@ -430,7 +430,7 @@ mod tests {
         frame.extend(sps(640, 360));
         frame.extend([0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80]);
         frame.extend([0, 0, 0, 1, 0x65, 0x88]);
-        frame.extend(std::iter::repeat(0x5a).take(4_000));
+        frame.extend(std::iter::repeat_n(0x5a, 4_000));
         let mut out = Vec::new();
         packetize(VideoCodec::H264, &frame, 0, &mut out);
         let infos: Vec<PacketInfo> = out
@@ -460,7 +460,7 @@ mod tests {
     fn vp8_delta_frames_and_continuations() {
         let mut out = Vec::new();
         let mut frame = vec![0x31u8, 0x02, 0x00]; // bit 0 set: an inter frame
-        frame.extend(std::iter::repeat(7).take(2_500));
+        frame.extend(std::iter::repeat_n(7, 2_500));
         packetize(VideoCodec::Vp8, &frame, 5, &mut out);
         let i0 = inspect(VideoCodec::Vp8, &out[0]).unwrap();
         assert!(i0.starts_frame && !i0.keyframe && i0.resolution.is_none());
