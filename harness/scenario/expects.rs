@@ -107,13 +107,15 @@ mod tests {
     }
 
     #[test]
-    fn only_mos_and_bitrate_are_better_when_higher() {
+    fn only_mos_bitrate_fps_psnr_and_levels_are_better_when_higher() {
         let better_high: Vec<Metric> = Metric::all().filter(|m| !m.higher_is_worse()).collect();
         assert_eq!(
             better_high,
             [
                 Metric::Mos,
                 Metric::Bitrate,
+                Metric::Fps,
+                Metric::Psnr,
                 Metric::Speech,
                 Metric::DecodedLevel,
                 Metric::PlayedLevel

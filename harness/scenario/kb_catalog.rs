@@ -53,10 +53,6 @@ pub enum Capability {
     Service,
     /// Conferences: a meeting to join, with the service's permission check (issue 15).
     Conferences,
-    /// Audio and video devices: missing, busy, silent, muted, not permitted (issue 17).
-    Devices,
-    /// Video streams (issue 17).
-    Video,
 }
 
 impl Capability {
@@ -65,8 +61,6 @@ impl Capability {
         match self {
             Capability::Service => "the service, issue 15",
             Capability::Conferences => "meetings and the SFU, issue 18",
-            Capability::Devices => "devices, issue 17",
-            Capability::Video => "video, issue 17",
         }
     }
 }
@@ -115,8 +109,9 @@ mod tests {
         // 36 conditions: 12 network conditions (and the far end) the emulator and the edge's
         // relay can make, and 14 of the service's (sign-in, outage, A/V policy, client
         // version, federation, the test call), and 7 of the devices' (missing, in use, no
-        // permission, broken microphone, dead microphone, muted output, old driver).
-        assert_eq!(NEEDS.len(), 3);
+        // permission, broken microphone or camera, dead microphone, muted output, old driver,
+        // covered camera), FED-NO-VIDEO with video calls; meetings are the one left.
+        assert_eq!(NEEDS.len(), 1);
         for expressible in [
             "NET-ALL-MEDIA-BLOCKED",
             "NET-EDGE-BLOCKED",
@@ -129,6 +124,8 @@ mod tests {
             "DEV-MIC-DEAD",
             "DEV-OUTPUT-MUTED",
             "DEV-DRIVER-OLD",
+            "DEV-CAMERA-BLOCKED",
+            "FED-NO-VIDEO",
             "NET-BANDWIDTH",
             "NET-ROAMING",
             "NET-VPN",
@@ -158,11 +155,8 @@ mod tests {
         assert_eq!(needs("TEST-CALL"), None);
         assert_eq!(needs("FED-MEETING-JOIN"), Some(Capability::Conferences));
         assert_eq!(
-            needs("FED-NO-VIDEO").map(Capability::describe),
-            Some("video, issue 17")
+            needs("FED-MEETING-JOIN").map(Capability::describe),
+            Some("meetings and the SFU, issue 18")
         );
-        assert!(NEEDS
-            .iter()
-            .all(|(id, c)| !id.starts_with("DEV-") || *c == Capability::Devices));
     }
 }
