@@ -13,7 +13,9 @@
 //!   (the goal: above 150x real time);
 //! - `replay-video`: `replay` with video both ways (`video: true`: VP8 640x360 at 30 fps and
 //!   600 kbit/s, replayed from a clip encoded once, assembled and judged at the receiver without
-//!   a pixel decode; the goal: at least 100x real time).
+//!   a pixel decode; the goal: at least 100x real time);
+//! - `replay-video-decode`: `replay-video` with both receivers decoding every frame to pixels
+//!   (`video: { decode: true }`: black, repeated pictures and PSNR against the camera).
 //!
 //! Each id also prints what users wait for: seconds per simulated call-minute and the speed as
 //! "x real time" (60 s / wall time per call), from every call criterion timed.
@@ -102,12 +104,18 @@ fn scenario(id: &str, media: &str, decode: bool, calls: usize, duration_s: u64) 
     } else {
         ""
     };
+    // Pixel decode of the received video on both sides for the `-decode` id.
+    let pixels = if id.ends_with("video-decode") {
+        ", video: { decode: true }"
+    } else {
+        ""
+    };
     for i in 0..2 * calls {
         let fw = if i >= calls { firewall } else { "" };
-        writeln!(y, "  p{i}: {{ network: clean{fw} }}").expect("writing to a String");
+        writeln!(y, "  p{i}: {{ network: clean{fw}{pixels} }}").expect("writing to a String");
     }
     y.push_str("calls:\n");
-    let video = if id.ends_with("video") {
+    let video = if id.contains("video") {
         ", video: true"
     } else {
         ""
@@ -154,7 +162,7 @@ fn run_checked(s: &Scenario, opts: &RunOptions) -> callharness::report::model::S
         if relayed {
             assert_eq!(c.candidate_pair.as_deref(), Some("host/udp -> relay/tcp"));
         }
-        if s.name.ends_with("video") {
+        if s.name.contains("video") {
             for v in &c.video {
                 let want = (s.duration.as_nanos() - setup_ns) / 33_333_334;
                 assert!(
@@ -196,6 +204,7 @@ fn call(c: &mut Criterion) {
         ("live", "live", true, false),
         ("no-decode", "replay", false, false),
         ("replay-video", "replay", true, false),
+        ("replay-video-decode", "replay", true, false),
     ] {
         let opts = RunOptions {
             pcap: pcap.then(|| pcap_dir.path().join("bench-call")),

@@ -230,6 +230,9 @@ pub struct VideoClip {
     keyframes: Vec<OnceLock<Box<[u8]>>>,
     /// The encoders that went on after a keyframe alternate, by its frame index.
     chains: Mutex<BTreeMap<usize, Arc<Mutex<Chain>>>>,
+    /// The camera itself, kept for rendering reference pictures (a pixel-decoding receiver
+    /// asks for one every frame; building the source's texture each time cost a third of it).
+    camera: Source,
 }
 
 /// The deltas a fresh encoder made after its keyframe alternate of frame `key`: `frames[j]`
@@ -283,6 +286,7 @@ impl VideoClip {
             deltas,
             keyframes,
             chains: Mutex::default(),
+            camera: src,
         })
     }
 
@@ -428,7 +432,7 @@ impl VideoClip {
 
     /// The source's luma for frame `i` (modulo the length), what the camera saw.
     pub fn source_luma(&self, i: usize) -> Vec<u8> {
-        source_luma(self.layer, self.scene, self.seed, self.len(), i)
+        self.camera.frame(i).y
     }
 
     /// Bytes the clip holds: the frames and the keyframes encoded so far.
