@@ -87,6 +87,29 @@ fn video_codec(codec: VideoCodec) -> (RTCRtpCodec, u8) {
     )
 }
 
+/// An RTP packet with our header fields.
+fn rtp_packet(
+    payload_type: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    marker: bool,
+    ssrc: u32,
+    payload: Bytes,
+) -> rtc::rtp::packet::Packet {
+    rtc::rtp::packet::Packet {
+        header: rtc::rtp::header::Header {
+            version: 2,
+            marker,
+            payload_type,
+            sequence_number,
+            timestamp,
+            ssrc,
+            ..Default::default()
+        },
+        payload,
+    }
+}
+
 /// A video track's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerVideo {
@@ -764,20 +787,11 @@ impl Peer {
                 pt
             }
         };
-        let packet = rtc::rtp::packet::Packet {
-            header: rtc::rtp::header::Header {
-                version: 2,
-                marker,
-                payload_type: pt,
-                sequence_number: seq,
-                timestamp,
-                ssrc: v.ssrc,
-                ..Default::default()
-            },
-            payload,
-        };
         sender
-            .write_rtp(instant, packet)
+            .write_rtp(
+                instant,
+                rtp_packet(pt, seq, timestamp, marker, v.ssrc, payload),
+            )
             .map_err(ctx("sending a video RTP packet"))
     }
 
@@ -809,20 +823,11 @@ impl Peer {
                 pt
             }
         };
-        let packet = rtc::rtp::packet::Packet {
-            header: rtc::rtp::header::Header {
-                version: 2,
-                marker,
-                payload_type: pt,
-                sequence_number: seq,
-                timestamp,
-                ssrc: self.ssrc,
-                ..Default::default()
-            },
-            payload,
-        };
         sender
-            .write_rtp(instant, packet)
+            .write_rtp(
+                instant,
+                rtp_packet(pt, seq, timestamp, marker, self.ssrc, payload),
+            )
             .map_err(ctx("sending an RTP packet"))
     }
 
