@@ -222,7 +222,8 @@ fn run_examples_writes_every_format_with_the_contract_fields() {
             "clean-wired-call",
             "lossy-wifi-call",
             "lossy-wifi-fec",
-            "throttled-link-call"
+            "throttled-link-call",
+            "wifi-video-call"
         ]
     );
     for s in scenarios {
@@ -1134,8 +1135,9 @@ fn list_json_gives_the_examples_with_their_kb_ids() {
             .map(|k| k.as_str().expect("kb ID").to_owned())
             .collect()
     };
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     assert_eq!(kb_of("clean-wired-call"), ["NET-CONN-TYPE"]);
+    assert_eq!(kb_of("wifi-video-call"), ["NET-CONN-TYPE"]);
     assert_eq!(kb_of("lossy-wifi-call"), ["NET-CONN-TYPE"]);
     assert!(kb_of("lossy-wifi-fec").is_empty());
     // What each expects: the examples are healthy calls but the FEC one, which asserts loss.
