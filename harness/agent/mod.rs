@@ -940,9 +940,9 @@ impl CallLeg {
             }
         }
         self.peer.take_rtt_samples(&mut self.rtt_samples);
-        let asked = self.peer.take_keyframe_requests();
         if let Some(v) = self.video_send.as_mut() {
-            for _ in 0..asked {
+            // (A lock on the chain's log: only for a leg that sends video.)
+            for _ in 0..self.peer.take_keyframe_requests() {
                 v.request_keyframe();
             }
         }

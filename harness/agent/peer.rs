@@ -780,8 +780,15 @@ impl Peer {
                     .find(|c| c.rtp_codec.mime_type.to_ascii_lowercase() == want)
                     .map(|c| c.payload_type);
                 let Some(pt) = negotiated else {
-                    // Not negotiated (yet, or the far end refused our codec): nothing is sent.
-                    return Ok(());
+                    // Connected without our codec: the far end did not accept it. Say so
+                    // rather than count frames nobody could send.
+                    return Err(PeerError {
+                        doing: "sending video",
+                        source: rtc::shared::error::Error::Other(format!(
+                            "the far end did not accept {}",
+                            v.codec.name()
+                        )),
+                    });
                 };
                 self.video_pt = Some(pt);
                 pt

@@ -54,19 +54,23 @@ impl Sample for f32 {
     }
 }
 
-/// RMS level of `samples` in dBov (`20 log10(rms / full scale)`), at least [`FLOOR_DBOV`].
-pub fn rms_dbov<S: Sample>(samples: &[S]) -> f64 {
-    if samples.is_empty() {
-        return FLOOR_DBOV;
-    }
-    let sum_sq: f64 = samples
+/// Sum of the squared samples, as fractions of full scale.
+fn sum_squares<S: Sample>(samples: &[S]) -> f64 {
+    samples
         .iter()
         .map(|&s| {
             let x = s.fraction();
             x * x
         })
-        .sum();
-    let rms = (sum_sq / samples.len() as f64).sqrt();
+        .sum()
+}
+
+/// RMS level of `samples` in dBov (`20 log10(rms / full scale)`), at least [`FLOOR_DBOV`].
+pub fn rms_dbov<S: Sample>(samples: &[S]) -> f64 {
+    if samples.is_empty() {
+        return FLOOR_DBOV;
+    }
+    let rms = (sum_squares(samples) / samples.len() as f64).sqrt();
     if rms <= 0.0 {
         FLOOR_DBOV
     } else {
@@ -154,13 +158,7 @@ impl LevelMeter {
     /// speaker's gain).
     pub fn on_frame<S: Sample>(&mut self, samples: &[S], origin: FrameOrigin) -> f64 {
         let concealed = origin == FrameOrigin::Concealed;
-        let sum_sq: f64 = samples
-            .iter()
-            .map(|&s| {
-                let x = s.fraction();
-                x * x
-            })
-            .sum();
+        let sum_sq = sum_squares(samples);
         let n = samples.len() as u64;
         let db = level_of(sum_sq, n).unwrap_or(FLOOR_DBOV);
         if origin == FrameOrigin::Packet {
