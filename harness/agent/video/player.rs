@@ -27,8 +27,13 @@ pub enum Wrap {
 pub struct ClipPlayer {
     clip: Arc<VideoClip>,
     wrap: Wrap,
-    /// Frames sent so far; the next frame is source frame `sent % len`.
+    /// Source frames played so far, counted from the clip's start (a player that started
+    /// later counts from there); the next frame is source frame `sent % len`.
     sent: usize,
+    /// The frame it started at ([`ClipPlayer::starting_at`]), and whether its first frame,
+    /// a keyframe, is still to come.
+    start: usize,
+    fresh: bool,
     /// Frames since the last keyframe.
     since_key: u32,
     /// H.264: the frame number (frames sent) of the keyframe alternate whose own encoder's
@@ -48,10 +53,21 @@ impl ClipPlayer {
             clip,
             wrap,
             sent: 0,
+            start: 0,
+            fresh: true,
             since_key: 0,
             chain: None,
             buf: Vec::new(),
         }
+    }
+
+    /// A player that joins the loop at source frame `frame` with a keyframe of it (a sender
+    /// switching to this layer mid-call: the scene goes on where it was).
+    pub fn starting_at(clip: Arc<VideoClip>, frame: usize) -> Self {
+        let mut p = Self::new(clip);
+        p.sent = frame;
+        p.start = frame;
+        p
     }
 
     pub fn clip(&self) -> &Arc<VideoClip> {
@@ -60,7 +76,7 @@ impl ClipPlayer {
 
     /// Frames sent so far.
     pub fn frames_sent(&self) -> usize {
-        self.sent
+        self.sent - self.start
     }
 
     /// The source frame index (into the clip) the next frame shows.
@@ -74,6 +90,7 @@ impl ClipPlayer {
     /// own encoder made ([`VideoClip::keyframe_delta`], encoded as they are first sent, about
     /// 2 ms a frame, then shared), until the wrap.
     pub fn next_frame(&mut self, keyframe: bool) -> Result<VideoFrame<'_>, VideoError> {
+        let keyframe = keyframe || std::mem::take(&mut self.fresh);
         let n = self.sent;
         let clip = &*self.clip;
         let len = clip.len();

@@ -439,3 +439,32 @@ fn the_player_loops_and_answers_keyframe_requests() {
         assert!(worst > 24.0, "{codec}: {worst:.1} dB");
     }
 }
+
+#[test]
+fn a_player_joining_mid_loop_starts_with_a_keyframe_of_that_frame_and_decodes_on() {
+    for codec in CODECS {
+        let clip = Arc::new(VideoClip::encode(codec, VGA, Scene::Moving, 12, 8).unwrap());
+        let mut p = ClipPlayer::starting_at(clip.clone(), 17);
+        assert_eq!(p.next_index(), 5);
+        let sent: Vec<Vec<u8>> = (0..10)
+            .map(|_| {
+                let f = p.next_frame(false).unwrap();
+                (f.keyframe, f.data.to_vec())
+            })
+            .enumerate()
+            .map(|(i, (key, data))| {
+                // Its own keyframe first, then the wrap's at source frame 0 (frame 24).
+                assert_eq!(key, i == 0 || i == 7, "{codec} frame {i}");
+                data
+            })
+            .collect();
+        assert_eq!(p.frames_sent(), 10);
+        let pics = decode_seq(codec, refs(&sent));
+        assert_eq!(pics.len(), 10, "{codec}");
+        // Each picture is the source at its own moment of the loop.
+        for (i, pic) in pics.iter().enumerate() {
+            let db = psnr_y(&clip.source_luma(17 + i), &pic.y);
+            assert!(db > 28.0, "{codec} frame {i}: {db:.1} dB");
+        }
+    }
+}

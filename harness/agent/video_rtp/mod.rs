@@ -6,6 +6,8 @@
 pub mod assemble;
 pub mod depacketize;
 pub mod freeze;
+pub mod ladder;
+pub mod pacer;
 pub mod packetize;
 pub mod pixels;
 pub mod receive;

@@ -1,8 +1,10 @@
 //! The send side of a video track: frames from an encoded clip at the layer's frame rate, a
 //! keyframe when the far end asks for one (PLI or FIR), each frame cut into RTP payloads.
 //!
-//! All of a frame's packets leave at the frame's time (no pacer yet: a keyframe is a burst of
-//! about ten packets at 600 kbit/s).
+//! A sender that adapts switches to another layer of its ladder ([`super::ladder`]) with
+//! [`VideoSendPipeline::switch_to`]: the next frame is the new layer's keyframe of the same
+//! moment of the scene, and the timestamps go on at 90 kHz of the send time. The frame's
+//! packets go to the pacer ([`super::pacer`]).
 
 use super::packetize::packetize;
 use crate::agent::video::{ClipPlayer, VideoClip, VideoCodec, VideoLayer};
@@ -25,7 +27,16 @@ pub trait EncodedVideo: Send + Sync {
     fn codec(&self) -> VideoCodec;
     fn layer(&self) -> VideoLayer;
     /// A new sender's source, starting at the first keyframe.
-    fn source(&self) -> Box<dyn VideoSource>;
+    fn source(&self) -> Box<dyn VideoSource> {
+        self.source_from(0)
+    }
+    /// A source that joins the camera at its frame `frame` (taken modulo the loop), with a
+    /// keyframe of it.
+    fn source_from(&self, frame: usize) -> Box<dyn VideoSource>;
+    /// The mean encoded rate of the frames it sends, bit/s.
+    fn encoded_bps(&self) -> f64 {
+        f64::from(self.layer().bitrate_bps)
+    }
     /// The encoded clip behind it, when there is one (quality against the camera).
     fn reference(&self) -> Option<Arc<VideoClip>> {
         None
@@ -42,8 +53,11 @@ impl EncodedVideo for SharedClip {
     fn layer(&self) -> VideoLayer {
         self.0.layer()
     }
-    fn source(&self) -> Box<dyn VideoSource> {
-        Box::new(ClipPlayer::new(self.0.clone()))
+    fn source_from(&self, frame: usize) -> Box<dyn VideoSource> {
+        Box::new(ClipPlayer::starting_at(self.0.clone(), frame))
+    }
+    fn encoded_bps(&self) -> f64 {
+        self.0.mean_bitrate_bps()
     }
     fn reference(&self) -> Option<Arc<VideoClip>> {
         Some(self.0.clone())
@@ -88,9 +102,15 @@ pub struct OutgoingVideo<'a> {
 /// See the module docs.
 pub struct VideoSendPipeline {
     clip: Box<dyn VideoSource>,
+    /// A layer to switch to at the next frame.
+    pending: Option<Box<dyn VideoSource>>,
     seq: u16,
     first_ts: u32,
     start: Option<u64>,
+    /// Frame times count from here: (time ns, timestamp), moved at each change of frame rate.
+    anchor: (u64, u32),
+    /// Frames sent since the anchor.
+    since_anchor: u64,
     keyframe_wanted: bool,
     payloads: Vec<Bytes>,
     packets: Vec<(u16, bool, Bytes)>,
@@ -102,9 +122,12 @@ impl VideoSendPipeline {
     pub fn new(clip: Box<dyn VideoSource>, first_seq: u16, first_ts: u32) -> Self {
         VideoSendPipeline {
             clip,
+            pending: None,
             seq: first_seq,
             first_ts,
             start: None,
+            anchor: (0, first_ts),
+            since_anchor: 0,
             keyframe_wanted: false,
             payloads: Vec::new(),
             packets: Vec::new(),
@@ -124,14 +147,29 @@ impl VideoSendPipeline {
 
     /// Starts sending at `at` (ns): the first frame is due then.
     pub fn start(&mut self, at: u64) {
-        self.start.get_or_insert(at);
+        if self.start.is_none() {
+            self.start = Some(at);
+            self.anchor = (at, self.first_ts);
+        }
     }
 
     /// When the next frame is due, ns (None before `start`).
     pub fn next_frame_time(&self) -> Option<u64> {
         let fps = u64::from(self.clip.layer().fps.max(1));
-        self.start
-            .map(|s| s + self.counts.frames * 1_000_000_000 / fps)
+        self.start?;
+        Some(self.anchor.0 + self.since_anchor * 1_000_000_000 / fps)
+    }
+
+    /// Sends `video` from the next frame on, starting with its keyframe of the scene's frame at
+    /// that moment (the layer to switch to, when adapting).
+    pub fn switch_to(&mut self, video: &dyn EncodedVideo) {
+        let (Some(start), Some(due)) = (self.start, self.next_frame_time()) else {
+            self.clip = video.source();
+            return;
+        };
+        let fps = u128::from(video.layer().fps.max(1));
+        let frame = (u128::from(due - start) * fps / 1_000_000_000) as usize;
+        self.pending = Some(video.source_from(frame));
     }
 
     /// The far end asked for a keyframe: the next frame is one.
@@ -143,6 +181,18 @@ impl VideoSendPipeline {
     /// The next frame's packets (call when it is due).
     pub fn next_frame(&mut self) -> Result<OutgoingVideo<'_>, String> {
         let n = self.counts.frames;
+        let fps = u64::from(self.clip.layer().fps.max(1));
+        let timestamp = self
+            .anchor
+            .1
+            .wrapping_add((self.since_anchor * 90_000 / fps) as u32);
+        if let Some(next) = self.pending.take() {
+            // The frame rate may change: times and timestamps go on from this frame.
+            let due = self.next_frame_time().unwrap_or(self.anchor.0);
+            self.anchor = (due, timestamp);
+            self.since_anchor = 0;
+            self.clip = next;
+        }
         let requested = self.keyframe_wanted && n > 0;
         self.keyframe_wanted = false;
         let codec = self.clip.codec();
@@ -154,8 +204,6 @@ impl VideoSendPipeline {
             key = k;
             packetize(codec, data, picture_id, payloads);
         })?;
-        let fps = u64::from(self.clip.layer().fps.max(1));
-        let timestamp = self.first_ts.wrapping_add((n * 90_000 / fps) as u32);
         self.packets.clear();
         let count = self.payloads.len();
         for (k, p) in self.payloads.drain(..).enumerate() {
@@ -164,6 +212,7 @@ impl VideoSendPipeline {
             self.seq = self.seq.wrapping_add(1);
         }
         self.counts.frames += 1;
+        self.since_anchor += 1;
         self.counts.packets += count as u64;
         if key {
             self.counts.keyframes += 1;
@@ -203,7 +252,7 @@ pub(crate) mod tests {
         fn layer(&self) -> VideoLayer {
             self.layer
         }
-        fn source(&self) -> Box<dyn VideoSource> {
+        fn source_from(&self, _frame: usize) -> Box<dyn VideoSource> {
             Box::new(ShapedSource {
                 layer: self.layer,
                 key_bytes: self.key_bytes,
@@ -297,5 +346,39 @@ pub(crate) mod tests {
             (31, 2, 1, 1)
         );
         assert_eq!(c.packets, seqs.len() as u64);
+    }
+
+    #[test]
+    fn a_switch_starts_the_new_layer_with_a_keyframe_and_time_goes_on() {
+        let mut s = VideoSendPipeline::new(shaped(), 0, 0);
+        s.start(0);
+        for _ in 0..10 {
+            s.next_frame().unwrap();
+        }
+        let low = ShapedH264 {
+            layer: VideoLayer {
+                width: 320,
+                height: 180,
+                fps: 15,
+                bitrate_bps: 150_000,
+            },
+            key_bytes: 4_000,
+            delta_bytes: 600,
+        };
+        s.switch_to(&low);
+        // The frame due at 10/30 s is the low layer's keyframe, at the same timestamp.
+        assert_eq!(s.next_frame_time(), Some(333_333_333));
+        let f = s.next_frame().unwrap();
+        assert!(f.keyframe);
+        assert_eq!(f.timestamp, 30_000);
+        assert_eq!(f.packets.len(), 4);
+        assert_eq!(s.layer().height, 180);
+        // Then 15 frames a second: 1/15 s and 6,000 ticks apart.
+        let t1 = s.next_frame_time().unwrap();
+        assert_eq!(t1, 333_333_333 + 66_666_666);
+        let f = s.next_frame().unwrap();
+        assert!(!f.keyframe);
+        assert_eq!(f.timestamp, 36_000);
+        assert_eq!(s.counts().keyframes, 2);
     }
 }
