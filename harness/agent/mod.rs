@@ -17,6 +17,7 @@
 //! ```
 
 pub mod account;
+pub mod bwe;
 pub mod dtls_guard;
 pub mod fixed_crypto;
 pub mod gather;
