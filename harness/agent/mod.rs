@@ -18,6 +18,7 @@
 
 pub mod account;
 pub mod bwe;
+pub mod congestion;
 pub mod dtls_guard;
 pub mod fixed_crypto;
 pub mod gather;
@@ -31,6 +32,7 @@ pub mod signaling;
 pub mod tls;
 pub mod video;
 pub mod video_rtp;
+pub mod video_sender;
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
@@ -258,8 +260,11 @@ pub struct VideoLegConfig {
     pub first_timestamp: u32,
     /// The codec we send and offer first.
     pub codec: video::VideoCodec,
-    /// What the camera gives, encoded (None: we send no video; we still receive it).
-    pub clip: Option<std::sync::Arc<dyn video_rtp::send::EncodedVideo>>,
+    /// What the camera gives, encoded: the configured layer and, for a client that adapts, the
+    /// smaller ones (None: we send no video; we still receive it).
+    pub clip: Option<std::sync::Arc<video_rtp::ladder::VideoLadder>>,
+    /// Follow the bandwidth estimate down and up the ladder.
+    pub adaptation: bool,
     pub receive: video_rtp::receive::VideoReceiveConfig,
     /// NACK and PLI feedback negotiated (both clients ask for retransmissions).
     pub nack: bool,
@@ -268,6 +273,16 @@ pub struct VideoLegConfig {
     /// Why we send no video although the call has it: (what the client says, empty when it
     /// says nothing; what the harness saw), e.g. a camera in use.
     pub no_video: Option<(String, String)>,
+}
+
+/// Bytes an audio packet carries besides its Opus payload at the RTP level: the 12-byte
+/// header and, on a video call, the transport-wide sequence number extension (8 bytes).
+const AUDIO_RTP_OVERHEAD: usize = 20;
+
+/// The audio send rate at the RTP level, bit/s (the Opus bitrate and the headers).
+fn audio_rtp_bps(opus: &media::codec::OpusConfig) -> f64 {
+    let packets = 1000.0 / f64::from(opus.frame_ms.max(1));
+    f64::from(opus.bitrate_bps) + packets * AUDIO_RTP_OVERHEAD as f64 * 8.0
 }
 
 /// Something the leg wants sent.
@@ -342,7 +357,9 @@ pub struct CallLeg {
     /// The path media last took: (our candidate's address, the far end's address).
     path: Option<(SocketAddrV4, SocketAddrV4)>,
     /// Our video, when we send it, and the far end's as we receive it.
-    video_send: Option<video_rtp::send::VideoSendPipeline>,
+    video_send: Option<video_sender::VideoSender>,
+    /// Our bandwidth estimator (video calls).
+    bwe: Option<congestion::SharedBwe>,
     video_recv: Option<video_rtp::receive::VideoReceivePipeline>,
     /// Video packets the stack sent again (a NACK answered), seen on the wire.
     pub video_retransmitted: u64,
@@ -352,6 +369,19 @@ pub struct CallLeg {
 impl CallLeg {
     /// Builds the leg (the peer connection with its track and host candidate).
     pub fn new(cfg: CallLegConfig, base: Instant, now: u64) -> Result<Self, PeerError> {
+        // Every video client runs transport-wide congestion control (and answers with
+        // feedback); only one that adapts follows the estimate.
+        let audio_bps = audio_rtp_bps(&cfg.opus);
+        let bwe_cfg = |v: &VideoLegConfig| bwe::BweConfig {
+            max_bps: v.clip.as_ref().map_or(bwe::BweConfig::default().max_bps, |l| {
+                video_sender::VideoSender::max_bps(l, audio_bps)
+            }),
+            ..bwe::BweConfig::default()
+        };
+        let bwe = cfg
+            .video
+            .as_ref()
+            .map(|v| congestion::SharedBwe::new(base, bwe_cfg(v)));
         let peer = Peer::new(
             &PeerConfig {
                 local: cfg.media_addr,
@@ -367,6 +397,7 @@ impl CallLeg {
                     codec: v.codec,
                     nack: v.nack,
                 }),
+                bwe: bwe.clone(),
             },
             base,
             now,
@@ -401,7 +432,17 @@ impl CallLeg {
         let gathering = Gathering::start(now, cfg.media_addr, &cfg.relays, cfg.gather_timeout);
         let video_send = cfg.video.as_ref().and_then(|v| {
             v.clip.as_ref().map(|c| {
-                video_rtp::send::VideoSendPipeline::new(c.source(), v.first_seq, v.first_timestamp)
+                video_sender::VideoSender::new(
+                    c.clone(),
+                    v.first_seq,
+                    v.first_timestamp,
+                    v.adaptation,
+                    (
+                        bwe_cfg(v).start_bps as f64,
+                        bwe_cfg(v).max_bps as f64,
+                        audio_bps,
+                    ),
+                )
             })
         });
         let video_recv = cfg.video.as_ref().map(|v| {
@@ -412,6 +453,7 @@ impl CallLeg {
             }
         });
         let mut leg = CallLeg {
+            bwe,
             video_send,
             video_recv,
             video_retransmitted: 0,
@@ -756,7 +798,7 @@ impl CallLeg {
         if !self.ended {
             if self.sending {
                 min(Some(self.send.next_frame_time()));
-                min(self.video_send.as_ref().and_then(|v| v.next_frame_time()));
+                min(self.video_send.as_ref().and_then(|v| v.poll_timeout()));
             }
             min(self.recv.next_tick());
             if !self.closed {
@@ -823,6 +865,9 @@ impl CallLeg {
             };
             let (seq, ts, marker) = (frame.seq, frame.timestamp, frame.marker);
             let payload = bytes::Bytes::copy_from_slice(frame.payload);
+            if let Some(v) = self.video_send.as_mut() {
+                v.note_audio(now, payload.len() + AUDIO_RTP_OVERHEAD);
+            }
             if let Err(e) = self.peer.send_audio(now, seq, ts, marker, payload) {
                 self.fail(now, FailureClass::StackError, e.to_string());
                 break;
@@ -850,26 +895,23 @@ impl CallLeg {
     /// Sends the video frames due by `now`, and a keyframe request when one is due.
     fn send_video_due(&mut self, now: u64) {
         if self.sending {
-            while let Some(v) = self.video_send.as_mut() {
-                if v.next_frame_time().is_none_or(|t| t > now) {
-                    break;
+            if let Some(v) = self.video_send.as_mut() {
+                let estimate = self.bwe.as_ref().map(|b| b.stats());
+                if let Err(e) = v.produce(now, estimate) {
+                    self.fail(now, FailureClass::StackError, e);
+                    return;
                 }
-                let frame = match v.next_frame() {
-                    Ok(f) => f,
-                    Err(e) => {
-                        self.fail(now, FailureClass::StackError, e);
-                        return;
-                    }
-                };
-                let ts = frame.timestamp;
-                for (seq, marker, payload) in frame.packets {
-                    if let Err(e) = self
-                        .peer
-                        .send_video(now, *seq, ts, *marker, payload.clone())
+                while let Some(p) = v.pop(now) {
+                    if let Err(e) =
+                        self.peer
+                            .send_video(now, p.seq, p.timestamp, p.marker, p.payload)
                     {
                         self.fail(now, FailureClass::StackError, e.to_string());
                         return;
                     }
+                }
+                if let (Some((from, to)), Some(b)) = (v.take_probe(), &self.bwe) {
+                    b.probe(from, to);
                 }
             }
         }
@@ -940,7 +982,13 @@ impl CallLeg {
                 }
             }
         }
+        let known = self.rtt_samples.len();
         self.peer.take_rtt_samples(&mut self.rtt_samples);
+        if let Some(b) = &self.bwe {
+            for &(at, ms) in &self.rtt_samples[known..] {
+                b.on_rtt(at, (ms * 1e6) as u64);
+            }
+        }
         if let Some(v) = self.video_send.as_mut() {
             // (A lock on the chain's log: only for a leg that sends video.)
             for _ in 0..self.peer.take_keyframe_requests() {
@@ -992,7 +1040,7 @@ impl CallLeg {
     }
 
     /// Our video's send side (None: we send none).
-    pub fn video_sender(&self) -> Option<&video_rtp::send::VideoSendPipeline> {
+    pub fn video_sender(&self) -> Option<&video_sender::VideoSender> {
         self.video_send.as_ref()
     }
 

@@ -144,6 +144,8 @@ pub struct PeerConfig {
     pub rtcp_seed: u64,
     /// A video track beside the audio (None: an audio call).
     pub video: Option<PeerVideo>,
+    /// Transport-wide congestion control with this estimator (video calls).
+    pub bwe: Option<super::congestion::SharedBwe>,
 }
 
 /// An error from the WebRTC stack, with what we were doing.
@@ -246,7 +248,9 @@ impl Peer {
             }
         }
         let (rtt, rtt_log) = RtcpRtt::new(base, cfg.ssrc);
-        let rtt = rtt.with_video(cfg.video.map(|v| v.ssrc));
+        let rtt = rtt
+            .with_video(cfg.video.map(|v| v.ssrc))
+            .with_twcc_coverage(cfg.bwe.as_ref().map(|b| b.coverage()));
         let mut registry = configure_scheduled_reports(Registry::new(), cfg.rtcp_seed)
             .with(Slot::Custom(500), rtt);
         if cfg.video.is_some_and(|v| v.nack) {
@@ -271,6 +275,10 @@ impl Peer {
                         .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
                         .build(),
                 );
+        }
+        if let Some(bwe) = &cfg.bwe {
+            registry = super::congestion::configure(registry, &mut media, bwe.clone())
+                .map_err(ctx("configuring congestion control"))?;
         }
         let mut settings = SettingEngineBuilder::new();
         // Seeded ICE credentials, except for a client that restarts ICE: rtc 0.21 reuses the

@@ -21,6 +21,7 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use std::collections::VecDeque;
@@ -42,6 +43,7 @@ pub struct RtcpRtt {
     base: Instant,
     local_ssrc: u32,
     video_ssrc: Option<u32>,
+    twcc: Option<super::congestion::TwccCoverage>,
     log: Arc<Mutex<RttLog>>,
     read_queue: VecDeque<TaggedPacket>,
     write_queue: VecDeque<TaggedPacket>,
@@ -57,6 +59,7 @@ impl RtcpRtt {
                 base,
                 local_ssrc,
                 video_ssrc: None,
+                twcc: None,
                 log: log.clone(),
                 read_queue: VecDeque::new(),
                 write_queue: VecDeque::new(),
@@ -68,6 +71,13 @@ impl RtcpRtt {
     /// Also counts keyframe requests (PLI, FIR) for our video `ssrc`.
     pub fn with_video(mut self, ssrc: Option<u32>) -> Self {
         self.video_ssrc = ssrc;
+        self
+    }
+
+    /// Also notes which transport-wide sequence numbers each incoming feedback covered (see
+    /// [`super::congestion::TwccCoverage`]).
+    pub fn with_twcc_coverage(mut self, twcc: Option<super::congestion::TwccCoverage>) -> Self {
+        self.twcc = twcc;
         self
     }
 
@@ -103,6 +113,9 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RtcpRtt {
                     self.on_reports(now_ns, &rr.reports);
                 } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
                     self.on_reports(now_ns, &sr.reports);
+                } else if let (Some(cc), Some(t)) = (any.downcast_ref::<TransportLayerCc>(), &self.twcc)
+                {
+                    t.cover(cc.base_sequence_number, cc.packet_status_count);
                 } else if let Some(v) = self.video_ssrc {
                     let asks = any
                         .downcast_ref::<PictureLossIndication>()

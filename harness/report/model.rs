@@ -447,7 +447,8 @@ pub struct VideoStreamReport {
     pub to: String,
     /// `vp8` or `h264`, as the receiver read it from the payload type.
     pub codec: Option<String>,
-    /// What the sender's encoder was set to: `640x360 30fps 600kbit`; null when it sent none.
+    /// What the sender's camera was set to send (the top of its ladder when it adapts):
+    /// `640x360 30fps 600kbit`; null when it sent none.
     pub sent_layer: Option<String>,
     /// Why the sender sent no video, with what its client said: `alice's camera is in-use:
     /// "Your webcam is not configured or is in use."`; null when it sent video.
@@ -486,6 +487,9 @@ pub struct VideoStreamReport {
     /// The last picture size rendered, `640x360`, read from the bitstream.
     pub resolution: Option<String>,
     pub resolution_changes: u64,
+    /// Mean height of the frames rendered, px (null: none rendered).
+    #[serde(default)]
+    pub mean_height: Option<f64>,
     /// Received video bit rate (payload of rendered frames), kbit/s.
     pub bitrate_kbps: f64,
     /// Offer to the first frame rendered, ms.
@@ -494,8 +498,41 @@ pub struct VideoStreamReport {
     /// null without it.
     #[serde(default)]
     pub pictures: Option<PictureReport>,
-    /// Per second: frames rendered, kbit/s, picture height, freeze time ending in it.
+    /// How the sender followed its bandwidth estimate; null when it sent no video or does not
+    /// adapt (`video: { adaptation: false }`).
+    #[serde(default)]
+    pub adaptation: Option<AdaptationReport>,
+    /// Per second: frames rendered, kbit/s, picture height, freeze time ending in it, and the
+    /// sender's layer and estimate.
     pub series: Vec<VideoSecondSample>,
+}
+
+/// A video sender's adaptation: its layers, its bandwidth estimate, and when it switched.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AdaptationReport {
+    /// The layers it could send, highest first: `640x360 30fps 600kbit`.
+    pub layers: Vec<String>,
+    /// Share of the sending time on each layer (same order), %.
+    pub time_pct: Vec<f64>,
+    /// What the initial probe measured, kbit/s (null: no result).
+    pub probe_kbps: Option<f64>,
+    /// The send-side estimate (audio and video, RTP level) over the call: mean and lowest of
+    /// its per-second samples, kbit/s.
+    pub estimate_mean_kbps: Option<f64>,
+    pub estimate_min_kbps: Option<f64>,
+    /// Every switch of layer, in order.
+    pub switches: Vec<LayerSwitchReport>,
+}
+
+/// One switch of a sender's layer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LayerSwitchReport {
+    /// When, ms since the call's offer.
+    pub t_ms: f64,
+    pub from: String,
+    pub to: String,
+    /// The estimate less audio that decided it, kbit/s.
+    pub budget_kbps: f64,
 }
 
 /// The decoded pictures of a video stream.
@@ -523,6 +560,12 @@ pub struct VideoSecondSample {
     /// Height of the picture last rendered in this second (0: none).
     pub height: u32,
     pub freeze_ms: u32,
+    /// Height of the layer the sender was sending at the start of this second (0: none).
+    #[serde(default)]
+    pub sent_height: u32,
+    /// The sender's bandwidth estimate at the start of this second, kbit/s (null: none yet).
+    #[serde(default)]
+    pub estimate_kbps: Option<f64>,
 }
 
 /// What one emulated link did to one stream's RTP packets.

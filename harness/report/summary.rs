@@ -163,8 +163,25 @@ pub(crate) fn video_line(v: &VideoStreamReport) -> String {
         },
         None => String::new(),
     };
+    // An adapting sender: how far it stepped and what it estimated.
+    let adapted = match &v.adaptation {
+        Some(a) if !a.switches.is_empty() => {
+            let lowest = a
+                .time_pct
+                .iter()
+                .rposition(|&p| p > 0.0)
+                .and_then(|i| a.layers.get(i))
+                .map_or("?", |l| l.split(' ').next().unwrap_or("?"));
+            format!(
+                ", adapted down to {lowest} ({} switches, estimate {} kbit/s)",
+                a.switches.len(),
+                a.estimate_mean_kbps.map_or("-".to_owned(), |e| num(e, 0))
+            )
+        }
+        _ => String::new(),
+    };
     format!(
-        "{} {} fps {} kbit/s, {} of {} frames decoded, freezes {} ({}%), loss {}% after {} retransmitted, PLI {}{seen}",
+        "{} {} fps {} kbit/s, {} of {} frames decoded, freezes {} ({}%), loss {}% after {} retransmitted, PLI {}{seen}{adapted}",
         v.resolution.as_deref().unwrap_or("?"),
         v.fps.map_or("-".to_owned(), |f| num(f, 1)),
         num(v.bitrate_kbps, 0),

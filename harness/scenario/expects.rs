@@ -33,6 +33,7 @@ impl Metric {
                 | Metric::PlayedLevel
                 | Metric::Fps
                 | Metric::Psnr
+                | Metric::Height
         )
     }
 }
@@ -116,6 +117,7 @@ mod tests {
                 Metric::Bitrate,
                 Metric::Fps,
                 Metric::Psnr,
+                Metric::Height,
                 Metric::Speech,
                 Metric::DecodedLevel,
                 Metric::PlayedLevel

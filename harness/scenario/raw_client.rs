@@ -90,6 +90,10 @@ pub struct RawVideo {
     /// Decode received video to pixels (default false): what a person would see, black or
     /// frozen pictures and PSNR against the sender's camera. About 0.5 ms a frame.
     pub decode: Option<Spanned<bool>>,
+    /// Follow the bandwidth estimate (default true), as real clients do: a smaller picture,
+    /// then a lower frame rate, when the link cannot carry the layer, and back up when it can.
+    /// `false`: a client without congestion control, sending its layer whatever the link.
+    pub adaptation: Option<Spanned<bool>>,
 }
 
 /// A video codec as written.

@@ -82,6 +82,9 @@ pub enum Metric {
     Black,
     /// Video, decoded: mean PSNR of luma against the sender's camera, dB.
     Psnr,
+    /// Video: the mean height of the frames rendered, px (a sender that stepped down to a
+    /// smaller picture shows here).
+    Height,
     /// Frames decoded from received packets at or above -60 dBov / such frames, % (what the
     /// receiver's decoder heard: ~0 from a dead microphone).
     Speech,
@@ -179,6 +182,12 @@ const METRICS: &[(Metric, &[&str], Unit, bool)] = &[
     ),
     (Metric::Psnr, &["psnr"], Unit::Number, false),
     (
+        Metric::Height,
+        &["height", "picture height"],
+        Unit::Number,
+        false,
+    ),
+    (
         Metric::Speech,
         &["speech", "speech ratio"],
         Unit::Percent,
@@ -213,6 +222,7 @@ impl Metric {
                 | Metric::FirstFrame
                 | Metric::Black
                 | Metric::Psnr
+                | Metric::Height
         )
     }
 
@@ -616,6 +626,7 @@ fn parse_value(metric: Metric, text: &str) -> Result<f64, ThresholdError> {
                 Metric::Mos => 5.0,
                 Metric::MosDegradation => 4.5,
                 Metric::Fps => 60.0,
+                Metric::Height => 4320.0,
                 _ => 1e7,
             };
             if !(0.0..=max).contains(&v) {

@@ -1,5 +1,5 @@
 //! A client's video settings as the scenario gives them: `video: { codec, resolution, fps,
-//! bitrate, nack, decode }` on a participant (used in calls with `video: true`).
+//! bitrate, nack, decode, adaptation }` on a participant (used in calls with `video: true`).
 
 use super::de::Spanned;
 use super::error::{ErrorKind, ScenarioError};
@@ -22,6 +22,9 @@ pub struct VideoSettings {
     pub nack: bool,
     /// Decode what it receives to pixels.
     pub decode: bool,
+    /// Step through the layer ladder as the bandwidth estimate moves
+    /// ([`crate::agent::video_rtp::ladder`]); false: always the configured layer.
+    pub adaptation: bool,
 }
 
 impl Default for VideoSettings {
@@ -36,6 +39,7 @@ impl Default for VideoSettings {
             },
             nack: true,
             decode: false,
+            adaptation: true,
         }
     }
 }
@@ -59,6 +63,7 @@ impl Context {
             },
             nack: r.nack.as_ref().is_none_or(|n| n.value),
             decode: r.decode.as_ref().is_some_and(|d| d.value),
+            adaptation: r.adaptation.as_ref().is_none_or(|a| a.value),
             ..d
         };
         if let Some(res) = &r.resolution {

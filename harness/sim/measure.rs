@@ -75,7 +75,8 @@ impl StreamView for MeasuredStream {
             | Metric::FramesDropped
             | Metric::FirstFrame
             | Metric::Black
-            | Metric::Psnr => return None,
+            | Metric::Psnr
+            | Metric::Height => return None,
         })
     }
 

@@ -4,7 +4,11 @@
 
 use crate::agent::video::VideoCodec;
 use crate::agent::CallLeg;
-use crate::report::model::{PictureReport, VideoSecondSample, VideoStreamReport};
+use crate::agent::video::VideoLayer;
+use crate::agent::video_sender::{layer_of, VideoSender};
+use crate::report::model::{
+    AdaptationReport, LayerSwitchReport, PictureReport, VideoSecondSample, VideoStreamReport,
+};
 use crate::scenario::{Extreme, Metric, StreamView, WindowFigure};
 
 fn round(v: f64, places: i32) -> f64 {
@@ -37,6 +41,7 @@ impl StreamView for MeasuredVideo {
             Metric::FirstFrame => r.first_frame_ms?,
             Metric::Black => r.pictures.as_ref()?.black_pct,
             Metric::Psnr => r.pictures.as_ref()?.psnr_mean_db?,
+            Metric::Height => r.mean_height?,
             _ => return None,
         })
     }
@@ -91,7 +96,8 @@ pub(super) fn measure_video(
         .video_receiver()
         .map(|v| v.stats())
         .unwrap_or_default();
-    let tx = sender.video_sender();
+    let vs = sender.video_sender();
+    let tx = vs.map(|t| t.pipeline());
     let sent = tx.map(|t| t.counts()).unwrap_or_default();
     let c = rx.counts;
     let loss_pct = if sent.packets > 0 {
@@ -126,14 +132,29 @@ pub(super) fn measure_video(
         .iter()
         .enumerate()
         .skip(first_second)
-        .map(|(t, s)| VideoSecondSample {
-            t: t as u64,
-            fps: s.frames,
-            bitrate_kbps: round(s.bytes as f64 * 8.0 / 1000.0, 3),
-            height: s.height,
-            freeze_ms: s.freeze_ms,
+        .map(|(t, s)| {
+            let sent = vs.and_then(|v| v.seconds().iter().find(|x| x.t == t as u64).map(|x| (v, x)));
+            VideoSecondSample {
+                t: t as u64,
+                fps: s.frames,
+                bitrate_kbps: round(s.bytes as f64 * 8.0 / 1000.0, 3),
+                height: s.height,
+                freeze_ms: s.freeze_ms,
+                sent_height: sent.map_or(0, |(v, x)| layer_of(v.ladder(), x.layer).height),
+                estimate_kbps: sent
+                    .and_then(|(_, x)| x.estimate)
+                    .map(|e| round(e.target_bps as f64 / 1000.0, 3)),
+            }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let rendered: u64 = series.iter().map(|s| u64::from(s.fps)).sum();
+    let mean_height = (rendered > 0).then(|| {
+        let sum: u64 = series
+            .iter()
+            .map(|s| u64::from(s.fps) * u64::from(s.height))
+            .sum();
+        round(sum as f64 / rendered as f64, 1)
+    });
     let report = VideoStreamReport {
         from: from.to_owned(),
         to: to.to_owned(),
@@ -141,16 +162,7 @@ pub(super) fn measure_video(
             VideoCodec::Vp8 => "vp8".to_owned(),
             VideoCodec::H264 => "h264".to_owned(),
         }),
-        sent_layer: tx.map(|t| {
-            let l = t.layer();
-            format!(
-                "{}x{} {}fps {}kbit",
-                l.width,
-                l.height,
-                l.fps,
-                l.bitrate_bps / 1000
-            )
-        }),
+        sent_layer: vs.map(|v| layer_name(v.ladder().top().layer())),
         not_sent: sender.no_video().map(|(said, why)| {
             if said.is_empty() {
                 format!("{from}'s client sent no video: {why}")
@@ -183,6 +195,7 @@ pub(super) fn measure_video(
         fps: rx.mean_fps().map(|f| round(f, 3)),
         resolution: rx.resolution.map(|(w, h)| format!("{w}x{h}")),
         resolution_changes: rx.resolution_changes,
+        mean_height,
         bitrate_kbps: if played_secs > 0.0 {
             round(rx.bytes_rendered as f64 * 8.0 / 1000.0 / played_secs, 3)
         } else {
@@ -211,7 +224,53 @@ pub(super) fn measure_video(
                     psnr_min_db: p.psnr_min_db.map(|v| round(v, 2)),
                 }
             }),
+        adaptation: vs.filter(|v| v.adapts()).map(|v| adaptation(v, offer_at)),
         series,
     };
     MeasuredVideo { report }
+}
+
+fn layer_name(l: VideoLayer) -> String {
+    format!(
+        "{}x{} {}fps {}kbit",
+        l.width,
+        l.height,
+        l.fps,
+        l.bitrate_bps / 1000
+    )
+}
+
+/// What an adapting sender did: its layers, the time on each, its estimate and its switches.
+fn adaptation(v: &VideoSender, offer_at: u64) -> AdaptationReport {
+    let ladder = v.ladder();
+    let secs = v.seconds();
+    let n = secs.len().max(1) as f64;
+    let estimates: Vec<f64> = secs
+        .iter()
+        .filter_map(|s| s.estimate.map(|e| e.target_bps as f64 / 1000.0))
+        .collect();
+    AdaptationReport {
+        layers: ladder.rungs().iter().map(|r| layer_name(r.layer())).collect(),
+        time_pct: (0..ladder.rungs().len())
+            .map(|i| round(secs.iter().filter(|s| s.layer == i).count() as f64 * 100.0 / n, 1))
+            .collect(),
+        probe_kbps: secs
+            .iter()
+            .rev()
+            .find_map(|s| s.estimate?.probe_bps)
+            .map(|b| round(b as f64 / 1000.0, 3)),
+        estimate_mean_kbps: (!estimates.is_empty())
+            .then(|| round(estimates.iter().sum::<f64>() / estimates.len() as f64, 3)),
+        estimate_min_kbps: estimates.iter().copied().reduce(f64::min).map(|e| round(e, 3)),
+        switches: v
+            .switches()
+            .iter()
+            .map(|s| LayerSwitchReport {
+                t_ms: round(s.at.saturating_sub(offer_at) as f64 / 1e6, 3),
+                from: layer_name(layer_of(ladder, s.from)),
+                to: layer_name(layer_of(ladder, s.to)),
+                budget_kbps: round(s.budget_bps as f64 / 1000.0, 3),
+            })
+            .collect(),
+    }
 }

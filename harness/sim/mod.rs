@@ -154,15 +154,16 @@ pub(crate) struct Sim {
     seed: u64,
     /// Replay mode: the clip of each encoder setting the participants use.
     clips: BTreeMap<OpusConfig, Arc<EncodedClip>>,
-    /// Each video client's clip, by codec and layer.
+    /// Each video client's layers, by codec, configured layer, covered camera and adaptation.
     /// (Looked up only, never iterated: a hash map keeps the order of nothing.)
     video_clips: std::collections::HashMap<
         (
             crate::agent::video::VideoCodec,
             crate::agent::video::VideoLayer,
             bool,
+            bool,
         ),
-        Arc<dyn crate::agent::video_rtp::send::EncodedVideo>,
+        Arc<crate::agent::video_rtp::ladder::VideoLadder>,
     >,
     /// Replay mode: the silent clip of each encoder setting a dead microphone uses.
     silent_clips: BTreeMap<OpusConfig, Arc<EncodedClip>>,
@@ -412,9 +413,9 @@ impl Sim {
                     let black = s.participants[i].devices.camera_works
                         == crate::scenario::raw_devices::CameraWorks::Black;
                     if let std::collections::hash_map::Entry::Vacant(e) =
-                        video_clips.entry((v.codec, v.layer, black))
+                        video_clips.entry((v.codec, v.layer, black, v.adaptation))
                     {
-                        e.insert(video::clip_for(&v, black)?);
+                        e.insert(Arc::new(video::ladder_for(&v, black)?));
                     }
                 }
             }

@@ -227,9 +227,11 @@ impl Sim {
                                 me.video.layer,
                                 devices.camera_works
                                     == crate::scenario::raw_devices::CameraWorks::Black,
+                                me.video.adaptation,
                             ))
                             .cloned(),
                     },
+                    adaptation: me.video.adaptation,
                     no_video: devices.no_video().map(|(said, why)| (said.to_owned(), why)),
                     pixels: me.video.decode.then(|| self.far_camera(call, role)),
                     receive: crate::agent::video_rtp::receive::VideoReceiveConfig {
@@ -267,13 +269,16 @@ impl Sim {
             return None;
         }
         let black = devices.camera_works == crate::scenario::raw_devices::CameraWorks::Black;
-        let clip = self
+        let clips = self
             .video_clips
-            .get(&(far.video.codec, far.video.layer, black))?
-            .reference()?;
+            .get(&(far.video.codec, far.video.layer, black, far.video.adaptation))?
+            .rungs()
+            .iter()
+            .filter_map(|r| r.reference())
+            .collect();
         let far_s = sub_seed(self.seed, &format!("call{call}:{other_role}"));
         Some(crate::agent::video_rtp::pixels::Reference {
-            clip,
+            clips,
             first_timestamp: sub_seed(far_s, "video-ts") as u32,
         })
     }

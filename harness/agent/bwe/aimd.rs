@@ -9,11 +9,10 @@
 //! the sender built drains, at most once per RTT (see [`AimdRateControl::update`]); the
 //! throughput at each decrease feeds the capacity estimate. *Hold* after a decrease and on
 //! underuse (a queue is draining: sending faster now would refill it), until the detector says
-//! normal again. Once the throughput is known the rate never exceeds [`THROUGHPUT_GAIN`] × it +
-//! [`THROUGHPUT_HEADROOM_BPS`], so an estimate cannot run away from what the link is seen to carry.
-//! (libwebrtc only stops increases at that bound; we also pull the rate down to it, so that the
-//! delay-based rate always means something the link was seen to come close to. After the
-//! loss-based rate has cut the sending, the target then climbs back at the delay-based ramp.)
+//! normal again. Once the throughput is known an increase never takes the rate over
+//! [`THROUGHPUT_GAIN`] × it + [`THROUGHPUT_HEADROOM_BPS`], so an estimate cannot run away from
+//! what the link is seen to carry; a rate already over it is not pulled down (libwebrtc's
+//! rule: a sender that sends less than its estimate is not a congested one).
 
 use super::Usage;
 
@@ -42,7 +41,7 @@ pub const MIN_ADDITIVE_BPS_PER_S: f64 = 4_000.0;
 /// (`beta` 0.85); libwebrtc's `kDefaultBackoffFactor`.
 pub const BETA: f64 = 0.85;
 
-/// The rate stays under this × the acknowledged throughput + [`THROUGHPUT_HEADROOM_BPS`].
+/// An increase stops at this × the acknowledged throughput + [`THROUGHPUT_HEADROOM_BPS`].
 /// GCC draft section 5.5 ("never exceed 1.5 × the incoming rate"); libwebrtc the same.
 pub const THROUGHPUT_GAIN: f64 = 1.5;
 
@@ -141,6 +140,12 @@ impl AimdRateControl {
         }
     }
 
+    /// Sets the rate (a probe's result), within the bounds; the capacity is unknown again.
+    pub fn set_rate(&mut self, bps: u64) {
+        self.rate_bps = (bps as f64).clamp(self.min_bps, self.max_bps);
+        self.capacity = LinkCapacity::new();
+    }
+
     /// The controller's state.
     pub fn state(&self) -> RateState {
         self.state
@@ -173,11 +178,6 @@ impl AimdRateControl {
                 }
                 self.increase(now, throughput, rtt);
             }
-        }
-        if let Some(t) = throughput {
-            self.rate_bps = self
-                .rate_bps
-                .min(THROUGHPUT_GAIN * t + THROUGHPUT_HEADROOM_BPS);
         }
         self.rate_bps = self.rate_bps.clamp(self.min_bps, self.max_bps);
     }
@@ -230,7 +230,12 @@ impl AimdRateControl {
             let alpha = MULTIPLICATIVE_GAIN.powf(elapsed_s.unwrap_or(1.0));
             (self.rate_bps * (alpha - 1.0)).max(MIN_MULTIPLICATIVE_STEP_BPS)
         };
-        self.rate_bps += step;
+        // An increase stops at the cap; a rate already above it stays (a sender that sends
+        // less than its estimate, between frames or on a quiet source, is not congested).
+        let cap = throughput.map_or(f64::MAX, |t| THROUGHPUT_GAIN * t + THROUGHPUT_HEADROOM_BPS);
+        if self.rate_bps < cap {
+            self.rate_bps = (self.rate_bps + step).min(cap);
+        }
         self.last_change = Some(now);
     }
 }

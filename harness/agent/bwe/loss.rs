@@ -65,6 +65,11 @@ impl LossBasedControl {
         }
     }
 
+    /// Sets the rate (a probe's result), at least the minimum.
+    pub fn set_rate(&mut self, bps: u64) {
+        self.rate_bps = (bps as f64).max(self.min_bps);
+    }
+
     /// The loss-based rate, bit/s.
     pub fn rate_bps(&self) -> u64 {
         self.rate_bps as u64

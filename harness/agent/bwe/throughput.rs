@@ -1,65 +1,128 @@
-//! The acknowledged throughput: what the receiver says arrived, over a sliding window of arrival
-//! times.
+//! The acknowledged throughput: what the receiver says arrived, as a smoothed rate.
 //!
-//! The window is [`WINDOW`] of the receiver's clock, ending at the latest arrival reported; the
-//! throughput is the bytes that arrived within it × 8 / its length. It is unknown until the
-//! arrivals span a whole window. libwebrtc's `AcknowledgedBitrateEstimator` smooths a similar
-//! measure (windows of 150-500 ms); a plain 500 ms window is easier to state in a report and
-//! long enough to hold several packets at the lowest rates video is sent at.
+//! Arrivals are summed over windows of the receiver's clock ([`FIRST_WINDOW`] for the first
+//! sample, [`WINDOW`] after), and each window's rate is one sample. Samples are combined as
+//! libwebrtc's acknowledged-bitrate estimator combines them, a one-dimensional Bayesian
+//! update: a sample far from the estimate is trusted less (its uncertainty is
+//! [`UNCERTAINTY_SCALE`] × its relative distance from the estimate), and the estimate's own
+//! variance grows by [`PROCESS_VARIANCE`] a sample. One window that came out low because a
+//! feedback message was lost, or because the sender paused between frames, moves the estimate
+//! a little; a rate that stays low moves it all the way within a few windows.
 
-use std::collections::VecDeque;
+/// The first window, receiver clock, ns (libwebrtc: 500 ms).
+pub const FIRST_WINDOW: u64 = 500_000_000;
+/// Each later window, ns (libwebrtc: 150 ms).
+pub const WINDOW: u64 = 150_000_000;
+/// A sample's uncertainty per unit of relative distance from the estimate (libwebrtc: 10).
+pub const UNCERTAINTY_SCALE: f64 = 10.0;
+/// Variance added to the estimate's before each sample, (kbit/s)² (libwebrtc: 5).
+pub const PROCESS_VARIANCE: f64 = 5.0;
+/// The estimate's variance before the first sample, (kbit/s)² (libwebrtc: 50).
+pub const INITIAL_VARIANCE: f64 = 50.0;
 
-/// Length of the window, receiver clock, ns (500 ms).
-pub const WINDOW: u64 = 500_000_000;
-
-/// Arrivals in the current window and their byte count.
+/// See the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct AckedThroughput {
-    /// (arrival, receiver clock ns, bytes), in the order reported.
-    arrivals: VecDeque<(u64, u32)>,
+    /// The latest arrival seen, ns (None before the first).
+    prev: Option<u64>,
+    /// Receiver time covered by the current window so far, and its bytes.
+    covered: u64,
     bytes: u64,
-    /// The first arrival ever reported, ns.
-    first: Option<u64>,
-    /// The latest arrival reported, ns.
-    latest: u64,
+    /// The estimate and its variance, kbit/s and (kbit/s)² (None before the first sample).
+    estimate: Option<(f64, f64)>,
 }
 
 impl AckedThroughput {
-    /// Counts a packet of `size` bytes that arrived at `arrival` (receiver clock, ns).
+    /// A packet of `size` bytes arrived at `arrival` (receiver clock, ns).
     pub fn on_arrival(&mut self, arrival: u64, size: u32) {
-        self.first.get_or_insert(arrival);
-        self.latest = self.latest.max(arrival);
-        self.arrivals.push_back((arrival, size));
-        self.bytes += u64::from(size);
-        while let Some(&(at, bytes)) = self.arrivals.front() {
-            if at + WINDOW > self.latest {
-                break;
+        match self.prev {
+            // Out of order by the receiver's clock: the window starts again.
+            Some(p) if arrival < p => {
+                self.covered = 0;
+                self.bytes = 0;
             }
-            self.arrivals.pop_front();
-            self.bytes -= u64::from(bytes);
+            Some(p) => self.covered += arrival - p,
+            None => {}
         }
+        self.prev = Some(arrival);
+        let window = if self.estimate.is_some() {
+            WINDOW
+        } else {
+            FIRST_WINDOW
+        };
+        if self.covered >= window {
+            let sample = self.bytes as f64 * 8.0 / (window as f64 / 1e9) / 1e3;
+            self.covered -= window;
+            self.bytes = 0;
+            self.update(sample);
+        }
+        self.bytes += u64::from(size);
     }
 
-    /// The throughput over the window, bit/s; None until the arrivals span a window.
+    fn update(&mut self, sample_kbps: f64) {
+        let Some((est, var)) = self.estimate else {
+            self.estimate = Some((sample_kbps, INITIAL_VARIANCE));
+            return;
+        };
+        let uncertainty = UNCERTAINTY_SCALE * (est - sample_kbps).abs() / est.max(1e-9);
+        let sample_var = uncertainty * uncertainty;
+        let pred_var = var + PROCESS_VARIANCE;
+        let e = (sample_var * est + pred_var * sample_kbps) / (sample_var + pred_var);
+        self.estimate = Some((
+            e.max(0.0),
+            sample_var * pred_var / (sample_var + pred_var),
+        ));
+    }
+
+    /// The throughput, bit/s (None before the first window is complete).
     pub fn bps(&self) -> Option<u64> {
-        let first = self.first?;
-        (self.latest >= first + WINDOW).then(|| self.bytes * 8 * 1_000_000_000 / WINDOW)
+        self.estimate.map(|(kbps, _)| (kbps * 1e3) as u64)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::AckedThroughput;
+    use super::*;
+
+    const MS: u64 = 1_000_000;
 
     #[test]
-    fn a_steady_stream_reads_its_rate_once_a_window_is_covered() {
+    fn a_steady_stream_reads_its_rate_once_the_first_window_is_covered() {
         let mut t = AckedThroughput::default();
         // 1000-byte packets every 10 ms: 800 kbit/s.
-        for k in 0..50u64 {
-            t.on_arrival(5_000_000_000 + k * 10_000_000, 1000);
+        for k in 0..=50u64 {
             assert_eq!(t.bps(), None);
+            t.on_arrival(5_000 * MS + k * 10 * MS, 1000);
         }
-        t.on_arrival(5_500_000_000, 1000);
         assert_eq!(t.bps(), Some(800_000));
+        for k in 51..300u64 {
+            t.on_arrival(5_000 * MS + k * 10 * MS, 1000);
+        }
+        assert_eq!(t.bps(), Some(800_000));
+    }
+
+    #[test]
+    fn one_low_window_moves_it_a_little_a_lasting_change_all_the_way() {
+        let mut t = AckedThroughput::default();
+        let mut at = 0;
+        let mut send = |t: &mut AckedThroughput, ms: u64, gap: u64| {
+            for _ in 0..ms / gap {
+                at += gap * MS;
+                t.on_arrival(at, 1000);
+            }
+        };
+        send(&mut t, 2_000, 10);
+        assert_eq!(t.bps(), Some(800_000));
+        // 150 ms with half the packets (a lost feedback message): the closed form of one
+        // update from (800, var) with a 400 kbit/s sample: uncertainty 10 x 400/800 = 5, so
+        // the sample weighs pred / (25 + pred), pred = var + 5 (var near its floor, ~2).
+        send(&mut t, 150, 20);
+        send(&mut t, 10, 10);
+        let after = t.bps().unwrap() as f64 / 1e3;
+        assert!(after > 680.0 && after < 790.0, "{after}");
+        // The rate halves for good: the estimate follows within a second.
+        send(&mut t, 1_000, 20);
+        let low = t.bps().unwrap() as f64 / 1e3;
+        assert!((low - 400.0).abs() < 40.0, "{low}");
     }
 }

@@ -16,7 +16,47 @@
 //!   probes are: a trial that ends in a step down within [`TRIAL_NS`] doubles the hold before
 //!   the next one (up to [`UP_HOLD_MAX_NS`]).
 
+use super::packetize::MAX_PAYLOAD;
+use super::send::EncodedVideo;
 use crate::agent::video::VideoLayer;
+use std::sync::Arc;
+
+/// A sender's encoded layers, highest first (one alone for a sender that does not adapt).
+pub struct VideoLadder {
+    rungs: Vec<Arc<dyn EncodedVideo>>,
+}
+
+impl VideoLadder {
+    /// `top` (what the camera is configured to send), then the smaller layers, highest first.
+    pub fn new(top: Arc<dyn EncodedVideo>, lower: Vec<Arc<dyn EncodedVideo>>) -> Self {
+        let mut rungs = vec![top];
+        rungs.extend(lower);
+        VideoLadder { rungs }
+    }
+
+    /// The top layer.
+    pub fn top(&self) -> &Arc<dyn EncodedVideo> {
+        &self.rungs[0]
+    }
+
+    /// Every layer, highest first (never empty).
+    pub fn rungs(&self) -> &[Arc<dyn EncodedVideo>] {
+        &self.rungs
+    }
+
+    /// Each rung's rate at the RTP level, bit/s ([`rtp_rate_bps`] of what it encodes).
+    pub fn rtp_rates(&self) -> Vec<f64> {
+        self.rungs
+            .iter()
+            .map(|r| {
+                let fps = r.layer().fps.max(1);
+                let frame_bytes = r.encoded_bps() / 8.0 / f64::from(fps);
+                let packets = (frame_bytes / MAX_PAYLOAD as f64).ceil().max(1.0);
+                rtp_rate_bps(r.encoded_bps(), fps, packets)
+            })
+            .collect()
+    }
+}
 
 /// Each rung below the top: (share of the top's picture side, share of its frame rate, share
 /// of its bitrate). About 1.5x between rungs, as simulcast and quality-scaler steps are;
@@ -123,6 +163,21 @@ impl LayerSelector {
     /// The hold before the next trial up, ns.
     pub fn up_hold(&self) -> u64 {
         self.up_hold
+    }
+
+    /// Goes straight to the rung `budget` carries, up or down (the initial probe measured the
+    /// link: no trial is needed).
+    pub fn jump(&mut self, now: u64, budget_bps: f64) -> Option<LayerSwitch> {
+        let to = self.fitting(budget_bps);
+        self.below_since = None;
+        self.above_since = None;
+        let from = std::mem::replace(&mut self.current, to);
+        (from != to).then_some(LayerSwitch {
+            at: now,
+            from,
+            to,
+            budget_bps: budget_bps as u64,
+        })
     }
 
     /// The budget at `now` (ns): the rung to send, when it changes.

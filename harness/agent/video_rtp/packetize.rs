@@ -35,13 +35,26 @@ pub const STAP_A: u8 = 24;
 /// Cuts one encoded frame into RTP payloads (appended to `out`, in order; the last one carries
 /// the marker bit). `picture_id` is VP8's (15 bits, wrapping); H.264 ignores it.
 pub fn packetize(codec: VideoCodec, frame: &[u8], picture_id: u16, out: &mut Vec<Bytes>) {
+    packetize_with(codec, frame, picture_id, MAX_PAYLOAD, out);
+}
+
+/// [`packetize`] into payloads of at most `max_payload` bytes (at least 64): a sender that
+/// wants more, smaller packets (the initial probe's keyframe).
+pub fn packetize_with(
+    codec: VideoCodec,
+    frame: &[u8],
+    picture_id: u16,
+    max_payload: usize,
+    out: &mut Vec<Bytes>,
+) {
+    let max = max_payload.clamp(64, MAX_PAYLOAD);
     match codec {
         VideoCodec::H264 => {
             for nal in annex_b_nals(frame) {
-                h264_nal(nal, out);
+                h264_nal(nal, max, out);
             }
         }
-        VideoCodec::Vp8 => vp8(frame, picture_id, out),
+        VideoCodec::Vp8 => vp8(frame, picture_id, max, out),
     }
 }
 
@@ -78,14 +91,14 @@ fn balanced(len: usize, room: usize) -> (usize, usize) {
     (n, len.div_ceil(n))
 }
 
-fn h264_nal(nal: &[u8], out: &mut Vec<Bytes>) {
-    if nal.len() <= MAX_PAYLOAD {
+fn h264_nal(nal: &[u8], max: usize, out: &mut Vec<Bytes>) {
+    if nal.len() <= max {
         out.push(Bytes::copy_from_slice(nal));
         return;
     }
     let header = nal[0];
     let body = &nal[1..];
-    let (n, part) = balanced(body.len(), MAX_PAYLOAD - 2);
+    let (n, part) = balanced(body.len(), max - 2);
     for (k, chunk) in body.chunks(part).enumerate() {
         let mut p = BytesMut::with_capacity(chunk.len() + 2);
         p.put_u8((header & 0xe0) | FU_A);
@@ -105,8 +118,8 @@ fn h264_nal(nal: &[u8], out: &mut Vec<Bytes>) {
 /// VP8 payload descriptor length we write: X, then I with a 15-bit picture ID.
 const VP8_DESCRIPTOR: usize = 4;
 
-fn vp8(frame: &[u8], picture_id: u16, out: &mut Vec<Bytes>) {
-    let (_, part) = balanced(frame.len(), MAX_PAYLOAD - VP8_DESCRIPTOR);
+fn vp8(frame: &[u8], picture_id: u16, max: usize, out: &mut Vec<Bytes>) {
+    let (_, part) = balanced(frame.len(), max - VP8_DESCRIPTOR);
     let pid = picture_id & 0x7fff;
     for (k, chunk) in frame.chunks(part.max(1)).enumerate() {
         let mut p = BytesMut::with_capacity(chunk.len() + VP8_DESCRIPTOR);

@@ -15,12 +15,31 @@ use std::sync::Arc;
 /// every picture).
 pub const PSNR_EVERY: u32 = 5;
 
-/// The camera a stream came from, for quality against it: the sender's clip and the RTP
-/// timestamp of its first frame.
+/// The camera a stream came from, for quality against it: the sender's clips (one per layer
+/// it may send, highest first) and the RTP timestamp of its first frame. A picture is compared
+/// with the clip of its size (and, between layers of one size, of its frame rate), at the
+/// frame of its timestamp: timestamps run at 90 kHz of the send time through every switch.
 #[derive(Clone)]
 pub struct Reference {
-    pub clip: Arc<VideoClip>,
+    pub clips: Vec<Arc<VideoClip>>,
     pub first_timestamp: u32,
+}
+
+impl Reference {
+    /// The clip a `width` x `height` picture `step` RTP ticks after the one before (None: the
+    /// first) came from.
+    fn clip_for(&self, width: u32, height: u32, step: Option<u32>) -> Option<&Arc<VideoClip>> {
+        let mut sized = self.clips.iter().filter(|c| {
+            let l = c.layer();
+            (l.width, l.height) == (width, height)
+        });
+        let first = sized.next()?;
+        let by_rate = |c: &&Arc<VideoClip>| Some(90_000 / c.layer().fps.max(1)) == step;
+        if by_rate(&first) {
+            return Some(first);
+        }
+        Some(sized.find(by_rate).unwrap_or(first))
+    }
 }
 
 /// Counters of the decoded pictures.
@@ -45,6 +64,7 @@ pub struct PixelCheck {
     decoder: Option<(VideoCodec, VideoDecoder)>,
     reference: Option<Reference>,
     last: Option<Picture>,
+    last_timestamp: Option<u32>,
     psnr_sum: f64,
     psnr_n: u64,
     stats: PixelStats,
@@ -56,6 +76,7 @@ impl PixelCheck {
             decoder: None,
             reference,
             last: None,
+            last_timestamp: None,
             psnr_sum: 0.0,
             psnr_n: 0,
             stats: PixelStats::default(),
@@ -93,15 +114,20 @@ impl PixelCheck {
         if self.last.as_ref().is_some_and(|l| same_picture(l, &pic)) {
             self.stats.repeated += 1;
         }
-        if let Some(r) = &self.reference {
-            let layer = r.clip.layer();
-            let step = 90_000 / layer.fps.max(1);
-            let n = f.timestamp.wrapping_sub(r.first_timestamp) / step;
+        let since = self.last_timestamp.map(|t| f.timestamp.wrapping_sub(t));
+        self.last_timestamp = Some(f.timestamp);
+        let clip = self
+            .reference
+            .as_ref()
+            .and_then(|r| Some((r.first_timestamp, r.clip_for(pic.width, pic.height, since)?)));
+        if let Some((first_timestamp, clip)) = clip {
+            let step = 90_000 / clip.layer().fps.max(1);
+            let n = f.timestamp.wrapping_sub(first_timestamp) / step;
             if n % PSNR_EVERY != 0 {
                 self.last = Some(pic);
                 return;
             }
-            let want = r.clip.source_luma(n as usize);
+            let want = clip.source_luma(n as usize);
             if want.len() == pic.y.len() {
                 let db = psnr_y(&want, &pic.y);
                 self.psnr_sum += db;

@@ -6,7 +6,7 @@
 //! moment of the scene, and the timestamps go on at 90 kHz of the send time. The frame's
 //! packets go to the pacer ([`super::pacer`]).
 
-use super::packetize::packetize;
+use super::packetize::{packetize_with, MAX_PAYLOAD};
 use crate::agent::video::{ClipPlayer, VideoClip, VideoCodec, VideoLayer};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -112,6 +112,8 @@ pub struct VideoSendPipeline {
     /// Frames sent since the anchor.
     since_anchor: u64,
     keyframe_wanted: bool,
+    /// The next frame goes out in at least this many packets (the initial probe).
+    min_packets: usize,
     payloads: Vec<Bytes>,
     packets: Vec<(u16, bool, Bytes)>,
     counts: VideoSendCounts,
@@ -129,6 +131,7 @@ impl VideoSendPipeline {
             anchor: (0, first_ts),
             since_anchor: 0,
             keyframe_wanted: false,
+            min_packets: 1,
             payloads: Vec::new(),
             packets: Vec::new(),
             counts: VideoSendCounts::default(),
@@ -172,6 +175,11 @@ impl VideoSendPipeline {
         self.pending = Some(video.source_from(frame));
     }
 
+    /// The next frame goes out in at least `n` packets (smaller ones), for a probe.
+    pub fn split_next_frame(&mut self, n: usize) {
+        self.min_packets = n.max(1);
+    }
+
     /// The far end asked for a keyframe: the next frame is one.
     pub fn request_keyframe(&mut self) {
         self.counts.keyframe_requests += 1;
@@ -200,9 +208,11 @@ impl VideoSendPipeline {
         let mut key = false;
         let payloads = &mut self.payloads;
         payloads.clear();
+        let min_packets = std::mem::replace(&mut self.min_packets, 1);
         self.clip.next_frame(requested, &mut |k, data| {
             key = k;
-            packetize(codec, data, picture_id, payloads);
+            let max = (data.len() / min_packets + 8).min(MAX_PAYLOAD);
+            packetize_with(codec, data, picture_id, max, payloads);
         })?;
         self.packets.clear();
         let count = self.payloads.len();

@@ -1,0 +1,281 @@
+//! A leg's video send side as a client runs it: frames from the current layer of its ladder
+//! at their times, into the pacer, and out at the pacing rate; with adaptation, the layer
+//! follows the bandwidth estimate less what audio takes ([`super::video_rtp::ladder`]).
+//!
+//! The estimate comes from our send-side estimator ([`super::bwe`]) inside the stack's
+//! congestion-control interceptor, which matches transport-wide feedback to what left. The
+//! pacing rate is [`PACING_FACTOR`] times the estimate (times the layer's rate without
+//! adaptation).
+
+use super::bwe::BweStats;
+use super::video_rtp::ladder::{LayerSelector, LayerSwitch, VideoLadder};
+use super::video_rtp::pacer::{PacedPacket, Pacer, PACING_FACTOR};
+use super::video_rtp::send::VideoSendPipeline;
+use std::sync::Arc;
+
+/// How the send side stood, once a second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SendSecond {
+    /// The second of the run it opens (simulated time / 1 s).
+    pub t: u64,
+    /// The layer being sent (an index into the ladder, 0 the top).
+    pub layer: usize,
+    /// The estimator's view at that moment (None before the first feedback or without one).
+    pub estimate: Option<BweStats>,
+    /// The audio send rate over the last second, RTP level, bit/s.
+    pub audio_bps: f64,
+    /// Video packets waiting in the pacer.
+    pub paced: usize,
+}
+
+/// See the module docs.
+pub struct VideoSender {
+    pipeline: VideoSendPipeline,
+    ladder: Arc<VideoLadder>,
+    /// Each rung's RTP rate, bit/s.
+    rates: Vec<f64>,
+    /// None: no adaptation (the top layer whatever the estimate).
+    selector: Option<LayerSelector>,
+    pacer: Pacer,
+    switches: Vec<LayerSwitch>,
+    seconds: Vec<SendSecond>,
+    started: Option<u64>,
+    /// Audio RTP bytes sent in the current second, and the rate of the last whole one.
+    audio_bytes: u64,
+    audio_bps: f64,
+    audio_second: u64,
+    /// The first keyframe leaves as the initial probe at this rate, bit/s (adapting only).
+    probe_bps: f64,
+    /// Its packets still to leave; when its first and last left, ns; handed to the estimator.
+    probe_left: usize,
+    probe_from: Option<u64>,
+    probe_to: Option<u64>,
+    probe_taken: bool,
+    /// The probe's result has set the layer.
+    probe_applied: bool,
+}
+
+/// The initial probe's keyframe goes out in at least this many packets (a train long enough
+/// for its dispersion to measure the link; libwebrtc's probe clusters have at least 5).
+pub const PROBE_PACKETS: usize = 6;
+
+/// The lowest rate the initial probe is sent at, bit/s: libwebrtc's second initial probe, six
+/// times its 300 kbit/s start.
+pub const PROBE_MIN_BPS: f64 = 1_800_000.0;
+/// Without a probe result this long after the probe left, the sender adapts on the estimate it
+/// has, ns.
+pub const PROBE_WAIT_NS: u64 = 1_000_000_000;
+
+impl VideoSender {
+    /// A sender of `ladder` (its top layer first). Without `adaptation` it sends the top layer
+    /// at its own pace. With it, it starts on the layer the estimator's start rate carries beside
+    /// audio (`start_bps`, `audio_bps`), sends its first keyframe as the initial probe at
+    /// `probe_bps` (at least [`PROBE_MIN_BPS`]) and goes to the layer the probe's result carries.
+    pub fn new(
+        ladder: Arc<VideoLadder>,
+        first_seq: u16,
+        first_ts: u32,
+        adaptation: bool,
+        (start_bps, probe_bps, audio_bps): (f64, f64, f64),
+    ) -> Self {
+        let rates = ladder.rtp_rates();
+        let selector = (adaptation && rates.len() > 1).then(|| {
+            let s = LayerSelector::new(rates.clone(), 0);
+            let start = s.fitting(start_bps - audio_bps);
+            LayerSelector::new(rates.clone(), start)
+        });
+        let start = selector.as_ref().map_or(0, |s| s.current());
+        let mut pipeline =
+            VideoSendPipeline::new(ladder.rungs()[start].source(), first_seq, first_ts);
+        if adaptation {
+            pipeline.split_next_frame(PROBE_PACKETS);
+        }
+        VideoSender {
+            pipeline,
+            pacer: Pacer::new(rates[0] * PACING_FACTOR),
+            rates,
+            ladder,
+            selector,
+            switches: Vec::new(),
+            seconds: Vec::new(),
+            started: None,
+            audio_bytes: 0,
+            audio_bps: 0.0,
+            audio_second: 0,
+            probe_bps: probe_bps.max(PROBE_MIN_BPS),
+            probe_left: 0,
+            probe_from: None,
+            probe_to: None,
+            probe_taken: !adaptation,
+            probe_applied: false,
+        }
+    }
+
+    /// The most the estimate needs to reach, bit/s: what the top layer and audio need, and half
+    /// as much again for room (the estimator's cap).
+    pub fn max_bps(ladder: &VideoLadder, audio_bps: f64) -> u64 {
+        ((ladder.rtp_rates()[0] + audio_bps) * 1.5) as u64
+    }
+
+    /// The initial probe's packets went out between these times (ns), once, when they have.
+    pub fn take_probe(&mut self) -> Option<(u64, u64)> {
+        if self.probe_taken {
+            return None;
+        }
+        let (from, to) = (self.probe_from?, self.probe_to?);
+        self.probe_taken = true;
+        Some((from, to))
+    }
+
+    /// Starts sending at `now` (ns).
+    pub fn start(&mut self, now: u64) {
+        self.pipeline.start(now);
+        self.started.get_or_insert(now);
+        self.audio_second = now;
+    }
+
+    /// The pipeline (what was sent, the layer now).
+    pub fn pipeline(&self) -> &VideoSendPipeline {
+        &self.pipeline
+    }
+
+    /// The layers it switched between, in order.
+    pub fn switches(&self) -> &[LayerSwitch] {
+        &self.switches
+    }
+
+    /// One sample a second from the start.
+    pub fn seconds(&self) -> &[SendSecond] {
+        &self.seconds
+    }
+
+    /// The ladder it sends from.
+    pub fn ladder(&self) -> &VideoLadder {
+        &self.ladder
+    }
+
+    /// Whether it follows the estimate through its ladder.
+    pub fn adapts(&self) -> bool {
+        self.selector.is_some()
+    }
+
+    /// The index of the layer being sent.
+    pub fn layer_index(&self) -> usize {
+        self.selector.as_ref().map_or(0, |s| s.current())
+    }
+
+    /// The far end asked for a keyframe.
+    pub fn request_keyframe(&mut self) {
+        self.pipeline.request_keyframe();
+    }
+
+    /// An audio packet of `bytes` (RTP header and payload) left at `now`.
+    pub fn note_audio(&mut self, now: u64, bytes: usize) {
+        self.roll_audio(now);
+        self.audio_bytes += bytes as u64;
+    }
+
+    fn roll_audio(&mut self, now: u64) {
+        while now >= self.audio_second + 1_000_000_000 {
+            self.audio_bps = self.audio_bytes as f64 * 8.0;
+            self.audio_bytes = 0;
+            self.audio_second += 1_000_000_000;
+        }
+    }
+
+    /// When it next needs to run, ns.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match (self.pipeline.next_frame_time(), self.pacer.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The frames due by `now` into the pacer, each after choosing its layer from `estimate`
+    /// (the estimator's view now, when it has one).
+    pub fn produce(&mut self, now: u64, estimate: Option<BweStats>) -> Result<(), String> {
+        self.roll_audio(now);
+        while let Some(due) = self.pipeline.next_frame_time().filter(|&t| t <= now) {
+            self.sample(due, estimate);
+            // Layers follow the estimate once the probe has measured the link (or failed to).
+            let probed = estimate.is_some_and(|e| e.probe_bps.is_some())
+                || self.probe_to.is_some_and(|t| due >= t + PROBE_WAIT_NS);
+            if let (Some(sel), Some(e), true) = (self.selector.as_mut(), estimate, probed) {
+                let budget = e.target_bps as f64 - self.audio_bps;
+                let switch = if self.probe_applied {
+                    sel.update(due, budget)
+                } else {
+                    self.probe_applied = true;
+                    sel.jump(due, budget)
+                };
+                if let Some(sw) = switch {
+                    let rung = self.ladder.rungs()[sw.to].clone();
+                    self.pipeline.switch_to(&*rung);
+                    self.switches.push(sw);
+                }
+            }
+            let pacing = match (&self.selector, estimate) {
+                (Some(_), Some(e)) => e.target_bps as f64 * PACING_FACTOR,
+                _ => (self.rates[0] + self.audio_bps) * PACING_FACTOR,
+            };
+            let first = self.pipeline.counts().frames == 0 && !self.probe_taken;
+            if first || self.probe_left > 0 {
+                self.pacer.set_rate(self.probe_bps);
+            } else {
+                self.pacer.set_rate(pacing);
+            }
+            let frame = self.pipeline.next_frame()?;
+            if first {
+                self.probe_left = frame.packets.len();
+            }
+            let ts = frame.timestamp;
+            for (seq, marker, payload) in frame.packets {
+                self.pacer.push(
+                    now,
+                    PacedPacket {
+                        seq: *seq,
+                        timestamp: ts,
+                        marker: *marker,
+                        payload: payload.clone(),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The next packet that may leave at `now`.
+    pub fn pop(&mut self, now: u64) -> Option<PacedPacket> {
+        let p = self.pacer.pop(now)?;
+        if self.probe_left > 0 {
+            self.probe_from.get_or_insert(now);
+            self.probe_left -= 1;
+            if self.probe_left == 0 {
+                self.probe_to = Some(now);
+            }
+        }
+        Some(p)
+    }
+
+    fn sample(&mut self, at: u64, estimate: Option<BweStats>) {
+        if self.started.is_none() {
+            return;
+        }
+        let t = at / 1_000_000_000;
+        if self.seconds.last().is_some_and(|s| s.t >= t) {
+            return;
+        }
+        self.seconds.push(SendSecond {
+            t,
+            layer: self.layer_index(),
+            estimate,
+            audio_bps: self.audio_bps,
+            paced: self.pacer.len(),
+        });
+    }
+}
+
+/// The layer of `ladder` at index `i`, for the report.
+pub fn layer_of(ladder: &VideoLadder, i: usize) -> crate::agent::video::VideoLayer {
+    ladder.rungs()[i.min(ladder.rungs().len() - 1)].layer()
+}
