@@ -99,6 +99,14 @@ impl SharedBwe {
             .probe(from, to);
     }
 
+    /// The sender is about to send much faster.
+    pub fn expect_fast_rate_change(&self) {
+        self.bwe
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expect_fast_rate_change();
+    }
+
     /// A round-trip time measured from RTCP (ns) at `now` (ns).
     pub fn on_rtt(&self, now: u64, rtt: u64) {
         self.bwe

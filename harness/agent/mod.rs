@@ -910,8 +910,13 @@ impl CallLeg {
                         return;
                     }
                 }
-                if let (Some((from, to)), Some(b)) = (v.take_probe(), &self.bwe) {
-                    b.probe(from, to);
+                if let Some(b) = &self.bwe {
+                    if let Some((from, to)) = v.take_probe() {
+                        b.probe(from, to);
+                    }
+                    if v.take_step_up() {
+                        b.expect_fast_rate_change();
+                    }
                 }
             }
         }

@@ -9,7 +9,7 @@
 
 use super::bwe::BweStats;
 use super::video_rtp::ladder::{LayerSelector, LayerSwitch, VideoLadder};
-use super::video_rtp::pacer::{PacedPacket, Pacer, PACING_FACTOR};
+use super::video_rtp::pacer::{PacedPacket, Pacer, KEYFRAME_PACING_FACTOR, PACING_FACTOR};
 use super::video_rtp::send::VideoSendPipeline;
 use std::sync::Arc;
 
@@ -53,6 +53,7 @@ pub struct VideoSender {
     probe_taken: bool,
     /// The probe's result has set the layer.
     probe_applied: bool,
+    stepped_up: bool,
 }
 
 /// The initial probe's keyframe goes out in at least this many packets (a train long enough
@@ -108,6 +109,7 @@ impl VideoSender {
             probe_to: None,
             probe_taken: !adaptation,
             probe_applied: false,
+            stepped_up: false,
         }
     }
 
@@ -157,6 +159,12 @@ impl VideoSender {
     /// Whether it follows the estimate through its ladder.
     pub fn adapts(&self) -> bool {
         self.selector.is_some()
+    }
+
+    /// A switch to a larger layer since the last call (the estimator's throughput should
+    /// follow it quickly).
+    pub fn take_step_up(&mut self) -> bool {
+        std::mem::take(&mut self.stepped_up)
     }
 
     /// The index of the layer being sent.
@@ -209,24 +217,30 @@ impl VideoSender {
                     sel.jump(due, budget)
                 };
                 if let Some(sw) = switch {
+                    self.stepped_up |= sw.to < sw.from;
                     let rung = self.ladder.rungs()[sw.to].clone();
                     self.pipeline.switch_to(&*rung);
                     self.switches.push(sw);
                 }
             }
             let pacing = match (&self.selector, estimate) {
-                (Some(_), Some(e)) => e.target_bps as f64 * PACING_FACTOR,
-                _ => (self.rates[0] + self.audio_bps) * PACING_FACTOR,
+                (Some(_), Some(e)) => e.target_bps as f64,
+                _ => self.rates[0] + self.audio_bps,
             };
             let first = self.pipeline.counts().frames == 0 && !self.probe_taken;
             if first || self.probe_left > 0 {
                 self.pacer.set_rate(self.probe_bps);
-            } else {
-                self.pacer.set_rate(pacing);
             }
             let frame = self.pipeline.next_frame()?;
             if first {
                 self.probe_left = frame.packets.len();
+            } else if self.probe_left == 0 {
+                let factor = if frame.keyframe {
+                    KEYFRAME_PACING_FACTOR
+                } else {
+                    PACING_FACTOR
+                };
+                self.pacer.set_rate(pacing * factor);
             }
             let ts = frame.timestamp;
             for (seq, marker, payload) in frame.packets {

@@ -163,17 +163,28 @@ pub(crate) fn video_line(v: &VideoStreamReport) -> String {
         },
         None => String::new(),
     };
-    // An adapting sender: how far it stepped and what it estimated.
+    // An adapting sender: the layers it sent most and least, and what it estimated.
     let adapted = match &v.adaptation {
         Some(a) if !a.switches.is_empty() => {
-            let lowest = a
-                .time_pct
-                .iter()
-                .rposition(|&p| p > 0.0)
-                .and_then(|i| a.layers.get(i))
-                .map_or("?", |l| l.split(' ').next().unwrap_or("?"));
+            let size = |i: usize| {
+                a.layers
+                    .get(i)
+                    .and_then(|l| l.split(' ').next())
+                    .unwrap_or("?")
+                    .to_owned()
+            };
+            let mut most = 0;
+            for (i, p) in a.time_pct.iter().enumerate() {
+                if *p > a.time_pct[most] {
+                    most = i;
+                }
+            }
+            let lowest = a.time_pct.iter().rposition(|&p| p > 0.0).unwrap_or(most);
             format!(
-                ", adapted down to {lowest} ({} switches, estimate {} kbit/s)",
+                ", sent {} {}% of the time (lowest {}, {} switches, estimate {} kbit/s)",
+                size(most),
+                num(a.time_pct[most], 0),
+                size(lowest),
                 a.switches.len(),
                 a.estimate_mean_kbps.map_or("-".to_owned(), |e| num(e, 0))
             )

@@ -195,6 +195,7 @@ impl SendSideBwe {
                 // The probe measured the link: both rates start from what it found.
                 let bps = bps.clamp(self.cfg.min_bps, self.cfg.max_bps.max(self.cfg.min_bps));
                 self.probe_bps = Some(bps);
+                self.acked.expect_fast_change();
                 self.delay_based.set_rate(bps);
                 self.loss_based.set_rate(bps);
             }
@@ -210,6 +211,12 @@ impl SendSideBwe {
     /// ([`probe`]): once feedback has reported them, the rates start from what they measured.
     pub fn probe(&mut self, from: u64, to: u64) {
         self.probe = Some(ProbeCluster::new(from, to));
+    }
+
+    /// The sender is about to send much faster (a larger layer): the acknowledged throughput
+    /// should follow it quickly ([`throughput::FAST_CHANGE_VARIANCE`]).
+    pub fn expect_fast_rate_change(&mut self) {
+        self.acked.expect_fast_change();
     }
 
     /// A round-trip time measured elsewhere (RTCP), ns.

@@ -19,6 +19,9 @@ pub const UNCERTAINTY_SCALE: f64 = 10.0;
 pub const PROCESS_VARIANCE: f64 = 5.0;
 /// The estimate's variance before the first sample, (kbit/s)² (libwebrtc: 50).
 pub const INITIAL_VARIANCE: f64 = 50.0;
+/// Variance added when the sender expects its rate to change fast (a probe's result, a larger
+/// layer), (kbit/s)² (libwebrtc's `ExpectFastRateChange`: 200).
+pub const FAST_CHANGE_VARIANCE: f64 = 200.0;
 
 /// See the module docs.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +75,13 @@ impl AckedThroughput {
             e.max(0.0),
             sample_var * pred_var / (sample_var + pred_var),
         ));
+    }
+
+    /// The sender's rate is about to change fast: the next windows weigh more.
+    pub fn expect_fast_change(&mut self) {
+        if let Some((_, var)) = self.estimate.as_mut() {
+            *var += FAST_CHANGE_VARIANCE;
+        }
     }
 
     /// The throughput, bit/s (None before the first window is complete).

@@ -166,12 +166,15 @@ impl VideoSendPipeline {
     /// Sends `video` from the next frame on, starting with its keyframe of the scene's frame at
     /// that moment (the layer to switch to, when adapting).
     pub fn switch_to(&mut self, video: &dyn EncodedVideo) {
-        let (Some(start), Some(due)) = (self.start, self.next_frame_time()) else {
+        if self.start.is_none() {
             self.clip = video.source();
             return;
-        };
-        let fps = u128::from(video.layer().fps.max(1));
-        let frame = (u128::from(due - start) * fps / 1_000_000_000) as usize;
+        }
+        // The scene's frame at the next frame's timestamp (90 kHz from the first frame; exact,
+        // where nanoseconds at 30 fps are not), rounded to the new layer's frame.
+        let elapsed = u64::from(self.next_timestamp().wrapping_sub(self.first_ts));
+        let fps = u64::from(video.layer().fps.max(1));
+        let frame = ((elapsed * fps + 45_000) / 90_000) as usize;
         self.pending = Some(video.source_from(frame));
     }
 
@@ -187,13 +190,17 @@ impl VideoSendPipeline {
     }
 
     /// The next frame's packets (call when it is due).
+    /// The RTP timestamp of the next frame.
+    fn next_timestamp(&self) -> u32 {
+        let fps = u64::from(self.clip.layer().fps.max(1));
+        self.anchor
+            .1
+            .wrapping_add((self.since_anchor * 90_000 / fps) as u32)
+    }
+
     pub fn next_frame(&mut self) -> Result<OutgoingVideo<'_>, String> {
         let n = self.counts.frames;
-        let fps = u64::from(self.clip.layer().fps.max(1));
-        let timestamp = self
-            .anchor
-            .1
-            .wrapping_add((self.since_anchor * 90_000 / fps) as u32);
+        let timestamp = self.next_timestamp();
         if let Some(next) = self.pending.take() {
             // The frame rate may change: times and timestamps go on from this frame.
             let due = self.next_frame_time().unwrap_or(self.anchor.0);

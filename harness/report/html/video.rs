@@ -1,5 +1,6 @@
 //! The page's video section: each video stream's numbers as its receiver measured them, and
-//! its frames per second, bitrate, picture height and freezes over time.
+//! its frames per second, bitrate, picture height and freezes over time; for a sender that
+//! adapts, its layers, estimate and switches, and the estimate and the height it sent over time.
 
 use super::{esc, unit};
 use crate::report::model::{ScenarioReport, VideoStreamReport};
@@ -51,6 +52,42 @@ const ROWS: &[VideoRow] = &[
     ("First frame after the offer", |v| {
         unit(v.first_frame_ms, 0, " ms")
     }),
+    ("Adaptation", |v| match &v.adaptation {
+        None => "off".into(),
+        Some(a) => a
+            .layers
+            .iter()
+            .zip(&a.time_pct)
+            .filter(|(_, p)| **p > 0.0)
+            .map(|(l, p)| format!("{} {} %", l.split(' ').take(2).collect::<Vec<_>>().join(" "), num(*p, 0)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }),
+    ("Initial probe / mean / lowest estimate", |v| match &v.adaptation {
+        None => "—".into(),
+        Some(a) => format!(
+            "{} / {} / {} kbit/s",
+            a.probe_kbps.map_or("—".into(), |p| num(p, 0)),
+            a.estimate_mean_kbps.map_or("—".into(), |p| num(p, 0)),
+            a.estimate_min_kbps.map_or("—".into(), |p| num(p, 0)),
+        ),
+    }),
+    ("Layer switches", |v| match &v.adaptation {
+        None => "—".into(),
+        Some(a) if a.switches.is_empty() => "none".into(),
+        Some(a) => a
+            .switches
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} s → {}",
+                    num(s.t_ms / 1000.0, 1),
+                    s.to.split(' ').take(2).collect::<Vec<_>>().join(" ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }),
 ];
 
 type Panel = (
@@ -64,6 +101,12 @@ const PANELS: &[Panel] = &[
     ("Bitrate", "kbit/s", |s| s.bitrate_kbps),
     ("Picture height", "px", |s| f64::from(s.height)),
     ("Frozen", "ms", |s| f64::from(s.freeze_ms)),
+];
+
+/// Panels of the sender's side, drawn when it adapts.
+const SENDER_PANELS: &[Panel] = &[
+    ("Bandwidth estimate", "kbit/s", |s| s.estimate_kbps.unwrap_or(f64::NAN)),
+    ("Height sent", "px", |s| f64::from(s.sent_height)),
 ];
 
 /// Writes the section (nothing for a scenario without video).
@@ -99,11 +142,16 @@ pub(super) fn write_video(h: &mut String, s: &ScenarioReport) {
             esc(&v.from),
             esc(&v.to)
         );
-        for (title, u, value) in PANELS {
+        let sender: &[Panel] = if v.adaptation.is_some() {
+            SENDER_PANELS
+        } else {
+            &[]
+        };
+        for (title, u, value) in PANELS.iter().chain(sender) {
             let points: Vec<(f64, Option<f64>)> = v
                 .series
                 .iter()
-                .map(|p| (p.t as f64, Some(value(p))))
+                .map(|p| (p.t as f64, Some(value(p)).filter(|x| x.is_finite())))
                 .collect();
             let name = format!("{} → {} video {}", v.from, v.to, title.to_lowercase());
             let chart = svg::line_chart(
