@@ -52,9 +52,10 @@ fn on_a_clean_link_every_frame_is_decoded_and_none_freezes() {
             (0, 0, 0),
             "{v:?}"
         );
-        // The first keyframe, and the clip's loop (10 s) restarting with its keyframe.
-        assert_eq!(v.keyframes_sent, 2, "{v:?}");
-        assert_eq!(v.keyframes_decoded, 2);
+        // The first keyframe (on the layer the start estimate carries), the top layer's after
+        // the initial probe, and the clip's loop (10 s) restarting with its keyframe.
+        assert_eq!(v.keyframes_sent, 3, "{v:?}");
+        assert_eq!(v.keyframes_decoded, 3);
         assert_eq!(v.packets_received, v.packets_sent);
         assert_eq!(
             v.resolution.as_deref(),
@@ -280,4 +281,92 @@ fn clients_of_one_video_call_with_different_codecs_are_a_clear_error() {
         text.contains("alice sends VP8 and bob sends H264"),
         "{text}"
     );
+}
+
+/// A video call with alice on `alice_net`, both clients adapting or not.
+fn adapting_call(alice_net: &str, adaptation: bool) -> String {
+    format!(
+        r#"
+name: adapt
+description: a video call on alice's link
+duration: 22s
+participants:
+  alice: {{ network: {alice_net}, video: {{ adaptation: {adaptation} }} }}
+  bob: {{ network: wired-lan, video: {{ adaptation: {adaptation} }} }}
+calls:
+  - {{ caller: alice, callee: bob, at: 1s, duration: 20s, video: true }}
+"#
+    )
+}
+
+#[test]
+fn on_a_throttled_link_video_steps_down_and_audio_stays_good() {
+    let r = run(&scenario(&adapting_call("throttled-256k", true)), 1);
+    let call = &r.calls[0];
+    for s in &call.streams {
+        // Audio keeps its quality beside the video (the link is 256 kbit/s each way).
+        assert!(s.loss_pct < 1.0 && s.mos > 3.8, "{s:?}");
+    }
+    for from in ["alice", "bob"] {
+        let v = video(&r, from);
+        let a = v.adaptation.as_ref().expect("the sender adapts");
+        // The initial probe measured the link: packet-train dispersion through 256 kbit/s at
+        // the IP level is about 248 kbit/s of RTP (1,200-byte packets carry 38 bytes of SRTP,
+        // UDP and IP besides), of which the result takes 95 %.
+        let probe = a.probe_kbps.unwrap();
+        assert!((200.0..=250.0).contains(&probe), "{probe}");
+        // The estimate stays near what the link carries, never far above it.
+        let mean = a.estimate_mean_kbps.unwrap();
+        assert!((150.0..=260.0).contains(&mean), "{mean} {a:?}");
+        // It stepped down from 640x360 to a picture under 200 lines, at a keyframe each time,
+        // and every frame it sent was decoded.
+        assert!(!a.switches.is_empty());
+        assert!(v.mean_height.unwrap() < 200.0, "{v:?}");
+        assert!(v.bitrate_kbps < 200.0, "{v:?}");
+        assert!(v.keyframes_sent > a.switches.len() as u64, "{v:?}");
+        assert!(
+            v.frames_decoded as f64 >= 0.98 * v.frames_sent as f64,
+            "{v:?}"
+        );
+        assert_eq!(v.sent_layer.as_deref(), Some("640x360 30fps 600kbit"));
+        // The per-second series carries the sender's side.
+        assert!(v.series.iter().any(|s| s.sent_height == 90 || s.sent_height == 180));
+        assert!(v.series.iter().filter_map(|s| s.estimate_kbps).count() > 15);
+    }
+}
+
+#[test]
+fn without_adaptation_video_swamps_a_throttled_link_and_audio_suffers() {
+    let r = run(&scenario(&adapting_call("throttled-256k", false)), 1);
+    for s in &r.calls[0].streams {
+        // 600 kbit/s of video fills the 256 kbit/s link's queue: audio waits and drops with it.
+        assert!(s.loss_pct > 10.0 && s.mos < 2.5, "{s:?}");
+    }
+    for from in ["alice", "bob"] {
+        let v = video(&r, from);
+        assert!(v.adaptation.is_none());
+        // Its estimator still runs (the series shows what the client ignored).
+        assert!(v.series.iter().any(|s| s.estimate_kbps.is_some()));
+        assert_eq!(v.resolution.as_deref(), Some("640x360"), "{v:?}");
+        assert!(v.loss_pct > 30.0, "{v:?}");
+    }
+}
+
+#[test]
+fn on_a_fast_link_the_probe_takes_the_sender_to_its_top_layer_at_once() {
+    let r = run(&scenario(&adapting_call("clean", true)), 2);
+    for from in ["alice", "bob"] {
+        let v = video(&r, from);
+        let a = v.adaptation.as_ref().unwrap();
+        // It starts on the layer the 300 kbit/s start estimate carries, then the probe's
+        // result (far above what the top layer needs) takes it straight to the top.
+        assert_eq!(a.switches.len(), 1, "{a:?}");
+        let s = &a.switches[0];
+        assert!(s.to.starts_with("640x360") && s.t_ms < 1_000.0, "{s:?}");
+        // (One per-second sample of 20 on the start layer.)
+        assert!(a.time_pct[0] >= 95.0, "{a:?}");
+        assert!(a.probe_kbps.unwrap() > 900.0, "{a:?}");
+        assert_eq!(v.frames_decoded, v.frames_sent);
+        assert_eq!((v.freezes, v.frames_dropped), (0, 0));
+    }
 }

@@ -114,25 +114,28 @@ mod tests {
     #[test]
     fn one_low_window_moves_it_a_little_a_lasting_change_all_the_way() {
         let mut t = AckedThroughput::default();
-        let mut at = 0;
-        let mut send = |t: &mut AckedThroughput, ms: u64, gap: u64| {
-            for _ in 0..ms / gap {
-                at += gap * MS;
-                t.on_arrival(at, 1000);
-            }
-        };
-        send(&mut t, 2_000, 10);
-        assert_eq!(t.bps(), Some(800_000));
-        // 150 ms with half the packets (a lost feedback message): the closed form of one
-        // update from (800, var) with a 400 kbit/s sample: uncertainty 10 x 400/800 = 5, so
-        // the sample weighs pred / (25 + pred), pred = var + 5 (var near its floor, ~2).
-        send(&mut t, 150, 20);
-        send(&mut t, 10, 10);
-        let after = t.bps().unwrap() as f64 / 1e3;
-        assert!(after > 680.0 && after < 790.0, "{after}");
-        // The rate halves for good: the estimate follows within a second.
-        send(&mut t, 1_000, 20);
+        for _ in 0..20 {
+            t.update(800.0);
+        }
+        // Equal samples: the estimate is the sample and its variance 0.
+        assert_eq!(t.estimate, Some((800.0, 0.0)));
+        // One window at half (a lost feedback message): the closed form of one update. The
+        // sample's uncertainty is 10 x 400 / 800 = 5 (variance 25), the estimate's 0 + 5, so
+        // (25 x 800 + 5 x 400) / 30.
+        t.update(400.0);
+        let (e, var) = t.estimate.unwrap();
+        assert!((e - 733.333).abs() < 0.01, "{e}");
+        assert!((var - 25.0 * 5.0 / 30.0).abs() < 1e-9, "{var}");
+        // The rate halves for good: within ten windows (1.5 s) it is within 5 % of it.
+        for _ in 0..10 {
+            t.update(400.0);
+        }
         let low = t.bps().unwrap() as f64 / 1e3;
-        assert!((low - 400.0).abs() < 40.0, "{low}");
+        assert!((low - 400.0).abs() < 20.0, "{low}");
+        // Expecting a fast change, one window takes it most of the way back.
+        t.expect_fast_change();
+        t.update(800.0);
+        let back = t.bps().unwrap() as f64 / 1e3;
+        assert!(back > 650.0, "{back}");
     }
 }
