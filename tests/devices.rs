@@ -3,7 +3,8 @@
 //! while the same device model on another machine works; without microphone permission the
 //! call connects but that side sends no audio; a dead microphone sends silence the receiver
 //! detects, a muted speaker decodes and plays nothing, an old driver's capture stalls are
-//! concealed on that endpoint's stream only; bad values are errors at their field.
+//! concealed on that endpoint's stream only, a driver at the wrong sample rate sends too slowly
+//! and the receiver runs dry; bad values are errors at their field.
 
 mod common;
 use common::{run, scenario};
@@ -319,6 +320,34 @@ fn an_old_driver_stalls_only_its_own_outgoing_stream_and_the_receiver_conceals_i
 }
 
 #[test]
+fn a_driver_at_the_wrong_sample_rate_sends_slow_and_the_receiver_runs_dry() {
+    let r = run(
+        &scenario(&with_devices(
+            "{ microphone: { driver: wrong-rate } }",
+            "{}",
+        )),
+        1,
+    );
+    let st = stream_of(&r, "alice", "carol");
+    // Nothing lost on the network...
+    assert_eq!((st.lost, st.loss_pct), (0, 0.0), "{st:?}");
+    // ... but 44,100 samples a second fill 48 kHz frames: Alice sends 44.1/48 = 0.91875 of the
+    // frames Carol sends her over the same time, and Carol, playing 50 a second, conceals
+    // 1 - 0.91875 = 8.125 % of her playout (a little less: the buffer's first frames).
+    let back = stream_of(&r, "carol", "alice");
+    let ratio = st.packets_sent as f64 / back.packets_sent as f64;
+    assert!((ratio - 0.91875).abs() < 0.003, "{ratio}");
+    let concealed = st.concealed_ratio.unwrap() * 100.0;
+    assert!((7.5..=8.2).contains(&concealed), "{concealed} {st:?}");
+    // RFC 3550 jitter of a constant drift D converges to |D|: 21.769 - 20 = 1.769 ms.
+    assert!((st.jitter_ms - 1.769).abs() < 0.1, "{st:?}");
+    assert!(st.mos < 4.0, "{st:?}");
+    // Only that endpoint's outgoing stream.
+    assert_eq!(back.playout_loss_pct, Some(0.0), "{back:?}");
+    assert!(back.jitter_ms < 0.5, "{back:?}");
+}
+
+#[test]
 fn the_device_kb_scenarios_show_the_symptom_and_their_fixes_are_healthy() {
     use callharness::report::model::Outcome;
     for (f, want) in [
@@ -328,6 +357,7 @@ fn the_device_kb_scenarios_show_the_symptom_and_their_fixes_are_healthy() {
         ("dev-output-muted-fixed.yaml", Outcome::Healthy),
         ("dev-driver-old.yaml", Outcome::Reproduced),
         ("dev-driver-old-fixed.yaml", Outcome::Healthy),
+        ("dev-driver-wrong-rate.yaml", Outcome::Reproduced),
         ("dev-broken.yaml", Outcome::Reproduced),
         ("dev-broken-fixed.yaml", Outcome::Healthy),
     ] {

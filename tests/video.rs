@@ -330,7 +330,10 @@ fn on_a_throttled_link_video_steps_down_and_audio_stays_good() {
         );
         assert_eq!(v.sent_layer.as_deref(), Some("640x360 30fps 600kbit"));
         // The per-second series carries the sender's side.
-        assert!(v.series.iter().any(|s| s.sent_height == 90 || s.sent_height == 180));
+        assert!(v
+            .series
+            .iter()
+            .any(|s| s.sent_height == 90 || s.sent_height == 180));
         assert!(v.series.iter().filter_map(|s| s.estimate_kbps).count() > 15);
     }
 }

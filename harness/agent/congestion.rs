@@ -88,7 +88,10 @@ impl SharedBwe {
 
     /// The estimator's view now.
     pub fn stats(&self) -> BweStats {
-        self.bwe.lock().unwrap_or_else(PoisonError::into_inner).stats()
+        self.bwe
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stats()
     }
 
     /// The packets that left in `[from, to]` (ns) were the initial probe.
@@ -135,10 +138,7 @@ impl BandwidthEstimator for SharedBwe {
             })
             .map(|r| PacketResult {
                 departure: self.nanos(r.departure),
-                arrival: r
-                    .arrival
-                    .filter(|_| r.arrived)
-                    .map(|d| d.as_nanos() as u64),
+                arrival: r.arrival.filter(|_| r.arrived).map(|d| d.as_nanos() as u64),
                 size: r.size as u32,
             })
             .collect();

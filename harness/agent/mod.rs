@@ -242,6 +242,9 @@ pub struct CallLegConfig {
     /// The microphone's capture stalls (an outdated driver, DEV-DRIVER-OLD): the model and the
     /// seed of its schedule; None for a healthy capture.
     pub capture_stalls: Option<(media::capture::StallModel, u64)>,
+    /// The microphone's driver captures at 44.1 kHz what the client opened at 48 kHz
+    /// ([`media::send::WRONG_RATE`]).
+    pub capture_wrong_rate: bool,
     /// The TURN servers to gather relay candidates from (none: host candidate only).
     pub relays: Vec<RelaySpec>,
     /// How long gathering may take before the offer (or answer) goes without the candidates
@@ -373,9 +376,12 @@ impl CallLeg {
         // feedback); only one that adapts follows the estimate.
         let audio_bps = audio_rtp_bps(&cfg.opus);
         let bwe_cfg = |v: &VideoLegConfig| bwe::BweConfig {
-            max_bps: v.clip.as_ref().map_or(bwe::BweConfig::default().max_bps, |l| {
-                video_sender::VideoSender::max_bps(l, audio_bps)
-            }),
+            max_bps: v
+                .clip
+                .as_ref()
+                .map_or(bwe::BweConfig::default().max_bps, |l| {
+                    video_sender::VideoSender::max_bps(l, audio_bps)
+                }),
             ..bwe::BweConfig::default()
         };
         let bwe = cfg
@@ -418,6 +424,11 @@ impl CallLeg {
                 SendPipeline::live_silence(cfg.opus, cfg.first_seq, cfg.first_timestamp)
                     .map_err(encoder_error)?
             }
+        };
+        let send = if cfg.capture_wrong_rate {
+            send.with_capture_rate(media::send::WRONG_RATE)
+        } else {
+            send
         };
         let send = match cfg.capture_stalls {
             Some((model, seed)) => {

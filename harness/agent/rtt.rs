@@ -113,7 +113,8 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RtcpRtt {
                     self.on_reports(now_ns, &rr.reports);
                 } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
                     self.on_reports(now_ns, &sr.reports);
-                } else if let (Some(cc), Some(t)) = (any.downcast_ref::<TransportLayerCc>(), &self.twcc)
+                } else if let (Some(cc), Some(t)) =
+                    (any.downcast_ref::<TransportLayerCc>(), &self.twcc)
                 {
                     t.cover(cc.base_sequence_number, cc.packet_status_count);
                 } else if let Some(v) = self.video_ssrc {

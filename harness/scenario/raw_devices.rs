@@ -54,8 +54,10 @@ pub struct RawMicrophone {
     pub permission: Option<Spanned<Permission>>,
     /// `yes` (default) or `silent`: a dead microphone that captures digital silence.
     pub works: Option<Spanned<MicrophoneWorks>>,
-    /// `current` (default) or `old`: an outdated driver whose capture stalls now and then
-    /// (runs 2-6 s, then delivers nothing for 200-600 ms; seeded from the run's seed).
+    /// `current` (default), `old`: an outdated driver whose capture stalls now and then
+    /// (runs 2-6 s, then delivers nothing for 200-600 ms; seeded from the run's seed), or
+    /// `wrong-rate`: an outdated driver that captures at 44.1 kHz a device the client opened at
+    /// 48 kHz (each 20 ms frame takes 21.8 ms to fill).
     pub driver: Option<Spanned<MicrophoneDriver>>,
 }
 
@@ -125,6 +127,10 @@ pub enum MicrophoneDriver {
     /// An outdated driver (DEV-DRIVER-OLD): the capture stalls, uniformly 200-600 ms after
     /// every 2-6 s of running (see `agent::media::capture`).
     Old,
+    /// An outdated driver (DEV-DRIVER-OLD) at the wrong sample rate: the device delivers
+    /// 44,100 samples a second to a client that opened it at 48,000, so frames fill and leave
+    /// 48,000 / 44,100 times slower than their timestamps say (see `agent::media::send`).
+    WrongRate,
 }
 
 /// What a speaker does with what is played.

@@ -3,9 +3,9 @@
 //! call's video thresholds.
 
 use crate::agent::video::VideoCodec;
-use crate::agent::CallLeg;
 use crate::agent::video::VideoLayer;
 use crate::agent::video_sender::{layer_of, VideoSender};
+use crate::agent::CallLeg;
 use crate::report::model::{
     AdaptationReport, LayerSwitchReport, PictureReport, VideoSecondSample, VideoStreamReport,
 };
@@ -133,7 +133,8 @@ pub(super) fn measure_video(
         .enumerate()
         .skip(first_second)
         .map(|(t, s)| {
-            let sent = vs.and_then(|v| v.seconds().iter().find(|x| x.t == t as u64).map(|x| (v, x)));
+            let sent =
+                vs.and_then(|v| v.seconds().iter().find(|x| x.t == t as u64).map(|x| (v, x)));
             VideoSecondSample {
                 t: t as u64,
                 fps: s.frames,
@@ -250,9 +251,18 @@ fn adaptation(v: &VideoSender, offer_at: u64) -> AdaptationReport {
         .filter_map(|s| s.estimate.map(|e| e.target_bps as f64 / 1000.0))
         .collect();
     AdaptationReport {
-        layers: ladder.rungs().iter().map(|r| layer_name(r.layer())).collect(),
+        layers: ladder
+            .rungs()
+            .iter()
+            .map(|r| layer_name(r.layer()))
+            .collect(),
         time_pct: (0..ladder.rungs().len())
-            .map(|i| round(secs.iter().filter(|s| s.layer == i).count() as f64 * 100.0 / n, 1))
+            .map(|i| {
+                round(
+                    secs.iter().filter(|s| s.layer == i).count() as f64 * 100.0 / n,
+                    1,
+                )
+            })
             .collect(),
         probe_kbps: secs
             .iter()
@@ -261,7 +271,11 @@ fn adaptation(v: &VideoSender, offer_at: u64) -> AdaptationReport {
             .map(|b| round(b as f64 / 1000.0, 3)),
         estimate_mean_kbps: (!estimates.is_empty())
             .then(|| round(estimates.iter().sum::<f64>() / estimates.len() as f64, 3)),
-        estimate_min_kbps: estimates.iter().copied().reduce(f64::min).map(|e| round(e, 3)),
+        estimate_min_kbps: estimates
+            .iter()
+            .copied()
+            .reduce(f64::min)
+            .map(|e| round(e, 3)),
         switches: v
             .switches()
             .iter()

@@ -207,6 +207,7 @@ impl Sim {
             rtcp_seed: sub_seed(s, "rtcp"),
             echo,
             send_audio: devices.sends_audio(),
+            capture_wrong_rate: devices.microphone_driver == MicrophoneDriver::WrongRate,
             capture_stalls: (devices.microphone_driver == MicrophoneDriver::Old)
                 .then(|| (StallModel::OLD_DRIVER, sub_seed(s, "capture-stalls"))),
             relays: self.relays_for(host),
@@ -271,7 +272,12 @@ impl Sim {
         let black = devices.camera_works == crate::scenario::raw_devices::CameraWorks::Black;
         let clips = self
             .video_clips
-            .get(&(far.video.codec, far.video.layer, black, far.video.adaptation))?
+            .get(&(
+                far.video.codec,
+                far.video.layer,
+                black,
+                far.video.adaptation,
+            ))?
             .rungs()
             .iter()
             .filter_map(|r| r.reference())

@@ -71,10 +71,7 @@ impl AckedThroughput {
         let sample_var = uncertainty * uncertainty;
         let pred_var = var + PROCESS_VARIANCE;
         let e = (sample_var * est + pred_var * sample_kbps) / (sample_var + pred_var);
-        self.estimate = Some((
-            e.max(0.0),
-            sample_var * pred_var / (sample_var + pred_var),
-        ));
+        self.estimate = Some((e.max(0.0), sample_var * pred_var / (sample_var + pred_var)));
     }
 
     /// The sender's rate is about to change fast: the next windows weigh more.

@@ -75,7 +75,15 @@ pub struct SendPipeline {
     first_ns: Option<u64>,
     /// Frames the capture did not deliver (stalls).
     stalled: u64,
+    /// The capture's real sample rate against the one the client opened it at (num, den):
+    /// frames are due `den / num` frame durations apart (1/1: a right rate).
+    capture_rate: (u64, u64),
+    /// Frames produced since the first, for due times at a wrong rate.
+    produced: u64,
 }
+
+/// A 48 kHz device whose driver captures at 44.1 kHz: (44,100, 48,000).
+pub const WRONG_RATE: (u64, u64) = (44_100, 48_000);
 
 impl SendPipeline {
     /// Replay mode: frames from `clip` (cycling) starting at frame `clip_offset` (so calls that
@@ -119,6 +127,15 @@ impl SendPipeline {
         Ok(Self::with(producer, opus, first_seq, first_ts))
     }
 
+    /// This pipeline with a capture that runs at `num / den` of the rate the client opened it
+    /// at (a driver at the wrong sample rate, [`WRONG_RATE`]): each frame takes `den / num` of
+    /// its duration to fill, while its timestamp still advances by one frame's samples, so the
+    /// stream arrives slower than it plays and the receiver's buffer runs dry again and again.
+    pub fn with_capture_rate(mut self, (num, den): (u64, u64)) -> Self {
+        self.capture_rate = (num.max(1), den.max(1));
+        self
+    }
+
     /// This pipeline with a capture that stalls on `stalls`' schedule (see the module docs).
     pub fn with_stalls(mut self, stalls: CaptureStalls) -> Self {
         self.stalls = Some(stalls);
@@ -139,6 +156,8 @@ impl SendPipeline {
             in_dtx: false,
             resumed: false,
             stalls: None,
+            capture_rate: (1, 1),
+            produced: 0,
             first_ns: None,
             stalled: 0,
         }
@@ -168,8 +187,14 @@ impl SendPipeline {
         let at = self.next_ns;
         let timestamp = self.ts;
         self.ts = self.ts.wrapping_add(self.config.frame_samples() as u32);
-        self.next_ns += self.config.frame_ns();
         let first = *self.first_ns.get_or_insert(at);
+        self.produced += 1;
+        self.next_ns = if self.capture_rate == (1, 1) {
+            self.next_ns + self.config.frame_ns()
+        } else {
+            let (num, den) = self.capture_rate;
+            first + self.produced * self.config.frame_ns() * den / num
+        };
         if let Some(st) = self.stalls.as_mut() {
             if st.stalled_at(at.saturating_sub(first)) {
                 // Nothing captured: the frame's audio is lost, nothing is encoded or sent.

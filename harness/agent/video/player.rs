@@ -74,7 +74,7 @@ impl ClipPlayer {
         let mut p = Self::new(clip);
         p.sent = frame;
         p.start = frame;
-        p.join_chain = frame % p.clip.len() != 0;
+        p.join_chain = !frame.is_multiple_of(p.clip.len());
         p
     }
 

@@ -146,7 +146,10 @@ mod tests {
         let times: Vec<u64> = d.iter().map(|x| x.1).collect();
         let want: Vec<u64> = (0..10).map(|k| 5_000_000 + k * 8_000_000).collect();
         assert_eq!(times, want);
-        assert_eq!(d.iter().map(|x| x.0).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+        assert_eq!(
+            d.iter().map(|x| x.0).collect::<Vec<_>>(),
+            (0..10).collect::<Vec<_>>()
+        );
         // Idle since: the next packet leaves when it is queued.
         p.push(500_000_000, packet(10, 1_000));
         assert_eq!(p.poll_timeout(), Some(500_000_000));

@@ -59,18 +59,26 @@ const ROWS: &[VideoRow] = &[
             .iter()
             .zip(&a.time_pct)
             .filter(|(_, p)| **p > 0.0)
-            .map(|(l, p)| format!("{} {} %", l.split(' ').take(2).collect::<Vec<_>>().join(" "), num(*p, 0)))
+            .map(|(l, p)| {
+                format!(
+                    "{} {} %",
+                    l.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                    num(*p, 0)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", "),
     }),
-    ("Initial probe / mean / lowest estimate", |v| match &v.adaptation {
-        None => "—".into(),
-        Some(a) => format!(
-            "{} / {} / {} kbit/s",
-            a.probe_kbps.map_or("—".into(), |p| num(p, 0)),
-            a.estimate_mean_kbps.map_or("—".into(), |p| num(p, 0)),
-            a.estimate_min_kbps.map_or("—".into(), |p| num(p, 0)),
-        ),
+    ("Initial probe / mean / lowest estimate", |v| {
+        match &v.adaptation {
+            None => "—".into(),
+            Some(a) => format!(
+                "{} / {} / {} kbit/s",
+                a.probe_kbps.map_or("—".into(), |p| num(p, 0)),
+                a.estimate_mean_kbps.map_or("—".into(), |p| num(p, 0)),
+                a.estimate_min_kbps.map_or("—".into(), |p| num(p, 0)),
+            ),
+        }
     }),
     ("Layer switches", |v| match &v.adaptation {
         None => "—".into(),
@@ -105,7 +113,9 @@ const PANELS: &[Panel] = &[
 
 /// Panels of the sender's side, drawn when it adapts.
 const SENDER_PANELS: &[Panel] = &[
-    ("Bandwidth estimate", "kbit/s", |s| s.estimate_kbps.unwrap_or(f64::NAN)),
+    ("Bandwidth estimate", "kbit/s", |s| {
+        s.estimate_kbps.unwrap_or(f64::NAN)
+    }),
     ("Height sent", "px", |s| f64::from(s.sent_height)),
 ];
 
