@@ -179,8 +179,9 @@ fn address_change_drops_packets_to_the_old_address_even_in_flight() {
     assert_eq!(got[0].at, t + 20 * MS);
     // And the moved host can no longer send from its old address.
     let before = counter(&n, "alice.up").dropped(DropReason::AddressChanged);
+    // (Now, not `t`: the network has advanced past `t` delivering the datagram above.)
     n.send(
-        t,
+        n.now(),
         Datagram::udp(addr("10.0.0.10:1"), addr("10.0.0.20:1"), 100, 1000),
     );
     assert!(drain(&mut n).is_empty());
