@@ -9,7 +9,9 @@
 //! what was expected and what was observed; where the failures of each matrix of calls point
 //! (one user, one contact, a shared domain...); for each scenario where a sign-in or a call
 //! failed, its accounts and its failed calls with the service's code and reason; where the
-//! network hurt the streams. Details live in `report.html` and `report.json`; this stays short.
+//! network hurt the streams; a line per video stream (what its receiver saw, the layers an
+//! adapting sender went through). Details live in `report.html` and `report.json`; this stays
+//! short.
 //!
 //! ```
 //! # use callharness::report::{markdown, fixture};
@@ -142,6 +144,7 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
     service::write_scopes(md, run)?;
     service::write_service(md, run)?;
     write_faults(md, run)?;
+    write_video(md, run)?;
     let cut: Vec<&ScenarioReport> = run
         .scenarios
         .iter()
@@ -173,6 +176,31 @@ fn write_report(md: &mut String, run: &RunReport) -> std::fmt::Result {
 
 /// Where the emulated network hurt a stream: its fault line, for streams that lost at least
 /// 1 % or were only delayed (a stray random loss on a clean link is left to report.json).
+/// One line per video stream: what its receiver saw and, for a sender that adapts, the layers
+/// it sent (the console's video line).
+fn write_video(md: &mut String, run: &RunReport) -> std::fmt::Result {
+    let streams: Vec<(&ScenarioReport, &crate::report::model::VideoStreamReport)> = run
+        .scenarios
+        .iter()
+        .flat_map(|s| s.calls.iter().flat_map(|c| &c.video).map(move |v| (s, v)))
+        .collect();
+    if streams.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "**Video**\n")?;
+    for (s, v) in streams {
+        writeln!(
+            md,
+            "- **{}** {} → {}: {}",
+            esc(&display_name(s)),
+            esc(&v.from),
+            esc(&v.to),
+            esc(&crate::report::summary::video_line(v))
+        )?;
+    }
+    writeln!(md)
+}
+
 fn write_faults(md: &mut String, run: &RunReport) -> std::fmt::Result {
     let hurt: Vec<(&ScenarioReport, &crate::report::model::StreamReport, &str)> = run
         .scenarios
@@ -288,6 +316,54 @@ mod tests {
         complete.complete = true;
         complete.scenarios.pop();
         assert!(!to_string(&complete).contains("Incomplete"));
+    }
+
+    #[test]
+    fn lists_each_video_stream_with_the_layers_its_sender_adapted_through() {
+        use crate::report::model::{AdaptationReport, LayerSwitchReport, VideoStreamReport};
+        assert!(
+            !to_string(&sample_run()).contains("**Video**"),
+            "no video, no section"
+        );
+        let mut run = sample_run();
+        let call = run
+            .scenarios
+            .iter_mut()
+            .find_map(|s| s.calls.first_mut())
+            .unwrap();
+        call.video.push(VideoStreamReport {
+            from: "alice".into(),
+            to: "bob".into(),
+            resolution: Some("160x90".into()),
+            fps: Some(15.2),
+            bitrate_kbps: 132.0,
+            frames_sent: 439,
+            frames_decoded: 439,
+            adaptation: Some(AdaptationReport {
+                layers: vec![
+                    "640x360 30fps 600kbit".into(),
+                    "160x90 15fps 102kbit".into(),
+                ],
+                time_pct: vec![10.0, 90.0],
+                probe_kbps: Some(229.0),
+                estimate_mean_kbps: Some(200.0),
+                estimate_min_kbps: Some(150.0),
+                switches: vec![LayerSwitchReport::default(); 2],
+            }),
+            ..Default::default()
+        });
+        let md = to_string(&run);
+        assert!(md.contains("**Video**"), "{md}");
+        assert!(
+            md.contains("alice → bob: 160x90 15.2 fps 132 kbit/s, 439 of 439 frames decoded"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "sent 160x90 90% of the time (lowest 160x90, 2 switches, estimate 200 kbit/s)"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
