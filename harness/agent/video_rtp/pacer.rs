@@ -20,6 +20,12 @@ pub const PACING_FACTOR: f64 = 2.5;
 pub const KEYFRAME_PACING_FACTOR: f64 = 1.0;
 /// The longest the queue may take to drain, ns (libwebrtc: 2 s).
 pub const MAX_QUEUE_NS: u64 = 2_000_000_000;
+/// After an idle spell the pacer may send this much of its rate at once, ns (libwebrtc's
+/// pacer burst interval, 40 ms): a delta frame's few packets leave together, as one send
+/// group for the delay-based estimator, instead of one by one at 2.5 times the estimate, which
+/// a link a little faster than the video spreads again, a queue growing within each frame that
+/// the estimator reads as overuse.
+pub const BURST_NS: u64 = 40_000_000;
 /// Bytes counted for a packet besides its payload: the RTP header and the transport-wide
 /// sequence number extension.
 pub const PACKET_OVERHEAD: usize = 20;
@@ -42,6 +48,10 @@ pub struct Pacer {
     rate_bps: f64,
     /// When the next packet may leave, ns.
     next_send: u64,
+    /// How far behind `now` the schedule may start after an idle spell, ns.
+    burst: u64,
+    /// The latest time it was handed, ns.
+    now: u64,
 }
 
 impl Pacer {
@@ -52,11 +62,18 @@ impl Pacer {
             queued_bytes: 0,
             rate_bps: rate_bps.max(1.0),
             next_send: 0,
+            burst: BURST_NS,
+            now: 0,
         }
     }
 
     pub fn set_rate(&mut self, rate_bps: f64) {
         self.rate_bps = rate_bps.max(1.0);
+    }
+
+    /// The burst allowance, ns (0: every packet at the rate, as a probe's train must leave).
+    pub fn set_burst(&mut self, ns: u64) {
+        self.burst = ns;
     }
 
     pub fn rate_bps(&self) -> f64 {
@@ -74,8 +91,10 @@ impl Pacer {
 
     /// Queues a packet at `now` (ns).
     pub fn push(&mut self, now: u64, packet: PacedPacket) {
+        self.now = self.now.max(now);
         if self.queue.is_empty() {
-            self.next_send = self.next_send.max(now);
+            // Idle: up to the burst allowance of the rate is unused, and may go at once.
+            self.next_send = self.next_send.max(now.saturating_sub(self.burst));
         }
         self.queued_bytes += packet.payload.len() + PACKET_OVERHEAD;
         self.queue.push_back((now, packet));
@@ -83,11 +102,12 @@ impl Pacer {
 
     /// When the next packet may leave, ns (None: nothing queued).
     pub fn poll_timeout(&self) -> Option<u64> {
-        (!self.queue.is_empty()).then_some(self.next_send)
+        (!self.queue.is_empty()).then_some(self.next_send.max(self.now))
     }
 
     /// The next packet, if it may leave at `now` (ns).
     pub fn pop(&mut self, now: u64) -> Option<PacedPacket> {
+        self.now = self.now.max(now);
         if self.next_send > now {
             return None;
         }
@@ -105,7 +125,7 @@ impl Pacer {
             }
             None => self.rate_bps,
         };
-        self.next_send = self.next_send.max(now.saturating_sub(1_000_000))
+        self.next_send = self.next_send.max(now.saturating_sub(self.burst))
             + (bytes as f64 * 8.0 * 1e9 / rate) as u64;
         Some(p)
     }
@@ -137,8 +157,9 @@ mod tests {
 
     #[test]
     fn a_burst_leaves_at_the_pacing_rate() {
-        // Ten 1,000-byte packets at 1 Mbit/s: one every 8 ms.
+        // Ten 1,000-byte packets at 1 Mbit/s, no burst allowance: one every 8 ms.
         let mut p = Pacer::new(1e6);
+        p.set_burst(0);
         for s in 0..10 {
             p.push(5_000_000, packet(s, 1_000));
         }
@@ -166,5 +187,23 @@ mod tests {
         let last = d.last().unwrap().1;
         assert!(last <= MAX_QUEUE_NS, "{last}");
         assert!(last > MAX_QUEUE_NS / 2, "{last}");
+    }
+
+    #[test]
+    fn after_an_idle_spell_up_to_forty_ms_of_the_rate_leaves_at_once() {
+        // 1 Mbit/s: 40 ms is 5,000 bytes, five 1,000-byte packets; the rest at the rate.
+        let mut p = Pacer::new(1e6);
+        for s in 0..8 {
+            p.push(1_000_000_000, packet(s, 1_000));
+        }
+        let times: Vec<u64> = departures(&mut p).iter().map(|x| x.1).collect();
+        let ms = |t: u64| (t - 1_000_000_000) / 1_000_000;
+        assert_eq!(
+            times.iter().map(|&t| ms(t)).collect::<Vec<_>>(),
+            [0, 0, 0, 0, 0, 0, 8, 16]
+        );
+        // A frame that comes while the pacer is busy waits its turn: no second burst.
+        p.push(1_020_000_000, packet(8, 1_000));
+        assert!(p.poll_timeout().unwrap() >= 1_020_000_000);
     }
 }
