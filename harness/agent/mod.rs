@@ -20,9 +20,12 @@ pub mod account;
 pub mod bwe;
 pub mod congestion;
 pub mod dtls_guard;
+mod failure;
 pub mod fixed_crypto;
 pub mod gather;
 pub mod ice;
+mod leg_config;
+mod leg_video;
 pub mod media;
 pub mod peer;
 pub mod relay;
@@ -33,11 +36,17 @@ pub mod tls;
 pub mod video;
 pub mod video_rtp;
 pub mod video_sender;
+mod wire;
+
+pub use failure::{Failure, FailureClass};
+use leg_config::{audio_rtp_bps, AUDIO_RTP_OVERHEAD};
+pub use leg_config::{AudioSource, CallLegConfig, Transmit, VideoLegConfig};
+pub use wire::{fixed_origin, rtp_sequence};
 
 pub use crate::service::Refusal;
 use bytes::BytesMut;
-use gather::{CandidateKind, Gathering, RelaySpec};
-use media::{OpusConfig, ReceiveConfig, ReceivePipeline, SendPipeline};
+use gather::{CandidateKind, Gathering};
+use media::{ReceivePipeline, SendPipeline};
 use peer::{Peer, PeerConfig, PeerError};
 use signaling::{Envelope, SignalBody, Signaling};
 use std::net::SocketAddrV4;
@@ -48,264 +57,6 @@ use std::time::Instant;
 pub enum Role {
     Caller,
     Callee,
-}
-
-/// Why a call did not connect, or ended badly: what the client would show, typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FailureClass {
-    /// Signaling never completed (offer or answer not delivered in time).
-    SignalingTimeout,
-    /// ICE found no working candidate pair.
-    IceFailed,
-    /// ICE connected but the DTLS handshake did not complete.
-    DtlsFailed,
-    /// The call connected, then lost its media path (ICE failed afterwards).
-    CallDropped,
-    /// The WebRTC stack reported an error we could not go on from.
-    StackError,
-    /// The client could not reach the calling service at all (its sign-in went unanswered):
-    /// the network is down, not the service (NET-OFFLINE).
-    NetworkDown,
-    /// The client's microphone or speaker is missing or held by another program: it places
-    /// and answers no call, before any network traffic for it (DEV-MISSING, DEV-IN-USE).
-    AudioDeviceUnavailable,
-    /// The calling service refused: sign-in, policy, version, outage (see [`Refusal`]).
-    Refused(Refusal),
-}
-
-impl FailureClass {
-    /// The stable kebab-case name used in scenarios and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            FailureClass::SignalingTimeout => "signaling-timeout",
-            FailureClass::IceFailed => "ice-failed",
-            FailureClass::DtlsFailed => "dtls-failed",
-            FailureClass::CallDropped => "call-dropped",
-            FailureClass::StackError => "stack-error",
-            FailureClass::NetworkDown => "network-down",
-            FailureClass::AudioDeviceUnavailable => "audio-device-unavailable",
-            FailureClass::Refused(r) => r.class(),
-        }
-    }
-
-    /// Every class the agent itself gives, in a fixed order (the service's refusals are in
-    /// [`Refusal::ALL`]).
-    pub const ALL: [FailureClass; 7] = [
-        FailureClass::SignalingTimeout,
-        FailureClass::IceFailed,
-        FailureClass::DtlsFailed,
-        FailureClass::CallDropped,
-        FailureClass::StackError,
-        FailureClass::NetworkDown,
-        FailureClass::AudioDeviceUnavailable,
-    ];
-
-    /// Parses a kebab-case name (the agent's classes and the service's refusals).
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .chain(Refusal::ALL.into_iter().map(FailureClass::Refused))
-            .find(|c| c.name() == s)
-    }
-
-    /// The message a client would show, in the KB articles' words where they have one.
-    pub fn client_message(self) -> &'static str {
-        match self {
-            FailureClass::SignalingTimeout => {
-                "The call could not be set up: the other party could not be reached."
-            }
-            FailureClass::IceFailed => "Cannot start audio/video due to network issues.",
-            FailureClass::DtlsFailed => {
-                "The call could not be connected securely. Cannot start audio/video due to network issues."
-            }
-            FailureClass::CallDropped => {
-                "The call was dropped: network issues are affecting the quality of audio/video."
-            }
-            FailureClass::StackError => "The call failed because of an internal error.",
-            FailureClass::NetworkDown => {
-                "Can't connect: check your network connection (the service itself reports no problem)."
-            }
-            FailureClass::AudioDeviceUnavailable => {
-                "Your audio device is not configured or is in use."
-            }
-            FailureClass::Refused(r) => r.client_words(),
-        }
-    }
-}
-
-impl std::fmt::Display for FailureClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The SDP with its `o=` line's session id and version replaced by fixed-width values derived
-/// from `seed`. rtc 0.21 fills them from an unseeded RNG and the wall clock, so their digit
-/// count (and the signaling message's size on the emulated network) changed from run to run.
-/// The far end only compares the session id between offers, which this keeps stable.
-pub fn fixed_origin(sdp: &str, seed: u32) -> String {
-    let mut out = String::with_capacity(sdp.len());
-    for line in sdp.split_inclusive('\n') {
-        match line.strip_prefix("o=") {
-            Some(rest) => {
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                if f.len() == 6 {
-                    let id = 1_000_000_000_000_000_000u64 + u64::from(seed) * 1_000_003;
-                    let eol = if line.ends_with("\r\n") { "\r\n" } else { "\n" };
-                    out.push_str(&format!(
-                        "o={} {id} 2 {} {} {}{eol}",
-                        f[0], f[3], f[4], f[5]
-                    ));
-                } else {
-                    out.push_str(line);
-                }
-            }
-            None => out.push_str(line),
-        }
-    }
-    out
-}
-
-/// The sequence number of an RTP (not RTCP) datagram, read from its header (in the clear under
-/// SRTP); None for STUN, DTLS, RTCP or anything shorter than an RTP header. RFC 7983: a first
-/// byte of 128-191 is RTP or RTCP; RTCP's packet types 192-223 put the second byte's low seven
-/// bits in 64-95, which no dynamic RTP payload type we negotiate uses.
-pub fn rtp_sequence(b: &[u8]) -> Option<u16> {
-    if b.len() < 12 || b[0] >> 6 != 2 || (64..=95).contains(&(b[1] & 0x7f)) {
-        return None;
-    }
-    Some(u16::from_be_bytes([b[2], b[3]]))
-}
-
-/// A failure with its class and the detail of what happened.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub class: FailureClass,
-    /// The service's response code, when the service refused.
-    pub code: Option<crate::service::Code>,
-    /// Simulated time, ns.
-    pub at: u64,
-    /// What the harness saw, for people reading the report.
-    pub detail: String,
-}
-
-/// Where the audio comes from.
-#[derive(Clone)]
-pub enum AudioSource {
-    /// Frames encoded once per run and replayed from `offset` (cycling).
-    Replay(std::sync::Arc<media::EncodedClip>, usize),
-    /// A speech-like source with this seed, encoded frame by frame.
-    Live(u64),
-    /// A dead microphone in live mode: digital silence, encoded frame by frame.
-    LiveSilence,
-}
-
-/// Everything a leg needs to be built.
-#[derive(Clone)]
-pub struct CallLegConfig {
-    pub role: Role,
-    /// Our media address (host candidate).
-    pub media_addr: SocketAddrV4,
-    pub ssrc: u32,
-    pub first_seq: u16,
-    pub first_timestamp: u32,
-    pub ice_ufrag: String,
-    pub ice_pwd: String,
-    pub source: AudioSource,
-    /// Receive side: statistics windows, jitter buffer, and whether to decode (measures
-    /// concealment; off for network-only load runs).
-    pub receive: ReceiveConfig,
-    /// How long a signaling message may go unacknowledged, ns.
-    pub signaling_deadline: u64,
-    /// How long after the offer the call must be connected, ns.
-    pub connect_timeout: u64,
-    /// ICE consent timers (disconnected, failed, keepalive).
-    pub ice: peer::IceTimeouts,
-    /// Our encoder's settings in live mode (a replayed clip carries its own).
-    pub opus: OpusConfig,
-    /// Seed for the fixed-size crypto provider (simulated time), None for the default.
-    pub crypto_seed: Option<u64>,
-    /// Restart ICE when our host's network changes (a new address): what newer clients do,
-    /// and the KB's fix for calls dropped while roaming between access points.
-    pub ice_restart: bool,
-    /// After hanging up, how long media still arriving is taken in (packets already in
-    /// flight), ns.
-    pub hangup_grace: u64,
-    /// Seed for the randomised RTCP report intervals.
-    pub rtcp_seed: u64,
-    /// The echo test service's side of a test call: every audio packet received is sent
-    /// straight back (own sequence numbers, the sender's timing), nothing of its own.
-    pub echo: bool,
-    /// Whether the client may capture and send audio: false when the app has no permission
-    /// for the microphone (DEV-PERMISSION). The call still connects; no RTP leaves this leg.
-    pub send_audio: bool,
-    /// The microphone's capture stalls (an outdated driver, DEV-DRIVER-OLD): the model and the
-    /// seed of its schedule; None for a healthy capture.
-    pub capture_stalls: Option<(media::capture::StallModel, u64)>,
-    /// The microphone's driver captures at 44.1 kHz what the client opened at 48 kHz
-    /// ([`media::send::WRONG_RATE`]).
-    pub capture_wrong_rate: bool,
-    /// The TURN servers to gather relay candidates from (none: host candidate only).
-    pub relays: Vec<RelaySpec>,
-    /// How long gathering may take before the offer (or answer) goes without the candidates
-    /// still missing, ns.
-    pub gather_timeout: u64,
-    /// A video track beside the audio (None: an audio call).
-    pub video: Option<VideoLegConfig>,
-}
-
-/// A leg's video track.
-#[derive(Clone)]
-pub struct VideoLegConfig {
-    /// Our video SSRC and the first sequence number and timestamp we send.
-    pub ssrc: u32,
-    pub first_seq: u16,
-    pub first_timestamp: u32,
-    /// The codec we send and offer first.
-    pub codec: video::VideoCodec,
-    /// What the camera gives, encoded: the configured layer and, for a client that adapts, the
-    /// smaller ones (None: we send no video; we still receive it).
-    pub clip: Option<std::sync::Arc<video_rtp::ladder::VideoLadder>>,
-    /// Follow the bandwidth estimate down and up the ladder.
-    pub adaptation: bool,
-    pub receive: video_rtp::receive::VideoReceiveConfig,
-    /// NACK and PLI feedback negotiated (both clients ask for retransmissions).
-    pub nack: bool,
-    /// Decode received video to pixels, against the far end's camera when known.
-    pub pixels: Option<Option<video_rtp::pixels::Reference>>,
-    /// Why we send no video although the call has it: (what the client says, empty when it
-    /// says nothing; what the harness saw), e.g. a camera in use.
-    pub no_video: Option<(String, String)>,
-}
-
-/// Bytes an audio packet carries besides its Opus payload at the RTP level: the 12-byte
-/// header and, on a video call, the transport-wide sequence number extension (8 bytes).
-const AUDIO_RTP_OVERHEAD: usize = 20;
-
-/// The audio send rate at the RTP level, bit/s (the Opus bitrate and the headers).
-fn audio_rtp_bps(opus: &media::codec::OpusConfig) -> f64 {
-    let packets = 1000.0 / f64::from(opus.frame_ms.max(1));
-    f64::from(opus.bitrate_bps) + packets * AUDIO_RTP_OVERHEAD as f64 * 8.0
-}
-
-/// Something the leg wants sent.
-#[derive(Debug)]
-pub enum Transmit {
-    /// A media-path datagram (STUN, DTLS, SRTP, SRTCP) from our media address.
-    Media {
-        from: SocketAddrV4,
-        to: SocketAddrV4,
-        bytes: BytesMut,
-    },
-    /// A signaling message to the other side of the call.
-    Signal(Envelope),
-    /// Bytes for the TCP stream from our `from` to `to` (opened by the host's stack if it is
-    /// not open yet): our TURN client's connection to a relay over TCP.
-    Stream {
-        from: SocketAddrV4,
-        to: SocketAddrV4,
-        bytes: Vec<u8>,
-    },
 }
 
 /// One side of one call; see the module docs.
@@ -903,49 +654,6 @@ impl CallLeg {
         self.rtt_samples.last().map(|&(_, ms)| (ms * 1e6) as u64)
     }
 
-    /// Sends the video frames due by `now`, and a keyframe request when one is due.
-    fn send_video_due(&mut self, now: u64) {
-        if self.sending {
-            if let Some(v) = self.video_send.as_mut() {
-                let estimate = self.bwe.as_ref().map(|b| b.stats());
-                if let Err(e) = v.produce(now, estimate) {
-                    self.fail(now, FailureClass::StackError, e);
-                    return;
-                }
-                while let Some(p) = v.pop(now) {
-                    if let Err(e) =
-                        self.peer
-                            .send_video(now, p.seq, p.timestamp, p.marker, p.payload)
-                    {
-                        self.fail(now, FailureClass::StackError, e.to_string());
-                        return;
-                    }
-                }
-                if let Some(b) = &self.bwe {
-                    if let Some((from, to)) = v.take_probe() {
-                        b.probe(from, to);
-                    }
-                    if v.take_step_up() {
-                        b.expect_fast_rate_change();
-                    }
-                }
-            }
-        }
-        if !self.closed {
-            let rtt = self.rtt_ns();
-            if let Some(v) = self.video_recv.as_mut() {
-                if v.take_pli(now, rtt) {
-                    if let Some(ssrc) = v.remote_ssrc {
-                        if let Err(e) = self.peer.send_pli(now, ssrc) {
-                            self.stack_errors += 1;
-                            self.first_stack_error.get_or_insert_with(|| e.to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Moves everything the stack produced into our queues and updates the call's state.
     fn pump(&mut self, now: u64) {
         let st = self.peer.poll_events(now);
@@ -1036,39 +744,6 @@ impl CallLeg {
         }
         while let Some(env) = self.signaling.poll_send(now) {
             self.out.push(Transmit::Signal(env));
-        }
-    }
-
-    /// A video packet left: a sequence number at or below the highest sent is the stack
-    /// answering a NACK.
-    fn note_video_sent(&mut self, seq: u16) {
-        match self.video_highest_sent {
-            Some(h) if seq.wrapping_sub(h) == 0 || seq.wrapping_sub(h) >= 0x8000 => {
-                self.video_retransmitted += 1;
-            }
-            _ => self.video_highest_sent = Some(seq),
-        }
-    }
-
-    /// Why we send no video in this video call (what the client says, what the harness saw).
-    pub fn no_video(&self) -> Option<&(String, String)> {
-        self.cfg.video.as_ref().and_then(|v| v.no_video.as_ref())
-    }
-
-    /// Our video's send side (None: we send none).
-    pub fn video_sender(&self) -> Option<&video_sender::VideoSender> {
-        self.video_send.as_ref()
-    }
-
-    /// The far end's video as we receive it (None: an audio call).
-    pub fn video_receiver(&self) -> Option<&video_rtp::receive::VideoReceivePipeline> {
-        self.video_recv.as_ref()
-    }
-
-    /// Ends the video receiver's measurement at `end` (ns).
-    pub fn finish_video(&mut self, end: u64) {
-        if let Some(v) = self.video_recv.as_mut() {
-            v.finish(end);
         }
     }
 
@@ -1204,38 +879,5 @@ impl CallLeg {
     /// Peer connection milestones (time ns, name).
     pub fn milestones(&self) -> &[(u64, &'static str)] {
         &self.peer.milestones
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{fixed_origin, rtp_sequence};
-
-    #[test]
-    fn rtp_sequence_only_from_rtp() {
-        let mut rtp = [0u8; 20];
-        rtp[0] = 0x80;
-        rtp[1] = 111 | 0x80; // Opus, marker set
-        rtp[2..4].copy_from_slice(&4242u16.to_be_bytes());
-        assert_eq!(rtp_sequence(&rtp), Some(4242));
-        rtp[1] = 200; // RTCP sender report
-        assert_eq!(rtp_sequence(&rtp), None);
-        let stun = [0x00u8, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0];
-        assert_eq!(rtp_sequence(&stun), None);
-        assert_eq!(rtp_sequence(&[22u8; 12]), None); // DTLS
-        assert_eq!(rtp_sequence(&rtp[..11]), None);
-    }
-
-    #[test]
-    fn the_origin_line_gets_fixed_width_seeded_values_and_nothing_else_changes() {
-        let a = "v=0\r\no=- 123456789012345678 987654321 IN IP4 0.0.0.0\r\ns=-\r\n";
-        let b = "v=0\r\no=- 9 1 IN IP4 0.0.0.0\r\ns=-\r\n";
-        let (fa, fb) = (fixed_origin(a, 7), fixed_origin(b, 7));
-        assert_eq!(fa, fb);
-        assert_eq!(
-            fa,
-            "v=0\r\no=- 1000000000007000021 2 IN IP4 0.0.0.0\r\ns=-\r\n"
-        );
-        assert_ne!(fixed_origin(a, 8), fa);
     }
 }
