@@ -18,6 +18,12 @@ use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+/// Bytes an RTP packet of a call with transport-wide congestion control carries besides its
+/// payload, as the estimator counts them (rtc's send history records the RTP packet's size):
+/// the 12-byte header and the 8-byte transport-wide sequence number extension (one-byte
+/// header form, padded to 4). The audio rate, the layers' rates and the pacer all count it.
+pub const RTP_OVERHEAD: usize = 20;
+
 /// Which transport-wide sequence numbers the far end's feedback has covered, one bit each.
 ///
 /// rtc's send history reports a packet that no feedback mentioned (the feedback message itself
@@ -81,6 +87,10 @@ impl SharedBwe {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, SendSideBwe> {
+        self.bwe.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// What our RTCP interceptor marks feedback coverage in.
     pub fn coverage(&self) -> TwccCoverage {
         self.coverage.clone()
@@ -88,34 +98,22 @@ impl SharedBwe {
 
     /// The estimator's view now.
     pub fn stats(&self) -> BweStats {
-        self.bwe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .stats()
+        self.lock().stats()
     }
 
     /// The packets that left in `[from, to]` (ns) were the initial probe.
     pub fn probe(&self, from: u64, to: u64) {
-        self.bwe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .probe(from, to);
+        self.lock().probe(from, to);
     }
 
     /// The sender is about to send much faster.
     pub fn expect_fast_rate_change(&self) {
-        self.bwe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .expect_fast_rate_change();
+        self.lock().expect_fast_rate_change();
     }
 
     /// A round-trip time measured from RTCP (ns) at `now` (ns).
     pub fn on_rtt(&self, now: u64, rtt: u64) {
-        self.bwe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .on_rtt(now, rtt);
+        self.lock().on_rtt(now, rtt);
     }
 
     fn nanos(&self, t: Instant) -> u64 {
@@ -144,17 +142,11 @@ impl BandwidthEstimator for SharedBwe {
             .collect();
         drop(covered);
         let now = self.nanos(now);
-        self.bwe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .on_feedback(now, &packets);
+        self.lock().on_feedback(now, &packets);
     }
 
     fn target_bitrate(&self) -> f64 {
-        self.bwe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .target_bps() as f64
+        self.lock().target_bps() as f64
     }
 }
 

@@ -97,14 +97,11 @@ pub struct VideoLegConfig {
     pub no_video: Option<(String, String)>,
 }
 
-/// Bytes an audio packet carries besides its Opus payload at the RTP level: the 12-byte
-/// header and, on a video call, the transport-wide sequence number extension (8 bytes).
-pub(super) const AUDIO_RTP_OVERHEAD: usize = 20;
-
-/// The audio send rate at the RTP level, bit/s (the Opus bitrate and the headers).
+/// The audio send rate at the RTP level, bit/s (the Opus bitrate and the headers,
+/// [`super::congestion::RTP_OVERHEAD`] a packet).
 pub(super) fn audio_rtp_bps(opus: &media::codec::OpusConfig) -> f64 {
     let packets = 1000.0 / f64::from(opus.frame_ms.max(1));
-    f64::from(opus.bitrate_bps) + packets * AUDIO_RTP_OVERHEAD as f64 * 8.0
+    f64::from(opus.bitrate_bps) + packets * super::congestion::RTP_OVERHEAD as f64 * 8.0
 }
 
 /// Something the leg wants sent.

@@ -9,8 +9,8 @@ impl CallLeg {
     pub(super) fn send_video_due(&mut self, now: u64) {
         if self.sending {
             if let Some(v) = self.video_send.as_mut() {
-                let estimate = self.bwe.as_ref().map(|b| b.stats());
-                if let Err(e) = v.produce(now, estimate) {
+                let bwe = self.bwe.as_ref();
+                if let Err(e) = v.produce(now, || bwe.map(|b| b.stats())) {
                     self.fail(now, FailureClass::StackError, e);
                     return;
                 }

@@ -39,7 +39,7 @@ pub mod video_sender;
 mod wire;
 
 pub use failure::{Failure, FailureClass};
-use leg_config::{audio_rtp_bps, AUDIO_RTP_OVERHEAD};
+use leg_config::audio_rtp_bps;
 pub use leg_config::{AudioSource, CallLegConfig, Transmit, VideoLegConfig};
 pub use wire::{fixed_origin, rtp_sequence};
 
@@ -628,7 +628,7 @@ impl CallLeg {
             let (seq, ts, marker) = (frame.seq, frame.timestamp, frame.marker);
             let payload = bytes::Bytes::copy_from_slice(frame.payload);
             if let Some(v) = self.video_send.as_mut() {
-                v.note_audio(now, payload.len() + AUDIO_RTP_OVERHEAD);
+                v.note_audio(now, payload.len() + congestion::RTP_OVERHEAD);
             }
             if let Err(e) = self.peer.send_audio(now, seq, ts, marker, payload) {
                 self.fail(now, FailureClass::StackError, e.to_string());

@@ -22,12 +22,8 @@ pub struct SendSecond {
     pub t: u64,
     /// The layer being sent (an index into the ladder, 0 the top).
     pub layer: usize,
-    /// The estimator's view at that moment (None before the first feedback or without one).
+    /// The estimator's view at that moment (None without one).
     pub estimate: Option<BweStats>,
-    /// The audio send rate over the last second, RTP level, bit/s.
-    pub audio_bps: f64,
-    /// Video packets waiting in the pacer.
-    pub paced: usize,
 }
 
 /// See the module docs.
@@ -48,14 +44,23 @@ pub struct VideoSender {
     audio_second: u64,
     /// The first keyframe leaves as the initial probe at this rate, bit/s (adapting only).
     probe_bps: f64,
-    /// Its packets still to leave; when its first and last left, ns; handed to the estimator.
-    probe_left: usize,
-    probe_from: Option<u64>,
-    probe_to: Option<u64>,
-    probe_taken: bool,
-    /// The probe's result has set the layer.
-    probe_applied: bool,
+    probe: Probe,
     stepped_up: bool,
+}
+
+/// Where the initial probe stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// The next frame is it.
+    Due,
+    /// Its packets are leaving: how many are left, and when the first left (ns).
+    Leaving { left: usize, from: Option<u64> },
+    /// All left between these times (ns); not yet handed to the estimator.
+    Sent { from: u64, to: u64 },
+    /// Handed to the estimator; its last packet left at `to` (ns). Waiting for the result.
+    Handed { to: u64 },
+    /// Its result (or the wait for it) set the layer; or no probe at all (no adaptation).
+    Done,
 }
 
 /// The initial probe's keyframe goes out in at least this many packets (a train long enough
@@ -83,9 +88,9 @@ impl VideoSender {
     ) -> Self {
         let rates = ladder.rtp_rates();
         let selector = (adaptation && rates.len() > 1).then(|| {
-            let s = LayerSelector::new(rates.clone(), 0);
-            let start = s.fitting(start_bps - audio_bps);
-            LayerSelector::new(rates.clone(), start)
+            let mut s = LayerSelector::new(rates.clone(), 0);
+            s.jump(0, start_bps - audio_bps);
+            s
         });
         let start = selector.as_ref().map_or(0, |s| s.current());
         let mut pipeline =
@@ -106,11 +111,7 @@ impl VideoSender {
             audio_bps: 0.0,
             audio_second: 0,
             probe_bps: probe_bps.max(PROBE_MIN_BPS),
-            probe_left: 0,
-            probe_from: None,
-            probe_to: None,
-            probe_taken: !adaptation,
-            probe_applied: false,
+            probe: if adaptation { Probe::Due } else { Probe::Done },
             stepped_up: false,
         }
     }
@@ -123,11 +124,10 @@ impl VideoSender {
 
     /// The initial probe's packets went out between these times (ns), once, when they have.
     pub fn take_probe(&mut self) -> Option<(u64, u64)> {
-        if self.probe_taken {
+        let Probe::Sent { from, to } = self.probe else {
             return None;
-        }
-        let (from, to) = (self.probe_from?, self.probe_to?);
-        self.probe_taken = true;
+        };
+        self.probe = Probe::Handed { to };
         Some((from, to))
     }
 
@@ -201,21 +201,35 @@ impl VideoSender {
         }
     }
 
-    /// The frames due by `now` into the pacer, each after choosing its layer from `estimate`
-    /// (the estimator's view now, when it has one).
-    pub fn produce(&mut self, now: u64, estimate: Option<BweStats>) -> Result<(), String> {
+    /// The frames due by `now` into the pacer, each after choosing its layer from the
+    /// estimator's view now (`estimate`, asked only when a frame is due; None without one).
+    pub fn produce(
+        &mut self,
+        now: u64,
+        estimate: impl FnOnce() -> Option<BweStats>,
+    ) -> Result<(), String> {
         self.roll_audio(now);
+        if self.pipeline.next_frame_time().is_none_or(|t| t > now) {
+            return Ok(());
+        }
+        let estimate = estimate();
         while let Some(due) = self.pipeline.next_frame_time().filter(|&t| t <= now) {
             self.sample(due, estimate);
-            // Layers follow the estimate once the probe has measured the link (or failed to).
-            let probed = estimate.is_some_and(|e| e.probe_bps.is_some())
-                || self.probe_to.is_some_and(|t| due >= t + PROBE_WAIT_NS);
+            // Layers follow the estimate once the probe has measured the link (or failed to):
+            // the probe's result takes the sender straight to its layer, trials after that.
+            let probed = match self.probe {
+                Probe::Done => true,
+                Probe::Handed { to } => {
+                    estimate.is_some_and(|e| e.probe_bps.is_some()) || due >= to + PROBE_WAIT_NS
+                }
+                _ => false,
+            };
             if let (Some(sel), Some(e), true) = (self.selector.as_mut(), estimate, probed) {
                 let budget = e.target_bps as f64 - self.audio_bps;
-                let switch = if self.probe_applied {
+                let switch = if self.probe == Probe::Done {
                     sel.update(due, budget)
                 } else {
-                    self.probe_applied = true;
+                    self.probe = Probe::Done;
                     sel.jump(due, budget)
                 };
                 if let Some(sw) = switch {
@@ -229,16 +243,20 @@ impl VideoSender {
                 (Some(_), Some(e)) => e.target_bps as f64,
                 _ => self.rates[0] + self.audio_bps,
             };
-            let first = self.pipeline.counts().frames == 0 && !self.probe_taken;
-            if first || self.probe_left > 0 {
+            let first = self.probe == Probe::Due;
+            let probing = first || matches!(self.probe, Probe::Leaving { .. });
+            if probing {
                 // The probe's train leaves packet by packet at its rate (no burst).
                 self.pacer.set_rate(self.probe_bps);
                 self.pacer.set_burst(0);
             }
             let frame = self.pipeline.next_frame()?;
             if first {
-                self.probe_left = frame.packets.len();
-            } else if self.probe_left == 0 {
+                self.probe = Probe::Leaving {
+                    left: frame.packets.len(),
+                    from: None,
+                };
+            } else if !probing {
                 let factor = if frame.keyframe {
                     KEYFRAME_PACING_FACTOR
                 } else {
@@ -266,12 +284,15 @@ impl VideoSender {
     /// The next packet that may leave at `now`.
     pub fn pop(&mut self, now: u64) -> Option<PacedPacket> {
         let p = self.pacer.pop(now)?;
-        if self.probe_left > 0 {
-            self.probe_from.get_or_insert(now);
-            self.probe_left -= 1;
-            if self.probe_left == 0 {
-                self.probe_to = Some(now);
-            }
+        if let Probe::Leaving { left, from } = self.probe {
+            let from = from.unwrap_or(now);
+            self.probe = match left.saturating_sub(1) {
+                0 => Probe::Sent { from, to: now },
+                left => Probe::Leaving {
+                    left,
+                    from: Some(from),
+                },
+            };
         }
         Some(p)
     }
@@ -288,8 +309,6 @@ impl VideoSender {
             t,
             layer: self.layer_index(),
             estimate,
-            audio_bps: self.audio_bps,
-            paced: self.pacer.len(),
         });
     }
 }

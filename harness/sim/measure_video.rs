@@ -133,8 +133,12 @@ pub(super) fn measure_video(
         .enumerate()
         .skip(first_second)
         .map(|(t, s)| {
-            let sent =
-                vs.and_then(|v| v.seconds().iter().find(|x| x.t == t as u64).map(|x| (v, x)));
+            // (The sender's seconds are in order: one lookup each.)
+            let sent = vs.and_then(|v| {
+                let secs = v.seconds();
+                let i = secs.binary_search_by_key(&(t as u64), |x| x.t).ok()?;
+                Some((v, &secs[i]))
+            });
             VideoSecondSample {
                 t: t as u64,
                 fps: s.frames,

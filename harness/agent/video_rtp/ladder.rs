@@ -24,6 +24,7 @@
 
 use super::packetize::MAX_PAYLOAD;
 use super::send::EncodedVideo;
+use crate::agent::congestion::RTP_OVERHEAD;
 use crate::agent::video::VideoLayer;
 use std::sync::Arc;
 
@@ -100,10 +101,10 @@ pub fn ladder_layers(top: VideoLayer) -> Vec<VideoLayer> {
 }
 
 /// What a layer costs on the wire at the RTP level (what the estimator measures), bit/s: its
-/// encoded rate plus 20 bytes a packet (RTP header and the transport-wide sequence number)
-/// for about `packets_per_frame` packets a frame.
+/// encoded rate plus [`RTP_OVERHEAD`] bytes a packet (RTP header and the transport-wide
+/// sequence number) for about `packets_per_frame` packets a frame.
 pub fn rtp_rate_bps(encoded_bps: f64, fps: u32, packets_per_frame: f64) -> f64 {
-    encoded_bps + f64::from(fps) * packets_per_frame * 20.0 * 8.0
+    encoded_bps + f64::from(fps) * packets_per_frame * (RTP_OVERHEAD * 8) as f64
 }
 
 /// A layer holds while the budget is at least this share of its rate.

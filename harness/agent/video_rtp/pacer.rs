@@ -7,6 +7,7 @@
 //! sent faster, at the rate that drains it by then (libwebrtc's queue time limit): the pacer
 //! delays video, it never lets it pile up.
 
+use crate::agent::congestion::RTP_OVERHEAD;
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -26,9 +27,6 @@ pub const MAX_QUEUE_NS: u64 = 2_000_000_000;
 /// a link a little faster than the video spreads again, a queue growing within each frame that
 /// the estimator reads as overuse.
 pub const BURST_NS: u64 = 40_000_000;
-/// Bytes counted for a packet besides its payload: the RTP header and the transport-wide
-/// sequence number extension.
-pub const PACKET_OVERHEAD: usize = 20;
 
 /// One video packet waiting to leave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,19 +74,6 @@ impl Pacer {
         self.burst = ns;
     }
 
-    pub fn rate_bps(&self) -> f64 {
-        self.rate_bps
-    }
-
-    /// Packets waiting.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
     /// Queues a packet at `now` (ns).
     pub fn push(&mut self, now: u64, packet: PacedPacket) {
         self.now = self.now.max(now);
@@ -96,7 +81,7 @@ impl Pacer {
             // Idle: up to the burst allowance of the rate is unused, and may go at once.
             self.next_send = self.next_send.max(now.saturating_sub(self.burst));
         }
-        self.queued_bytes += packet.payload.len() + PACKET_OVERHEAD;
+        self.queued_bytes += packet.payload.len() + RTP_OVERHEAD;
         self.queue.push_back((now, packet));
     }
 
@@ -112,7 +97,7 @@ impl Pacer {
             return None;
         }
         let (_, p) = self.queue.pop_front()?;
-        let bytes = p.payload.len() + PACKET_OVERHEAD;
+        let bytes = p.payload.len() + RTP_OVERHEAD;
         self.queued_bytes -= bytes;
         // What is still queued must be gone before the oldest has waited the limit.
         let rate = match self.queue.front() {
@@ -140,7 +125,7 @@ mod tests {
             seq,
             timestamp: 0,
             marker: false,
-            payload: Bytes::from(vec![0u8; bytes - PACKET_OVERHEAD]),
+            payload: Bytes::from(vec![0u8; bytes - RTP_OVERHEAD]),
         }
     }
 
